@@ -1,0 +1,128 @@
+//! Runtime functions that generated code calls.
+//!
+//! The list is written once, in [`foreach_builtin_function!`]. The compiler
+//! walks it to declare each builtin's LLVM signature; the runtime walks it to
+//! fill the builtin table whose address every VM context holds (see
+//! [`crate::VMOffsets::builtins`]). A builtin is called as
+//! `(*vmctx.builtins)[Builtin::index()](args...)`.
+//!
+//! Rules for builtins: they take the calling instance's `vmctx` first; they
+//! never unwind (a failure becomes a trap code returned to, or raised for,
+//! generated code); `raise_trap` never returns.
+
+/// Invokes `$mac! { $( $(#[$attr])* $name($($param: $ty),*) -> $result; )* }`
+/// with the list of builtins, in table order.
+///
+/// Parameter and result types are one of: `vmctx` (the caller's VM context
+/// pointer), `ptr` (any other pointer), `i32`, `i64`, `void` (no result) and
+/// `never` (does not return).
+#[macro_export]
+macro_rules! foreach_builtin_function {
+    ($mac:ident) => {
+        $mac! {
+            /// `memory.grow`: grows memory `memory` (an index in the module's
+            /// memory space) by `delta` pages. Returns the previous size in
+            /// pages, or -1 if the memory cannot grow that far.
+            memory_grow(vmctx: vmctx, memory: i32, delta: i64) -> i64;
+            /// Raises trap `code` (a [`TrapCode`](crate::TrapCode) number),
+            /// unwinding to the innermost host-to-wasm entry.
+            raise_trap(vmctx: vmctx, code: i32) -> never;
+        }
+    };
+}
+
+macro_rules! define_builtin_enum {
+    ($( $(#[$attr:meta])* $name:ident($($param:ident: $ty:ident),*) -> $result:ident; )*) => {
+        /// One runtime builtin, named like its entry in
+        /// [`foreach_builtin_function!`].
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Builtin {
+            $( $(#[$attr])* $name, )*
+        }
+
+        impl Builtin {
+            /// Every builtin, in table order.
+            pub const ALL: &'static [Builtin] = &[ $( Builtin::$name, )* ];
+
+            /// The builtin's name, as written in the list.
+            pub fn name(self) -> &'static str {
+                match self { $( Builtin::$name => stringify!($name), )* }
+            }
+
+            /// The builtin's signature.
+            pub fn signature(self) -> BuiltinSignature {
+                match self {
+                    $( Builtin::$name => {
+                        const PARAMS: &[AbiType] = &[ $( AbiType::from_name(stringify!($ty)), )* ];
+                        BuiltinSignature { params: PARAMS, result: AbiType::from_name(stringify!($result)) }
+                    } )*
+                }
+            }
+        }
+    };
+}
+
+foreach_builtin_function!(define_builtin_enum);
+
+impl Builtin {
+    /// The builtin's position in the builtin table.
+    pub fn index(self) -> u32 {
+        self as u32
+    }
+}
+
+/// A type in a builtin's signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AbiType {
+    /// The caller's VM context pointer.
+    VMContext,
+    /// Any other pointer.
+    Ptr,
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// No value (only as a result).
+    Void,
+    /// The function does not return (only as a result).
+    Never,
+}
+
+impl AbiType {
+    const fn from_name(name: &str) -> AbiType {
+        match name.as_bytes() {
+            b"vmctx" => AbiType::VMContext,
+            b"ptr" => AbiType::Ptr,
+            b"i32" => AbiType::I32,
+            b"i64" => AbiType::I64,
+            b"void" => AbiType::Void,
+            b"never" => AbiType::Never,
+            _ => panic!("unknown builtin ABI type in foreach_builtin_function!"),
+        }
+    }
+}
+
+/// Parameter and result types of a builtin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltinSignature {
+    /// Parameters, in order.
+    pub params: &'static [AbiType],
+    /// The result (`Void` or `Never` if none).
+    pub result: AbiType,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_indices_follow_list_order() {
+        for (i, b) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(b.index() as usize, i);
+            assert_eq!(b.signature().params.first(), Some(&AbiType::VMContext), "{}", b.name());
+        }
+        assert_eq!(Builtin::raise_trap.signature().result, AbiType::Never);
+    }
+}

@@ -1,0 +1,47 @@
+//! The single source of truth shared by kiln's compiler and its runtime.
+//!
+//! Everything that generated code and the loader must agree on lives here and
+//! nowhere else:
+//!
+//! * [`vmoffsets`]: the layout of the per-instance VM context, computed by one
+//!   function from the module's shape and the *target's* pointer size;
+//! * [`metadata`] and [`artifact`]: the rkyv schema embedded in every compiled
+//!   library, its header, format version and checksum;
+//! * [`trap`]: trap codes and their messages;
+//! * [`builtins`]: the table of runtime functions generated code may call;
+//! * [`symbols`]: the few symbol names a library exports;
+//! * [`types`]: wasm types as recorded in metadata;
+//! * [`target`]: target triples and CPU features.
+//!
+//! This crate must not depend on LLVM or on the loader.
+#![deny(missing_docs)]
+
+pub mod artifact;
+pub mod builtins;
+pub mod metadata;
+pub mod symbols;
+pub mod target;
+pub mod trap;
+pub mod types;
+pub mod vmoffsets;
+
+pub use artifact::{FORMAT_VERSION, MetadataError};
+pub use builtins::Builtin;
+pub use metadata::ModuleMetadata;
+pub use trap::TrapCode;
+pub use types::{FuncType, ValType};
+pub use vmoffsets::{ModuleShape, PtrSize, VMOffsets};
+
+/// Size in bytes of one untyped value slot (`ValRaw`) as used by array-call
+/// trampolines and host-call trampolines: every wasm value, including a
+/// `v128`, fits in one slot, stored little-endian from the slot's start.
+pub const VAL_RAW_SIZE: u32 = 16;
+
+/// Size of a wasm page in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// Maximum number of pages of a 32-bit linear memory (4 GiB).
+pub const WASM32_MAX_PAGES: u64 = 65536;
+
+/// The version of kiln that wrote an artifact; recorded in its metadata.
+pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");

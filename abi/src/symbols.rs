@@ -1,0 +1,56 @@
+//! Names of the symbols in a compiled artifact.
+//!
+//! A kiln library exports exactly two symbols: the metadata blob and the
+//! function-pointer table. Everything else has hidden visibility or internal
+//! linkage, so nothing else is reachable with `dlsym`. Static archives prefix
+//! both names with a user-chosen name so several modules can be linked into
+//! one program.
+
+/// The exported metadata blob (header + rkyv archive, 16-byte aligned).
+pub const METADATA: &str = "kiln_metadata";
+
+/// The exported table of function pointers; [`crate::metadata`] refers to
+/// its entries by index.
+pub const FUNCTIONS: &str = "kiln_functions";
+
+/// The metadata symbol, prefixed for static archives.
+pub fn metadata_symbol(prefix: Option<&str>) -> String {
+    prefixed(prefix, METADATA)
+}
+
+/// The function table symbol, prefixed for static archives.
+pub fn functions_symbol(prefix: Option<&str>) -> String {
+    prefixed(prefix, FUNCTIONS)
+}
+
+fn prefixed(prefix: Option<&str>, name: &str) -> String {
+    match prefix {
+        Some(p) => format!("{p}_{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// Internal name of defined function `index` (an index in the module's
+/// function space). Never exported from the library.
+pub fn defined_function(index: u32) -> String {
+    format!("kiln_func_{index}")
+}
+
+/// Internal name of the array-call trampoline for module type `type_index`.
+pub fn array_call_trampoline(type_index: u32) -> String {
+    format!("kiln_array_call_{type_index}")
+}
+
+/// Internal name of the wasm-to-host trampoline for module type `type_index`.
+pub fn wasm_to_host_trampoline(type_index: u32) -> String {
+    format!("kiln_wasm_to_host_{type_index}")
+}
+
+/// Symbols a library may leave undefined, resolved from the host process when
+/// the library is loaded. LLVM emits calls to the first three for large
+/// copies and fills; the rounding functions are only referenced on x86_64
+/// CPUs without SSE4.1 (kiln's default x86_64 CPU has it).
+pub const ALLOWED_UNDEFINED: &[&str] = &[
+    "memcpy", "memmove", "memset", "ceil", "ceilf", "floor", "floorf", "trunc", "truncf",
+    "roundeven", "roundevenf",
+];

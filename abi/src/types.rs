@@ -1,0 +1,198 @@
+//! WebAssembly types as recorded in artifact metadata.
+//!
+//! These mirror the wasm type grammar closely but are independent of any
+//! parser so that the runtime does not need one.
+
+use rkyv::{Archive, Deserialize, Serialize};
+use std::fmt;
+
+/// A wasm value type.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[rkyv(derive(Debug, PartialEq, Eq, Hash), compare(PartialEq))]
+#[repr(u8)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE 754 float.
+    F32,
+    /// 64-bit IEEE 754 float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// Nullable reference to a function.
+    FuncRef,
+    /// Nullable reference to a host value.
+    ExternRef,
+}
+
+impl ValType {
+    /// The text-format name of the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        }
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+}
+
+impl ArchivedValType {
+    /// The native form of an archived value type.
+    pub fn to_native(&self) -> ValType {
+        match self {
+            ArchivedValType::I32 => ValType::I32,
+            ArchivedValType::I64 => ValType::I64,
+            ArchivedValType::F32 => ValType::F32,
+            ArchivedValType::F64 => ValType::F64,
+            ArchivedValType::V128 => ValType::V128,
+            ArchivedValType::FuncRef => ValType::FuncRef,
+            ArchivedValType::ExternRef => ValType::ExternRef,
+        }
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A function signature.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[rkyv(derive(Debug))]
+pub struct FuncType {
+    /// Parameter types, in order.
+    pub params: Vec<ValType>,
+    /// Result types, in order.
+    pub results: Vec<ValType>,
+}
+
+impl FuncType {
+    /// Builds a signature from parameter and result lists.
+    pub fn new(params: impl Into<Vec<ValType>>, results: impl Into<Vec<ValType>>) -> Self {
+        FuncType { params: params.into(), results: results.into() }
+    }
+}
+
+impl ArchivedFuncType {
+    /// The native form of an archived signature.
+    pub fn to_native(&self) -> FuncType {
+        FuncType {
+            params: self.params.iter().map(ArchivedValType::to_native).collect(),
+            results: self.results.iter().map(ArchivedValType::to_native).collect(),
+        }
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |v: &[ValType]| v.iter().map(|t| t.name()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+    }
+}
+
+/// Size limits of a memory (in pages) or a table (in elements).
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
+pub struct Limits {
+    /// Initial size.
+    pub min: u64,
+    /// Maximum size, if declared.
+    pub max: Option<u64>,
+}
+
+/// A linear memory's type.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
+pub struct MemoryType {
+    /// Size limits in pages.
+    pub limits: Limits,
+    /// Whether addresses are 64-bit (memory64).
+    pub memory64: bool,
+    /// Whether the memory is shared between threads.
+    pub shared: bool,
+}
+
+/// A table's type.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
+pub struct TableType {
+    /// The reference type of the elements.
+    pub element: ValType,
+    /// Size limits in elements.
+    pub limits: Limits,
+    /// Whether indices are 64-bit (table64).
+    pub table64: bool,
+}
+
+/// A global's type.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
+pub struct GlobalType {
+    /// The value type.
+    pub content: ValType,
+    /// Whether `global.set` may change it.
+    pub mutable: bool,
+}
+
+/// One instruction of a constant expression (global initializers, segment
+/// offsets, element expressions). Evaluated by the runtime at instantiation
+/// with a small stack machine, so extended constant expressions fit too.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[rkyv(derive(Debug))]
+pub enum ConstOp {
+    /// `i32.const`.
+    I32Const(i32),
+    /// `i64.const`.
+    I64Const(i64),
+    /// `f32.const`, as raw bits.
+    F32Const(u32),
+    /// `f64.const`, as raw bits.
+    F64Const(u64),
+    /// `v128.const`, as raw bits.
+    V128Const(u128),
+    /// `ref.null` of the given reference type.
+    RefNull(ValType),
+    /// `ref.func` of a function index.
+    RefFunc(u32),
+    /// `global.get` of a global index.
+    GlobalGet(u32),
+    /// `i32.add` (extended constant expressions).
+    I32Add,
+    /// `i32.sub` (extended constant expressions).
+    I32Sub,
+    /// `i32.mul` (extended constant expressions).
+    I32Mul,
+    /// `i64.add` (extended constant expressions).
+    I64Add,
+    /// `i64.sub` (extended constant expressions).
+    I64Sub,
+    /// `i64.mul` (extended constant expressions).
+    I64Mul,
+}
+
+/// A constant expression: a sequence of [`ConstOp`]s leaving one value.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[rkyv(derive(Debug))]
+pub struct ConstExpr {
+    /// The instructions, in order.
+    pub ops: Vec<ConstOp>,
+}
+
+impl ConstExpr {
+    /// An expression of a single instruction.
+    pub fn single(op: ConstOp) -> Self {
+        ConstExpr { ops: vec![op] }
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every system package kiln needs on Debian 12 (bookworm).
+# Safe to run any number of times: packages already present are skipped.
+set -euo pipefail
+
+packages=(
+  # LLVM 19 for the compiler (inkwell links it; static linking needs polly/zstd/zlib)
+  llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev
+  # the linker for every target, and clang for C harnesses and wasm test programs
+  lld-19 clang-19
+  # running and building aarch64 Linux artifacts on an x86_64 host
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all system packages present"
+fi
+
+# Sanity check: the LLVM that inkwell will build against.
+/usr/lib/llvm-19/bin/llvm-config --version >/dev/null
