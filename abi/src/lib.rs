@@ -43,5 +43,13 @@ pub const WASM_PAGE_SIZE: u64 = 65536;
 /// Maximum number of pages of a 32-bit linear memory (4 GiB).
 pub const WASM32_MAX_PAGES: u64 = 65536;
 
+/// Bytes of address space reserved for each 32-bit linear memory under the
+/// guard-region strategy: 4 GiB of addressable memory, a 4 GiB guard, and
+/// one more page. Any access `base + zext(addr32) + offset32` of up to 16
+/// bytes therefore lands inside the reservation, so generated code needs no
+/// bounds check: what lies past the memory's current length is mapped
+/// inaccessible and faults, and the fault becomes a trap.
+pub const GUARD_RESERVATION: u64 = 8 * 1024 * 1024 * 1024 + WASM_PAGE_SIZE;
+
 /// The version of kiln that wrote an artifact; recorded in its metadata.
 pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
