@@ -1,1 +1,142 @@
-//! placeholder
+//! Turns kiln's object files and metadata into a native library.
+//!
+//! The compiler hands over relocatable objects (code, trampolines and the
+//! function table) and the encoded metadata blob. This crate wraps the blob
+//! in an object file of its own ([`metadata_object`]), runs the target's
+//! flavour of LLD over everything ([`lld`]) and checks the result
+//! ([`verify`]): only kiln's two symbols exported, only the documented
+//! symbols left undefined.
+//!
+//! Output is reproducible (no build id, no timestamps, a fixed soname) and
+//! atomic: the library is linked into a temporary file beside the
+//! destination and renamed into place only when linking and checks succeed,
+//! so a failed link never leaves a half-written file behind.
+
+mod lld;
+mod metadata_object;
+mod verify;
+
+pub use lld::find_lld;
+pub use metadata_object::metadata_object;
+
+use kiln_abi::target::Target;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// What kind of file to produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A shared library (`.so`) the loader can open.
+    SharedLibrary,
+    /// One relocatable object holding code and metadata, for linking into
+    /// a program by other means.
+    Object,
+}
+
+/// The inputs of one link.
+#[derive(Clone, Debug)]
+pub struct LinkRequest<'a> {
+    /// The target the objects were compiled for.
+    pub target: &'a Target,
+    /// Relocatable objects from the compiler.
+    pub objects: &'a [&'a [u8]],
+    /// The encoded metadata blob (`kiln_abi::artifact::encode`).
+    pub metadata: &'a [u8],
+    /// Prefix of the exported symbol names, if any.
+    pub symbol_prefix: Option<&'a str>,
+    /// What to produce.
+    pub kind: OutputKind,
+}
+
+/// Why a link failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// No suitable LLD was found.
+    #[error("no LLVM linker found (tried {}); install it with scripts/setup.sh (Debian package lld-19) or set KILN_LLD", tried.join(", "))]
+    LinkerNotFound {
+        /// Candidates that were looked for.
+        tried: Vec<String>,
+    },
+    /// kiln cannot link for this target yet.
+    #[error("linking for target `{0}` is not supported")]
+    UnsupportedTarget(String),
+    /// A file operation failed.
+    #[error("{action} `{}`: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The linker ran and failed.
+    #[error("{linker} failed ({status}):\n{stderr}")]
+    LinkerFailed {
+        /// The linker program.
+        linker: String,
+        /// Its exit status.
+        status: String,
+        /// What it printed.
+        stderr: String,
+    },
+    /// The linked library broke one of kiln's artifact rules; a kiln bug.
+    #[error("internal error: linked library violates kiln's artifact rules: {0}")]
+    Verification(String),
+}
+
+impl LinkError {
+    fn io(action: &'static str, path: &Path, source: std::io::Error) -> LinkError {
+        LinkError::Io { action, path: path.to_path_buf(), source }
+    }
+}
+
+/// Links `request` into `output`, replacing it atomically. On error,
+/// `output` is untouched and no temporary file remains.
+pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
+    if !request.target.is_linux() {
+        return Err(LinkError::UnsupportedTarget(request.target.name()));
+    }
+    let work = tempfile::Builder::new()
+        .prefix("kiln-link-")
+        .tempdir()
+        .map_err(|e| LinkError::io("creating a temporary directory for", &std::env::temp_dir(), e))?;
+
+    let mut inputs = Vec::with_capacity(request.objects.len() + 1);
+    for (i, object) in request.objects.iter().enumerate() {
+        let path = work.path().join(format!("code{i}.o"));
+        fs::write(&path, object).map_err(|e| LinkError::io("writing", &path, e))?;
+        inputs.push(path);
+    }
+    let meta_path = work.path().join("metadata.o");
+    let meta = metadata_object(request.target, request.metadata, request.symbol_prefix)?;
+    fs::write(&meta_path, meta).map_err(|e| LinkError::io("writing", &meta_path, e))?;
+    inputs.push(meta_path);
+
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let staged = tempfile::Builder::new()
+        .prefix(".kiln-out-")
+        .tempfile_in(dir)
+        .map_err(|e| LinkError::io("creating the output in", dir, e))?
+        .into_temp_path();
+
+    lld::run(request, &inputs, &staged)?;
+    verify::check(request, &staged)?;
+    set_mode(&staged)?;
+    staged.persist(output).map_err(|e| LinkError::io("moving the linked output to", output, e.error))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path) -> Result<(), LinkError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|e| LinkError::io("setting permissions of", path, e))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path) -> Result<(), LinkError> {
+    Ok(())
+}
