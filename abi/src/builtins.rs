@@ -8,7 +8,14 @@
 //!
 //! Rules for builtins: they take the calling instance's `vmctx` first; they
 //! never unwind (a failure becomes a trap code returned to, or raised for,
-//! generated code); `raise_trap` never returns.
+//! generated code); `raise_trap` never returns. A builtin that can fail with
+//! a trap returns an `i32` that is 0 on success or a
+//! [`TrapCode`](crate::TrapCode) number, which generated code passes to
+//! `raise_trap` (builtins implemented in Rust must return normally so that
+//! no Rust frame is ever unwound by a trap).
+//!
+//! Indices and counts that are `i32` in wasm (table and memory offsets of
+//! 32-bit tables and memories) are passed zero-extended to `i64`.
 
 /// Invokes `$mac! { $( $(#[$attr])* $name($($param: $ty),*) -> $result; )* }`
 /// with the list of builtins, in table order.
@@ -27,6 +34,24 @@ macro_rules! foreach_builtin_function {
             /// Raises trap `code` (a [`TrapCode`](crate::TrapCode) number),
             /// unwinding to the innermost host-to-wasm entry.
             raise_trap(vmctx: vmctx, code: i32) -> never;
+            /// `table.grow`: grows table `table` (an index in the module's
+            /// table space) by `delta` elements set to `init` (a
+            /// `*const VMFuncRef` or externref pointer, null for a null
+            /// reference). Returns the previous size, or -1 if the table
+            /// cannot grow that far.
+            table_grow(vmctx: vmctx, table: i32, delta: i64, init: ptr) -> i64;
+            /// `table.init`: copies elements `src..src+len` of element
+            /// segment `elem` to table `table` at `dst`. Returns 0, or the
+            /// trap code `TableOutOfBounds` to raise.
+            table_init(vmctx: vmctx, table: i32, elem: i32, dst: i64, src: i64, len: i64) -> i32;
+            /// `elem.drop`: drops element segment `elem`.
+            elem_drop(vmctx: vmctx, elem: i32) -> void;
+            /// `memory.init`: copies bytes `src..src+len` of data segment
+            /// `data` to memory `memory` at `dst`. Returns 0, or the trap
+            /// code `MemoryOutOfBounds` to raise.
+            memory_init(vmctx: vmctx, memory: i32, data: i32, dst: i64, src: i64, len: i64) -> i32;
+            /// `data.drop`: drops data segment `data`.
+            data_drop(vmctx: vmctx, data: i32) -> void;
         }
     };
 }

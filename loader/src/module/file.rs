@@ -1,0 +1,136 @@
+//! Reading a library file without loading it: find the metadata blob and
+//! the function table, and check what can be checked before any of the
+//! file's code could run.
+
+use super::{LoadError, LoadErrorKind, compat};
+use kiln_abi::artifact::{self, OwnedMetadata};
+use kiln_abi::metadata::ArchivedModuleMetadata;
+use kiln_abi::symbols;
+use object::{BinaryFormat, Object, ObjectKind, ObjectSection, ObjectSymbol};
+use std::path::Path;
+
+/// What the pre-load check learned about a library.
+#[derive(Debug)]
+pub(crate) struct LibraryFacts {
+    /// Length of the metadata blob (header + payload).
+    pub blob_len: usize,
+    /// Number of entries in the function table, if the file records it.
+    pub function_slots: Option<usize>,
+}
+
+fn map(path: &Path) -> Result<memmap2::Mmap, LoadError> {
+    let file = std::fs::File::open(path).map_err(|e| LoadErrorKind::Io(e).at(path))?;
+    // SAFETY: the mapping is read-only and its contents are treated as
+    // untrusted bytes. If another process truncates the file meanwhile,
+    // reads may fault (SIGBUS) and the process dies; that is the accepted
+    // cost of not copying libraries into memory.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| LoadErrorKind::Io(e).at(path))
+}
+
+fn parse<'a>(path: &Path, data: &'a [u8]) -> Result<object::File<'a>, LoadError> {
+    object::File::parse(data).map_err(|e| LoadErrorKind::Malformed(e.to_string()).at(path))
+}
+
+/// The name a C symbol has in an object of `format` (Mach-O prefixes `_`).
+fn mangled(format: BinaryFormat, name: &str) -> String {
+    match format {
+        BinaryFormat::MachO => format!("_{name}"),
+        _ => name.to_string(),
+    }
+}
+
+/// A defined symbol named `name`, looked up among dynamic symbols first.
+fn find_symbol<'d, 'f>(file: &'f object::File<'d>, name: &str) -> Option<object::Symbol<'d, 'f>> {
+    let name = mangled(file.format(), name);
+    let wanted = |s: &object::Symbol<'d, 'f>| !s.is_undefined() && s.name_bytes().ok() == Some(name.as_bytes());
+    file.dynamic_symbols().find(wanted).or_else(|| file.symbols().find(wanted))
+}
+
+/// The file bytes a symbol covers: its size if recorded, else up to the end
+/// of its section.
+fn symbol_bytes<'a>(
+    file: &object::File<'a>,
+    data: &'a [u8],
+    symbol: &object::Symbol<'a, '_>,
+) -> Result<&'a [u8], LoadErrorKind> {
+    let location = |what: &str| LoadErrorKind::MetadataLocation(what.to_string());
+    let index = symbol.section_index().ok_or_else(|| location("it is not in a section"))?;
+    let section = file.section_by_index(index).map_err(|e| location(&e.to_string()))?;
+    let (offset, size) = section.file_range().ok_or_else(|| location("its section has no file data"))?;
+    let start = symbol.address().checked_sub(section.address()).filter(|&s| s <= size);
+    let start = start.ok_or_else(|| location("it lies outside its section"))?;
+    let available = size - start;
+    let len = match symbol.size() {
+        0 => available,
+        n if n <= available => n,
+        _ => return Err(LoadErrorKind::Malformed("the metadata symbol extends past its section".into())),
+    };
+    let begin = usize::try_from(offset + start).ok();
+    let end = begin.and_then(|b| b.checked_add(usize::try_from(len).ok()?));
+    match (begin, end) {
+        (Some(b), Some(e)) if e <= data.len() => Ok(&data[b..e]),
+        _ => Err(LoadErrorKind::Malformed("the metadata lies past the end of the file".into())),
+    }
+}
+
+fn metadata_bytes<'a>(path: &Path, file: &object::File<'a>, data: &'a [u8]) -> Result<&'a [u8], LoadError> {
+    let symbol = find_symbol(file, symbols::METADATA).ok_or_else(|| LoadErrorKind::NotKiln.at(path))?;
+    symbol_bytes(file, data, &symbol).map_err(|k| k.at(path))
+}
+
+/// Reads the metadata of any kiln artifact (a library, or an object file),
+/// for any target, without loading it.
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<OwnedMetadata, LoadError> {
+    let path = path.as_ref();
+    let data = map(path)?;
+    let file = parse(path, &data)?;
+    let blob = metadata_bytes(path, &file, &data)?;
+    OwnedMetadata::from_blob(blob).map_err(|e| LoadErrorKind::Metadata(e).at(path))
+}
+
+/// Validates the blob where it lies when it is aligned (a library's data
+/// keeps its in-memory alignment in the file), else on a copy, and runs `f`
+/// on the result.
+fn with_metadata<R>(blob: &[u8], f: impl FnOnce(&ArchivedModuleMetadata) -> R) -> Result<R, LoadErrorKind> {
+    if (blob.as_ptr() as usize).is_multiple_of(artifact::ALIGN) {
+        return artifact::decode(blob).map(f).map_err(LoadErrorKind::Metadata);
+    }
+    let owned = OwnedMetadata::from_blob(blob).map_err(LoadErrorKind::Metadata)?;
+    Ok(f(owned.get()))
+}
+
+/// Everything checked before `dlopen`: it is a shared library carrying
+/// intact kiln metadata for this host, and it imports nothing but the
+/// allowed symbols.
+pub(crate) fn check_library(path: &Path) -> Result<LibraryFacts, LoadError> {
+    let data = map(path)?;
+    let file = parse(path, &data)?;
+    match file.kind() {
+        ObjectKind::Dynamic => {}
+        ObjectKind::Executable => return Err(LoadErrorKind::NotALibrary("an executable").at(path)),
+        ObjectKind::Relocatable => return Err(LoadErrorKind::NotALibrary("a relocatable object file").at(path)),
+        _ => return Err(LoadErrorKind::NotALibrary("an object file of unknown kind").at(path)),
+    }
+    let blob = metadata_bytes(path, &file, &data)?;
+    let header = artifact::read_header(blob).map_err(|e| LoadErrorKind::Metadata(e).at(path))?;
+    with_metadata(blob, compat::check_host).and_then(|r| r).map_err(|k| k.at(path))?;
+    let blob_len = usize::try_from(header.blob_len()).map_err(|_| LoadErrorKind::NotKiln.at(path))?;
+
+    for symbol in file.dynamic_symbols().filter(|s| s.is_undefined()) {
+        let name = symbol.name().unwrap_or("<unnamed>");
+        if !name.is_empty() && !symbols::ALLOWED_UNDEFINED.iter().any(|allowed| mangled(file.format(), allowed) == name)
+        {
+            return Err(LoadErrorKind::UndefinedSymbol(name.to_string()).at(path));
+        }
+    }
+
+    let functions = find_symbol(&file, symbols::FUNCTIONS).ok_or_else(|| LoadErrorKind::MissingFunctions.at(path))?;
+    // ELF records symbol sizes (0 for an empty table); elsewhere 0 may mean
+    // "unknown".
+    let function_slots = match (functions.size(), file.format()) {
+        (0, BinaryFormat::Elf) => Some(0),
+        (0, _) => None,
+        (bytes, _) => Some(bytes as usize / std::mem::size_of::<usize>()),
+    };
+    Ok(LibraryFacts { blob_len, function_slots })
+}

@@ -1,0 +1,186 @@
+//! Loading a compiled library: check the file, `dlopen` it, read its
+//! metadata in place, register its code for the fault handler.
+
+mod compat;
+mod cpu;
+mod error;
+mod file;
+pub(crate) mod validate;
+
+pub use error::{LoadError, LoadErrorKind};
+pub use file::read_metadata;
+
+use crate::Engine;
+use crate::registry::{self, RangeKind, Registration};
+use crate::signatures::SigId;
+use kiln_abi::metadata::{ArchivedExternKind, ArchivedImportKind, ArchivedModuleMetadata, ExternKind};
+use kiln_abi::{PtrSize, VMOffsets, artifact, symbols};
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// A loaded kiln library, ready to be instantiated any number of times.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Module {
+    inner: Arc<ModuleInner>,
+}
+
+struct ModuleInner {
+    engine: Engine,
+    path: PathBuf,
+    /// The archived metadata inside the mapped library.
+    metadata: NonNull<ArchivedModuleMetadata>,
+    /// The library's `kiln_functions` table.
+    functions: NonNull<*const c_void>,
+    /// Engine-wide signature id of each module type.
+    sig_ids: Box<[SigId]>,
+    offsets: VMOffsets,
+    /// Unregisters the code before the library is unloaded (fields drop in
+    /// order).
+    _code: Registration,
+    _library: libloading::Library,
+}
+
+// SAFETY: the pointers refer to immutable data inside the library, which the
+// module keeps loaded; nothing in it is tied to a thread.
+unsafe impl Send for ModuleInner {}
+// SAFETY: as above; shared access is read-only.
+unsafe impl Sync for ModuleInner {}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("path", &self.inner.path).finish_non_exhaustive()
+    }
+}
+
+impl Module {
+    /// Loads the kiln library at `path`.
+    ///
+    /// Before the dynamic loader sees the file, it is mapped and parsed: it
+    /// must be a shared library with intact kiln metadata of this format
+    /// version, built for this host's target, pointer size and CPU features,
+    /// importing only the allowed symbols. Then it is opened, its metadata
+    /// is validated again in place (zero-copy) and checked for consistency,
+    /// and its code is registered for the fault handler.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, LoadError> {
+        let path = path.as_ref();
+        let err = |kind: LoadErrorKind| kind.at(path);
+        // A path without a slash would make the dynamic loader search its
+        // library path instead of opening the file we check.
+        let absolute = std::path::absolute(path).map_err(|e| err(LoadErrorKind::Io(e)))?;
+        let facts = file::check_library(path)?;
+
+        // SAFETY: checked above to be a kiln library, which has no
+        // initializers and imports only memcpy-like symbols.
+        let library =
+            unsafe { crate::sys::open_library(&absolute) }.map_err(|e| err(LoadErrorKind::Dlopen(e.to_string())))?;
+        // SAFETY: we only take the symbol's address.
+        let blob = unsafe { library.get::<*const u8>(symbols::METADATA.as_bytes()) }
+            .map(|s| *s)
+            .map_err(|_| err(LoadErrorKind::NotKiln))?;
+        // SAFETY: as above.
+        let functions = unsafe { library.get::<*const c_void>(symbols::FUNCTIONS.as_bytes()) }
+            .map(|s| *s as *mut *const c_void)
+            .map_err(|_| err(LoadErrorKind::MissingFunctions))?;
+        let functions = NonNull::new(functions).ok_or_else(|| err(LoadErrorKind::MissingFunctions))?;
+
+        // SAFETY: every kiln metadata symbol has at least a header.
+        let header = unsafe { std::slice::from_raw_parts(blob, artifact::HEADER_SIZE) };
+        let header = artifact::read_header(header).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
+        if header.blob_len() != facts.blob_len as u64 {
+            return Err(err(LoadErrorKind::Dlopen("the library changed while it was being loaded".into())));
+        }
+        // SAFETY: the file check found `blob_len` bytes of this symbol in the
+        // file's data, which the loader maps at the symbol's address, and
+        // the mapped header announces the same length.
+        let blob = unsafe { std::slice::from_raw_parts(blob, facts.blob_len) };
+        let metadata = artifact::decode(blob).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
+        compat::check_host(metadata).map_err(err)?;
+        validate::validate(metadata, facts.function_slots).map_err(|m| err(LoadErrorKind::InvalidMetadata(m)))?;
+        let num_slots = facts.function_slots.unwrap_or(0);
+        for slot in 0..num_slots {
+            // SAFETY: the table has `num_slots` entries (its symbol's size).
+            if unsafe { functions.as_ptr().add(slot).read() }.is_null() {
+                return Err(err(LoadErrorKind::InvalidMetadata(format!("function table slot {slot} is null"))));
+            }
+        }
+
+        // Found through the metadata (never empty, unlike the function table
+        // of a module without functions). A library without code has none.
+        let code = crate::sys::code_ranges_containing(blob.as_ptr() as usize);
+        let sig_ids = metadata.types.iter().map(|t| engine.signatures().register(&t.ty.to_native())).collect();
+        let offsets = VMOffsets::new(PtrSize::HOST, &metadata.shape());
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                path: path.to_path_buf(),
+                metadata: NonNull::from(metadata),
+                functions,
+                sig_ids,
+                offsets,
+                _code: registry::register(RangeKind::Code, code),
+                _library: library,
+            }),
+        })
+    }
+
+    /// The module's metadata, read in place from the library.
+    pub fn metadata(&self) -> &ArchivedModuleMetadata {
+        // SAFETY: validated by `decode` at load; the library stays loaded as
+        // long as `self`.
+        unsafe { self.inner.metadata.as_ref() }
+    }
+
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The engine it was loaded into.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Its imports in declaration order: module, name, kind.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternKind)> {
+        self.metadata().imports.iter().map(|i| {
+            let kind = match i.kind {
+                ArchivedImportKind::Func(_) => ExternKind::Func,
+                ArchivedImportKind::Table(_) => ExternKind::Table,
+                ArchivedImportKind::Memory(_) => ExternKind::Memory,
+                ArchivedImportKind::Global(_) => ExternKind::Global,
+            };
+            (i.module.as_str(), i.name.as_str(), kind)
+        })
+    }
+
+    /// Its exports in declaration order: name, kind.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExternKind)> {
+        self.metadata().exports.iter().map(|e| {
+            let kind = match e.kind {
+                ArchivedExternKind::Func => ExternKind::Func,
+                ArchivedExternKind::Table => ExternKind::Table,
+                ArchivedExternKind::Memory => ExternKind::Memory,
+                ArchivedExternKind::Global => ExternKind::Global,
+            };
+            (e.name.as_str(), kind)
+        })
+    }
+
+    pub(crate) fn offsets(&self) -> &VMOffsets {
+        &self.inner.offsets
+    }
+
+    pub(crate) fn sig_ids(&self) -> &[SigId] {
+        &self.inner.sig_ids
+    }
+
+    /// Entry `slot` of the function table (validated at load to exist).
+    pub(crate) fn slot(&self, slot: u32) -> *const c_void {
+        // SAFETY: `validate` checked every slot the metadata uses against
+        // the table's size.
+        unsafe { self.inner.functions.as_ptr().add(slot as usize).read() }
+    }
+}

@@ -1,0 +1,144 @@
+//! Linear memories under the guard-region strategy.
+//!
+//! Each 32-bit memory reserves [`GUARD_RESERVATION`] bytes of inaccessible
+//! address space once; its first `pages * 64 KiB` are made readable and
+//! writable, and growing makes more of the reservation accessible in place.
+//! The base never moves, which is what lets generated code load it once per
+//! function and skip bounds checks: any access past the accessible length
+//! lands in the reservation and faults. The whole reservation is registered
+//! for the fault handler.
+
+use crate::registry::{self, RangeKind, Registration};
+use crate::sys::{Reservation, page_size};
+use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+
+/// Why a memory could not be created.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MemoryError {
+    #[error("64-bit memories are not supported yet")]
+    Memory64,
+    #[error("shared memories are not supported yet")]
+    Shared,
+    #[error("memory minimum of {min} pages exceeds its maximum of {max} pages")]
+    MinAboveMax { min: u64, max: u64 },
+    #[error("host page size {0} is larger than a wasm page")]
+    PageSize(usize),
+    #[error("cannot reserve address space for a linear memory: {0}")]
+    Reserve(std::io::Error),
+}
+
+/// A linear memory's storage.
+#[derive(Debug)]
+pub(crate) struct LinearMemory {
+    reservation: Reservation,
+    len: usize,
+    max_pages: u64,
+    _registration: Registration,
+}
+
+impl LinearMemory {
+    /// Creates a memory of `min` pages that may grow to `max` (or 4 GiB).
+    pub(crate) fn new(ty: &kiln_abi::types::MemoryType) -> Result<LinearMemory, MemoryError> {
+        if ty.memory64 {
+            return Err(MemoryError::Memory64);
+        }
+        if ty.shared {
+            return Err(MemoryError::Shared);
+        }
+        let max_pages = ty.limits.max.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
+        if ty.limits.min > max_pages {
+            return Err(MemoryError::MinAboveMax { min: ty.limits.min, max: max_pages });
+        }
+        if page_size() as u64 > WASM_PAGE_SIZE {
+            return Err(MemoryError::PageSize(page_size()));
+        }
+        let reservation = Reservation::new(GUARD_RESERVATION as usize).map_err(MemoryError::Reserve)?;
+        let start = reservation.base().as_ptr() as usize;
+        let registration = registry::register(RangeKind::Memory, std::iter::once(start..start + reservation.len()));
+        let mut memory = LinearMemory { reservation, len: 0, max_pages, _registration: registration };
+        if memory.grow(ty.limits.min).is_none() {
+            return Err(MemoryError::Reserve(std::io::Error::last_os_error()));
+        }
+        Ok(memory)
+    }
+
+    /// The first byte; fixed for the memory's lifetime.
+    pub(crate) fn base(&self) -> *mut u8 {
+        self.reservation.base().as_ptr()
+    }
+
+    /// Accessible bytes.
+    pub(crate) fn byte_len(&self) -> usize {
+        self.len
+    }
+
+    /// Current size in wasm pages.
+    pub(crate) fn pages(&self) -> u64 {
+        self.len as u64 / WASM_PAGE_SIZE
+    }
+
+    /// Grows by `delta` pages; returns the previous size in pages, or `None`
+    /// (and changes nothing) if that exceeds the maximum or the OS refuses.
+    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages();
+        let new = old.checked_add(delta).filter(|&n| n <= self.max_pages)?;
+        let new_len = usize::try_from(new * WASM_PAGE_SIZE).ok()?;
+        self.reservation.make_accessible(self.len, new_len - self.len).ok()?;
+        self.len = new_len;
+        Some(old)
+    }
+
+    /// The accessible bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        // SAFETY: `[base, base + len)` is mapped readable and writable, and
+        // only changes through `&mut self` or by generated code of the
+        // owning store, which does not run while this borrow is alive.
+        unsafe { std::slice::from_raw_parts(self.base(), self.len) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`, with exclusive access through `&mut self`.
+        unsafe { std::slice::from_raw_parts_mut(self.base(), self.len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_abi::types::{Limits, MemoryType};
+
+    fn ty(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType { limits: Limits { min, max }, memory64: false, shared: false }
+    }
+
+    #[test]
+    fn grows_in_place_up_to_its_maximum() {
+        let mut m = LinearMemory::new(&ty(1, Some(3))).unwrap();
+        let base = m.base();
+        assert_eq!(m.byte_len(), 65536);
+        m.data_mut()[65535] = 1;
+        assert_eq!(m.grow(2), Some(1));
+        assert_eq!(m.base(), base);
+        assert_eq!(m.data()[65535], 1);
+        assert_eq!(m.data()[3 * 65536 - 1], 0);
+        assert_eq!(m.grow(1), None);
+        assert_eq!(m.grow(0), Some(3));
+        assert!(registry::contains(RangeKind::Memory, base as usize + (1 << 32)));
+    }
+
+    #[test]
+    fn can_reach_four_gibibytes() {
+        let mut m = LinearMemory::new(&ty(0, None)).unwrap();
+        assert_eq!(m.grow(WASM32_MAX_PAGES), Some(0));
+        assert_eq!(m.grow(1), None);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do() {
+        assert!(matches!(LinearMemory::new(&ty(2, Some(1))), Err(MemoryError::MinAboveMax { .. })));
+        let mut t = ty(1, None);
+        t.memory64 = true;
+        assert!(matches!(LinearMemory::new(&t), Err(MemoryError::Memory64)));
+    }
+}
