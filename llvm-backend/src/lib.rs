@@ -1,1 +1,242 @@
-//! placeholder
+//! kiln's compiler: WebAssembly in, one relocatable native object plus the
+//! module's metadata out.
+//!
+//! ```text
+//! wasm ─► validate ─► environ ─► codegen/translate ─► optimize ─► canonicalize ─► object
+//!        (wasmparser) (sections,   (LLVM IR: functions,   (new PM      (quiet NaNs)    (TargetMachine,
+//!                      metadata)    trampolines, table)    default<O>)                  PIC)
+//! ```
+//!
+//! * [`validate`] accepts exactly the features kiln implements and tells
+//!   invalid input apart from input that is merely ahead of kiln;
+//! * [`environ`] reads the sections into the metadata the runtime will see;
+//! * `codegen` builds the LLVM module: one internal function per wasm
+//!   function (lowered by `translate`, one file per instruction family),
+//!   the per-signature trampolines, and the one exported function table;
+//! * `pipeline` optimizes and emits; `canonicalize` is the post-optimization
+//!   pass that keeps float NaN results quiet without blocking the optimizer.
+//!
+//! Everything generated code and the runtime must agree on — the VM
+//! context layout, trap codes, builtins, symbol names, metadata — comes
+//! from `kiln-abi`. Output is deterministic: the same input and options
+//! give byte-identical objects.
+//!
+//! No input makes the compiler panic: invalid or unsupported input is a
+//! [`CompileError`], and a panic from a kiln bug is caught and reported as
+//! [`CompileError::Internal`].
+#![warn(missing_docs)]
+
+mod canonicalize;
+mod codegen;
+mod diagnostics;
+mod environ;
+mod error;
+mod pipeline;
+mod target;
+mod translate;
+mod validate;
+
+pub use error::CompileError;
+pub use validate::KILN_FEATURES;
+
+use codegen::builder::Types;
+use diagnostics::Diagnostics;
+use environ::ModuleEnv;
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::targets::FileType;
+use kiln_abi::ModuleMetadata;
+use kiln_abi::metadata::BoundsChecks;
+use kiln_abi::target::Target;
+use sha2::{Digest, Sha256};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// How hard LLVM optimizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No optimization.
+    O0,
+    /// Light optimization.
+    O1,
+    /// The standard pipeline.
+    #[default]
+    O2,
+    /// Aggressive optimization.
+    O3,
+    /// Optimize for size.
+    Os,
+}
+
+impl OptLevel {
+    /// The level as recorded in metadata: 0–3, or 4 for `Os`.
+    pub fn metadata_value(self) -> u8 {
+        match self {
+            OptLevel::O0 => 0,
+            OptLevel::O1 => 1,
+            OptLevel::O2 => 2,
+            OptLevel::O3 => 3,
+            OptLevel::Os => 4,
+        }
+    }
+
+    /// The new pass manager's pipeline for this level.
+    fn pipeline(self) -> &'static str {
+        match self {
+            OptLevel::O0 => "default<O0>",
+            OptLevel::O1 => "default<O1>",
+            OptLevel::O2 => "default<O2>",
+            OptLevel::O3 => "default<O3>",
+            OptLevel::Os => "default<Os>",
+        }
+    }
+}
+
+/// What to compile for, and how.
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// The target; the host by default.
+    pub target: Target,
+    /// LLVM CPU name; `None` means the target's default
+    /// ([`Target::default_cpu`]). `native` means this host's CPU.
+    pub cpu: Option<String>,
+    /// Extra LLVM CPU features, each `+name` or `-name`.
+    pub features: Vec<String>,
+    /// Optimization level.
+    pub opt_level: OptLevel,
+    /// How memory accesses are kept in bounds.
+    pub bounds_checks: BoundsChecks,
+    /// Prefix for the exported function table symbol (for static archives
+    /// holding several modules).
+    pub symbol_prefix: Option<String>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            target: Target::host(),
+            cpu: None,
+            features: Vec::new(),
+            opt_level: OptLevel::default(),
+            bounds_checks: BoundsChecks::default(),
+            symbol_prefix: None,
+        }
+    }
+}
+
+/// A compiled module: one relocatable object (all code, trampolines and
+/// the function table) and the metadata the linker embeds beside it.
+#[derive(Clone, Debug)]
+pub struct CompiledModule {
+    /// Everything the runtime needs to know about the module.
+    pub metadata: ModuleMetadata,
+    /// The object file, position-independent.
+    pub object: Vec<u8>,
+}
+
+/// Which text [`compile_to_text`] produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TextKind {
+    /// LLVM IR as translated, before optimization.
+    LlvmIrUnoptimized,
+    /// LLVM IR after optimization (what code generation sees).
+    LlvmIr,
+    /// Assembly for the target.
+    Assembly,
+}
+
+/// Compiles a WebAssembly binary to a native object for `opts.target`.
+pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<CompiledModule, CompileError> {
+    guard(|| {
+        let diagnostics = Diagnostics::default();
+        let context = Context::create();
+        diagnostics.install(&context);
+        let mut lowered = lower(&context, wasm, opts)?;
+        lowered.optimize(opts.opt_level)?;
+        let object = pipeline::emit(&lowered.module, &lowered.setup.machine, FileType::Object)?;
+        diagnostics.check()?;
+        let mut metadata = std::mem::take(&mut lowered.metadata);
+        metadata.code_size = pipeline::code_size(&object)?;
+        metadata.target = lowered.setup.info.clone();
+        metadata.compiler_version = kiln_abi::COMPILER_VERSION.to_string();
+        metadata.wasm_sha256 = Sha256::digest(wasm).into();
+        metadata.opt_level = opts.opt_level.metadata_value();
+        metadata.bounds_checks = opts.bounds_checks;
+        Ok(CompiledModule { metadata, object })
+    })
+}
+
+/// Checks, without generating code, that `wasm` is a module kiln can
+/// compile: the same [`CompileError::Invalid`] and
+/// [`CompileError::Unsupported`] answers [`compile`] would give, much
+/// faster (for `assert_invalid`-style checks).
+pub fn validate(wasm: &[u8]) -> Result<(), CompileError> {
+    guard(|| {
+        validate::validate(wasm)?;
+        ModuleEnv::parse(wasm).map(drop)
+    })
+}
+
+/// Compiles `wasm` and returns LLVM IR or assembly text instead of an
+/// object (the CLI's `--emit llvm-ir` / `--emit asm`).
+pub fn compile_to_text(wasm: &[u8], opts: &CompileOptions, kind: TextKind) -> Result<String, CompileError> {
+    guard(|| {
+        let diagnostics = Diagnostics::default();
+        let context = Context::create();
+        diagnostics.install(&context);
+        let lowered = lower(&context, wasm, opts)?;
+        let text = match kind {
+            TextKind::LlvmIrUnoptimized => {
+                pipeline::verify(&lowered.module)?;
+                Ok(lowered.module.print_to_string().to_string())
+            }
+            TextKind::LlvmIr => {
+                lowered.optimize(opts.opt_level)?;
+                Ok(lowered.module.print_to_string().to_string())
+            }
+            TextKind::Assembly => {
+                lowered.optimize(opts.opt_level)?;
+                let text = pipeline::emit(&lowered.module, &lowered.setup.machine, FileType::Assembly)?;
+                String::from_utf8(text).map_err(|e| CompileError::internal(format_args!("assembly is not UTF-8: {e}")))
+            }
+        };
+        diagnostics.check()?;
+        text
+    })
+}
+
+/// A module lowered to unoptimized LLVM IR.
+struct Lowered<'ctx> {
+    module: Module<'ctx>,
+    types: Types<'ctx>,
+    setup: target::TargetSetup,
+    metadata: ModuleMetadata,
+}
+
+impl Lowered<'_> {
+    fn optimize(&self, level: OptLevel) -> Result<(), CompileError> {
+        pipeline::optimize(&self.module, &self.setup.machine, level, self.types)
+    }
+}
+
+/// Validates, reads and translates `wasm`.
+fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Result<Lowered<'ctx>, CompileError> {
+    validate::validate(wasm)?;
+    let setup = target::setup(opts)?;
+    let mut env = ModuleEnv::parse(wasm)?;
+    let table = codegen::function_table(&mut env);
+    let (module, types) =
+        codegen::build_module(context, &env, &table, &setup, opts.bounds_checks, opts.symbol_prefix.as_deref())?;
+    Ok(Lowered { module, types, setup, metadata: env.meta })
+}
+
+/// Runs `f`, turning a panic (a kiln bug) into an internal error.
+fn guard<T>(f: impl FnOnce() -> Result<T, CompileError>) -> Result<T, CompileError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        Err(CompileError::Internal(format!("panic: {message}")))
+    })
+}

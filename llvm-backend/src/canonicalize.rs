@@ -1,0 +1,175 @@
+//! Making float-arithmetic NaNs quiet, after optimization.
+//!
+//! # Why this pass exists
+//!
+//! Wasm requires arithmetic to return a quiet NaN when it returns a NaN.
+//! Hardware does this by itself, so the natural lowering (`fadd` for
+//! `f32.add`) is correct — until LLVM's optimizer folds `x - 0.0`,
+//! `x * 1.0` or `x / 1.0` to `x`, or `x * -1.0` to `fneg x`: then a
+//! signaling NaN in `x` comes out unquieted. `llvm.canonicalize` would be
+//! the right tool, but LLVM 19 cannot select it for x86_64 or aarch64.
+//!
+//! So the translator wraps every arithmetic result in
+//! `llvm.canonicalize` (see `translate::numeric`), the optimizer folds
+//! around it (it understands the intrinsic, and it vectorizes), and this
+//! pass then runs on the optimized IR and replaces each one:
+//!
+//! * if its operand is still a real quieting operation — `fadd`, `fsub`,
+//!   `fmul`, `fdiv`, `fpext`, `fptrunc`, or a call to `sqrt`, `floor`,
+//!   `ceil`, `trunc`, `roundeven` — that code generation will not fold
+//!   away (no identity constant operand such as ±0.0 or ±1.0, no
+//!   `fptrunc` of an `fpext`), the wrapper is dropped: the hardware
+//!   quiets;
+//! * otherwise (the operation was folded away, or is `minimum`/`maximum`,
+//!   whose lowering may pass an input NaN through) it is expanded to
+//!   `isnan(x) ? x | quiet_bit : x`, on scalars and vectors alike.
+//!
+//! Nothing else is wrapped: loads, stores, constants, `select`,
+//! reinterpretations and the bitwise `neg`/`abs`/`copysign` must keep
+//! every bit.
+
+use crate::codegen::builder::{FnBuilder, Tags, Types};
+use crate::error::{CompileError, Result};
+use inkwell::FloatPredicate;
+use inkwell::module::Module;
+use inkwell::types::{BasicTypeEnum, VectorType};
+use inkwell::values::{
+    BasicValue, BasicValueEnum, CallSiteValue, FloatValue, InstructionOpcode, InstructionValue, IntValue, VectorValue,
+};
+
+const CANONICALIZE: &str = "llvm.canonicalize.";
+
+/// Intrinsics whose machine instructions quiet a signaling NaN.
+const QUIETING_INTRINSICS: &[&str] = &["llvm.sqrt.", "llvm.floor.", "llvm.ceil.", "llvm.trunc.", "llvm.roundeven."];
+
+/// Replaces every `llvm.canonicalize` call in `module`.
+pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>) -> Result<()> {
+    let b = FnBuilder::new(types, Tags::new(&types), module);
+    let mut function = module.get_first_function();
+    while let Some(f) = function {
+        for block in f.get_basic_blocks() {
+            let mut next = block.get_first_instruction();
+            while let Some(instruction) = next {
+                next = instruction.get_next_instruction();
+                if let Some(operand) = canonicalize_operand(instruction) {
+                    replace(&b, instruction, operand)?;
+                }
+            }
+        }
+        function = f.get_next_function();
+    }
+    Ok(())
+}
+
+/// The operand of `instruction` if it is a call to `llvm.canonicalize`.
+fn canonicalize_operand(instruction: InstructionValue<'_>) -> Option<BasicValueEnum<'_>> {
+    let name = called_name(instruction)?;
+    if !name.starts_with(CANONICALIZE) {
+        return None;
+    }
+    instruction.get_operand(0)?.value()
+}
+
+/// The name of the function `instruction` calls, if it is a direct call.
+fn called_name(instruction: InstructionValue<'_>) -> Option<String> {
+    if instruction.get_opcode() != InstructionOpcode::Call {
+        return None;
+    }
+    let callee = CallSiteValue::try_from(instruction).ok()?.get_called_fn_value()?;
+    Some(callee.get_name().to_string_lossy().into_owned())
+}
+
+fn replace<'ctx>(b: &FnBuilder<'_, 'ctx>, call: InstructionValue<'ctx>, operand: BasicValueEnum<'ctx>) -> Result<()> {
+    let replacement = if hardware_quiets(operand) {
+        operand
+    } else {
+        b.position_before(&call);
+        quiet(b, operand)?
+    };
+    let result = CallSiteValue::try_from(call)
+        .map_err(|_| CompileError::internal("canonicalize is not a call"))?
+        .try_as_basic_value()
+        .basic()
+        .ok_or_else(|| CompileError::internal("canonicalize returns void"))?;
+    match (result, replacement) {
+        (BasicValueEnum::FloatValue(old), BasicValueEnum::FloatValue(new)) => old.replace_all_uses_with(new),
+        (BasicValueEnum::VectorValue(old), BasicValueEnum::VectorValue(new)) => old.replace_all_uses_with(new),
+        _ => return Err(CompileError::internal("canonicalize of a non-float value")),
+    }
+    call.erase_from_basic_block();
+    Ok(())
+}
+
+/// Whether `value` is computed by an instruction whose machine code
+/// quiets NaNs and that code generation will not fold away.
+fn hardware_quiets(value: BasicValueEnum<'_>) -> bool {
+    let Some(instruction) = value.as_instruction_value() else { return false };
+    let arithmetic = match instruction.get_opcode() {
+        InstructionOpcode::FAdd
+        | InstructionOpcode::FSub
+        | InstructionOpcode::FMul
+        | InstructionOpcode::FDiv
+        | InstructionOpcode::FPExt => true,
+        // Code generation folds `fptrunc (fpext x)` back to `x`.
+        InstructionOpcode::FPTrunc => !operand_is(instruction, InstructionOpcode::FPExt),
+        InstructionOpcode::Call => {
+            called_name(instruction).is_some_and(|name| QUIETING_INTRINSICS.iter().any(|q| name.starts_with(q)))
+        }
+        _ => false,
+    };
+    arithmetic && !has_identity_operand(instruction)
+}
+
+/// Whether the first operand of `instruction` is computed by `opcode`.
+fn operand_is(instruction: InstructionValue<'_>, opcode: InstructionOpcode) -> bool {
+    let operand = instruction.get_operand(0).and_then(|o| o.value());
+    operand.and_then(|v| v.as_instruction_value()).is_some_and(|i| i.get_opcode() == opcode)
+}
+
+fn has_identity_operand(instruction: InstructionValue<'_>) -> bool {
+    let is_identity = |v: FloatValue| v.get_constant().is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0);
+    instruction.get_operands().flatten().filter_map(|o| o.value()).any(|operand| match operand {
+        BasicValueEnum::FloatValue(v) => is_identity(v),
+        BasicValueEnum::VectorValue(v) if v.is_const() => (0..v.get_type().get_size())
+            .map(|i| v.get_element_as_constant(i))
+            .any(|e| matches!(e, BasicValueEnum::FloatValue(f) if is_identity(f))),
+        _ => false,
+    })
+}
+
+/// `isnan(x) ? x | quiet_bit : x`, built before the builder's position.
+fn quiet<'ctx>(b: &FnBuilder<'_, 'ctx>, value: BasicValueEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+    match value {
+        BasicValueEnum::FloatValue(x) => {
+            let bits = b.float_bits(x.get_type());
+            let int_ty = b.types.int(bits)?;
+            let as_int = b.bit_cast(x.into(), int_ty.into())?.into_int_value();
+            let quieted = b.or(as_int, int_ty.const_int(1 << (mantissa_bits(bits) - 1), false))?;
+            let quieted = b.bit_cast(quieted.into(), x.get_type().into())?;
+            let is_nan = b.fcmp(FloatPredicate::UNO, x, x)?;
+            b.select::<IntValue, BasicValueEnum>(is_nan, quieted, x.into())
+        }
+        BasicValueEnum::VectorValue(x) => {
+            let lanes = x.get_type().get_size();
+            let BasicTypeEnum::FloatType(element) = x.get_type().get_element_type() else {
+                return Err(CompileError::internal("canonicalize of an integer vector"));
+            };
+            let bits = b.float_bits(element);
+            let int_ty = b.types.int(bits)?;
+            let int_vector: VectorType = int_ty.vec_type(lanes);
+            let as_int = b.bit_cast(x.into(), int_vector.into())?.into_vector_value();
+            let bit = int_ty.const_int(1 << (mantissa_bits(bits) - 1), false);
+            let splat = VectorType::const_vector(&vec![bit; lanes as usize]);
+            let quieted = b.or(as_int, splat)?;
+            let quieted = b.bit_cast(quieted.into(), x.get_type().into())?;
+            let is_nan: VectorValue = b.fcmp(FloatPredicate::UNO, x, x)?;
+            b.select::<VectorValue, BasicValueEnum>(is_nan, quieted, x.as_basic_value_enum())
+        }
+        other => Err(CompileError::internal(format_args!("canonicalize of {other:?}"))),
+    }
+}
+
+/// Explicit mantissa bits of a binary float of `bits` bits.
+fn mantissa_bits(bits: u32) -> u32 {
+    if bits == 32 { 23 } else { 52 }
+}

@@ -1,0 +1,604 @@
+//! The one place that talks to inkwell's instruction builder.
+//!
+//! Everything that emits instructions goes through [`FnBuilder`], for three
+//! reasons:
+//!
+//! * inkwell returns a `BuilderError` from every call (it only fails when
+//!   kiln misuses it, e.g. builds without a position). Here each one becomes
+//!   a [`CompileError::Internal`] naming the *caller's* source line
+//!   (`#[track_caller]`), so the lowering code reads as a straight line of
+//!   `?`s and a bug is reported, never a panic.
+//! * GEPs are `unsafe` in inkwell. The only ones kiln needs are byte offsets
+//!   from a pointer, and they live here, behind [`FnBuilder::byte_offset`]
+//!   and the typed VM-context helpers.
+//! * Every load and store says what it touches ([`Access`]), and this
+//!   module turns that into alignment, TBAA tags and `!invariant.load`.
+//!   That is how LLVM learns that a store to linear memory cannot change
+//!   a memory's base pointer or a global, so it can keep those in
+//!   registers and hoist them out of loops.
+
+use crate::error::{CompileError, Result};
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::{Builder, BuilderError};
+use inkwell::context::Context;
+use inkwell::intrinsics::Intrinsic;
+use inkwell::module::Module;
+use inkwell::types::{
+    BasicType, BasicTypeEnum, FloatMathType, FloatType, FunctionType, IntMathType, IntType, PointerType, StructType,
+};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValue, BasicValueEnum, CallSiteValue, FloatMathValue, FloatValue, FunctionValue,
+    InstructionValue, IntMathValue, IntValue, MetadataValue, PhiValue, PointerValue,
+};
+use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+
+/// LLVM's `MemoryEffects` encoding of `memory(inaccessiblemem: readwrite)`:
+/// mod-ref bits (3 = read and write) for location 1 (inaccessible memory).
+const INACCESSIBLE_MEM_READ_WRITE: u64 = 3 << 2;
+
+#[track_caller]
+fn check<T>(result: Result<T, BuilderError>) -> Result<T> {
+    result.map_err(|e| CompileError::internal(format_args!("LLVM builder: {e}")))
+}
+
+/// The LLVM types kiln uses, for one context and target.
+#[derive(Clone, Copy)]
+pub(crate) struct Types<'ctx> {
+    pub context: &'ctx Context,
+    pub i8: IntType<'ctx>,
+    pub i32: IntType<'ctx>,
+    pub i64: IntType<'ctx>,
+    pub f32: FloatType<'ctx>,
+    pub f64: FloatType<'ctx>,
+    pub ptr: PointerType<'ctx>,
+    /// An integer as wide as a pointer of the target.
+    pub intptr: IntType<'ctx>,
+}
+
+impl<'ctx> Types<'ctx> {
+    pub fn new(context: &'ctx Context, pointer_bytes: u32) -> Types<'ctx> {
+        Types {
+            context,
+            i8: context.i8_type(),
+            i32: context.i32_type(),
+            i64: context.i64_type(),
+            f32: context.f32_type(),
+            f64: context.f64_type(),
+            ptr: context.ptr_type(AddressSpace::default()),
+            intptr: if pointer_bytes == 4 { context.i32_type() } else { context.i64_type() },
+        }
+    }
+
+    /// The integer type of `bits` bits (8, 16, 32 or 64).
+    #[track_caller]
+    pub fn int(&self, bits: u32) -> Result<IntType<'ctx>> {
+        match bits {
+            8 => Ok(self.i8),
+            16 => Ok(self.context.i16_type()),
+            32 => Ok(self.i32),
+            64 => Ok(self.i64),
+            _ => Err(CompileError::internal(format_args!("no {bits}-bit integers in wasm"))),
+        }
+    }
+
+    /// The function type for `params` and `results` (void, the single
+    /// value, or a struct of several).
+    pub fn fn_type(&self, params: &[BasicTypeEnum<'ctx>], results: &[BasicTypeEnum<'ctx>]) -> FunctionType<'ctx> {
+        let params: Vec<_> = params.iter().map(|&t| t.into()).collect();
+        match results {
+            [] => self.context.void_type().fn_type(&params, false),
+            [single] => single.fn_type(&params, false),
+            several => self.context.struct_type(several, false).fn_type(&params, false),
+        }
+    }
+
+    /// The struct returned by a function with several results.
+    pub fn results_struct(&self, results: &[BasicTypeEnum<'ctx>]) -> StructType<'ctx> {
+        self.context.struct_type(results, false)
+    }
+
+    /// An enum attribute such as `noreturn`.
+    pub fn attribute(&self, name: &str) -> Attribute {
+        self.context.create_enum_attribute(Attribute::get_named_enum_kind_id(name), 0)
+    }
+}
+
+/// What a load or store touches. Each kind is its own TBAA type, so LLVM
+/// knows that accesses of different kinds never alias.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Linear memory. Wasm alignment is only a hint: byte-aligned.
+    Heap,
+    /// A runtime-data field that never changes while the instance lives:
+    /// memory bases, signature ids, imports, the builtin table, `VMFuncRef`
+    /// contents. Marked `!invariant.load` so LLVM may hoist and merge it.
+    Invariant,
+    /// A memory's `current_length`, changed by `memory.grow`.
+    MemoryLength,
+    /// A table definition's fields and its elements.
+    Table,
+    /// A global's storage.
+    Global,
+    /// The store context's stack limit.
+    StackLimit,
+    /// An untyped `ValRaw` slot of a trampoline.
+    ValRaw,
+    /// A stack slot of the function itself (wasm locals); no tag needed.
+    Local,
+}
+
+/// TBAA access tags for each [`Access`] kind, created once per module.
+#[derive(Clone, Copy)]
+pub(crate) struct Tags<'ctx> {
+    tbaa_kind: u32,
+    invariant_kind: u32,
+    empty: MetadataValue<'ctx>,
+    heap: MetadataValue<'ctx>,
+    invariant: MetadataValue<'ctx>,
+    memory_length: MetadataValue<'ctx>,
+    table: MetadataValue<'ctx>,
+    global: MetadataValue<'ctx>,
+    stack_limit: MetadataValue<'ctx>,
+    val_raw: MetadataValue<'ctx>,
+}
+
+impl<'ctx> Tags<'ctx> {
+    pub fn new(types: &Types<'ctx>) -> Tags<'ctx> {
+        let cx = types.context;
+        let zero = types.i64.const_zero().into();
+        let root = cx.metadata_node(&[cx.metadata_string("kiln tbaa").into()]);
+        let tag = |name: &str| {
+            let ty = cx.metadata_node(&[cx.metadata_string(name).into(), root.into(), zero]);
+            cx.metadata_node(&[ty.into(), ty.into(), zero])
+        };
+        Tags {
+            tbaa_kind: cx.get_kind_id("tbaa"),
+            invariant_kind: cx.get_kind_id("invariant.load"),
+            empty: cx.metadata_node(&[]),
+            heap: tag("wasm memory"),
+            invariant: tag("vm invariant"),
+            memory_length: tag("memory length"),
+            table: tag("table"),
+            global: tag("global"),
+            stack_limit: tag("stack limit"),
+            val_raw: tag("val raw"),
+        }
+    }
+
+    fn tag(&self, access: Access) -> Option<MetadataValue<'ctx>> {
+        match access {
+            Access::Heap => Some(self.heap),
+            Access::Invariant => Some(self.invariant),
+            Access::MemoryLength => Some(self.memory_length),
+            Access::Table => Some(self.table),
+            Access::Global => Some(self.global),
+            Access::StackLimit => Some(self.stack_limit),
+            Access::ValRaw => Some(self.val_raw),
+            Access::Local => None,
+        }
+    }
+}
+
+/// An instruction builder for one module, with typed, fallible helpers.
+pub(crate) struct FnBuilder<'a, 'ctx> {
+    b: Builder<'ctx>,
+    pub types: Types<'ctx>,
+    tags: Tags<'ctx>,
+    module: &'a Module<'ctx>,
+}
+
+macro_rules! binary_ops {
+    ($($name:ident => $inner:ident: $bound:ident;)*) => {
+        $(
+            #[track_caller]
+            pub fn $name<T: $bound<'ctx>>(&self, lhs: T, rhs: T) -> Result<T> {
+                check(self.b.$inner(lhs, rhs, ""))
+            }
+        )*
+    };
+}
+
+macro_rules! int_casts {
+    ($($name:ident => $inner:ident;)*) => {
+        $(
+            #[track_caller]
+            pub fn $name(&self, value: IntValue<'ctx>, ty: IntType<'ctx>) -> Result<IntValue<'ctx>> {
+                check(self.b.$inner(value, ty, ""))
+            }
+        )*
+    };
+}
+
+impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
+    pub fn new(types: Types<'ctx>, tags: Tags<'ctx>, module: &'a Module<'ctx>) -> FnBuilder<'a, 'ctx> {
+        FnBuilder { b: types.context.create_builder(), types, tags, module }
+    }
+
+    // ---- position and blocks ----
+
+    pub fn position_at_end(&self, block: BasicBlock<'ctx>) {
+        self.b.position_at_end(block);
+    }
+
+    pub fn position_before(&self, instruction: &InstructionValue<'ctx>) {
+        self.b.position_before(instruction);
+    }
+
+    /// The block instructions are being appended to.
+    #[track_caller]
+    pub fn current_block(&self) -> Result<BasicBlock<'ctx>> {
+        self.b.get_insert_block().ok_or_else(|| CompileError::internal("builder has no insertion block"))
+    }
+
+    /// A new block at the end of the current function.
+    #[track_caller]
+    pub fn append_block(&self, name: &str) -> Result<BasicBlock<'ctx>> {
+        let function =
+            self.current_block()?.get_parent().ok_or_else(|| CompileError::internal("block without function"))?;
+        Ok(self.types.context.append_basic_block(function, name))
+    }
+
+    // ---- constants ----
+
+    pub fn i32_const(&self, value: i32) -> IntValue<'ctx> {
+        self.types.i32.const_int(value as u32 as u64, false)
+    }
+
+    pub fn i64_const(&self, value: i64) -> IntValue<'ctx> {
+        self.types.i64.const_int(value as u64, false)
+    }
+
+    /// A float constant with exactly these bits (NaN payloads included,
+    /// which a conversion through `f64` would not preserve).
+    #[track_caller]
+    pub fn float_from_bits(&self, ty: FloatType<'ctx>, bits: u64) -> Result<FloatValue<'ctx>> {
+        let int = self.types.int(self.float_bits(ty))?.const_int(bits, false);
+        Ok(self.bit_cast(int.into(), ty.into())?.into_float_value())
+    }
+
+    /// Width in bits of a float type kiln uses.
+    pub fn float_bits(&self, ty: FloatType<'ctx>) -> u32 {
+        if ty == self.types.f32 { 32 } else { 64 }
+    }
+
+    // ---- arithmetic ----
+
+    binary_ops! {
+        int_add => build_int_add: IntMathValue;
+        int_sub => build_int_sub: IntMathValue;
+        int_mul => build_int_mul: IntMathValue;
+        and => build_and: IntMathValue;
+        or => build_or: IntMathValue;
+        xor => build_xor: IntMathValue;
+        shl => build_left_shift: IntMathValue;
+        sdiv => build_int_signed_div: IntMathValue;
+        udiv => build_int_unsigned_div: IntMathValue;
+        srem => build_int_signed_rem: IntMathValue;
+        urem => build_int_unsigned_rem: IntMathValue;
+        float_add => build_float_add: FloatMathValue;
+        float_sub => build_float_sub: FloatMathValue;
+        float_mul => build_float_mul: FloatMathValue;
+        float_div => build_float_div: FloatMathValue;
+    }
+
+    /// Shift right, arithmetic (`signed`) or logical.
+    #[track_caller]
+    pub fn shr(&self, lhs: IntValue<'ctx>, rhs: IntValue<'ctx>, signed: bool) -> Result<IntValue<'ctx>> {
+        check(self.b.build_right_shift(lhs, rhs, signed, ""))
+    }
+
+    #[track_caller]
+    pub fn float_neg(&self, value: FloatValue<'ctx>) -> Result<FloatValue<'ctx>> {
+        check(self.b.build_float_neg(value, ""))
+    }
+
+    #[track_caller]
+    pub fn icmp(&self, pred: IntPredicate, lhs: IntValue<'ctx>, rhs: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
+        check(self.b.build_int_compare(pred, lhs, rhs, ""))
+    }
+
+    #[track_caller]
+    pub fn fcmp<T: FloatMathValue<'ctx>>(
+        &self,
+        pred: FloatPredicate,
+        lhs: T,
+        rhs: T,
+    ) -> Result<<<T::BaseType as FloatMathType<'ctx>>::MathConvType as IntMathType<'ctx>>::ValueType> {
+        check(self.b.build_float_compare(pred, lhs, rhs, ""))
+    }
+
+    #[track_caller]
+    pub fn select<C: IntMathValue<'ctx>, V: BasicValue<'ctx>>(
+        &self,
+        cond: C,
+        then: V,
+        otherwise: V,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        check(self.b.build_select(cond, then, otherwise, ""))
+    }
+
+    // ---- conversions ----
+
+    int_casts! {
+        zext => build_int_z_extend;
+        sext => build_int_s_extend;
+        trunc => build_int_truncate;
+        zext_or_same => build_int_z_extend_or_bit_cast;
+        trunc_or_same => build_int_truncate_or_bit_cast;
+    }
+
+    #[track_caller]
+    pub fn bit_cast(&self, value: BasicValueEnum<'ctx>, ty: BasicTypeEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+        check(self.b.build_bit_cast(value, ty, ""))
+    }
+
+    /// `fptosi` / `fptoui`; the result is poison out of range, so callers
+    /// check the range first.
+    #[track_caller]
+    pub fn float_to_int(&self, value: FloatValue<'ctx>, ty: IntType<'ctx>, signed: bool) -> Result<IntValue<'ctx>> {
+        check(if signed {
+            self.b.build_float_to_signed_int(value, ty, "")
+        } else {
+            self.b.build_float_to_unsigned_int(value, ty, "")
+        })
+    }
+
+    #[track_caller]
+    pub fn int_to_float(&self, value: IntValue<'ctx>, ty: FloatType<'ctx>, signed: bool) -> Result<FloatValue<'ctx>> {
+        check(if signed {
+            self.b.build_signed_int_to_float(value, ty, "")
+        } else {
+            self.b.build_unsigned_int_to_float(value, ty, "")
+        })
+    }
+
+    /// `fpext` or `fptrunc` to `ty`.
+    #[track_caller]
+    pub fn float_cast(&self, value: FloatValue<'ctx>, ty: FloatType<'ctx>) -> Result<FloatValue<'ctx>> {
+        check(if self.float_bits(ty) > self.float_bits(value.get_type()) {
+            self.b.build_float_ext(value, ty, "")
+        } else {
+            self.b.build_float_trunc(value, ty, "")
+        })
+    }
+
+    #[track_caller]
+    pub fn ptr_to_int(&self, value: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        check(self.b.build_ptr_to_int(value, self.types.intptr, ""))
+    }
+
+    #[track_caller]
+    pub fn is_null(&self, value: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        check(self.b.build_is_null(value, ""))
+    }
+
+    // ---- memory ----
+
+    /// `ptr + offset` bytes.
+    #[track_caller]
+    pub fn byte_offset(&self, ptr: PointerValue<'ctx>, offset: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        // SAFETY: an `i8` GEP only computes an address. Every pointer kiln
+        // offsets is the start of one allocation that contains the result:
+        // a VM context or runtime struct (offsets from `VMOffsets`), a
+        // `ValRaw` array, a table's elements after an index check, or a
+        // linear memory's reservation, which covers every 32-bit address
+        // plus 32-bit offset (`GUARD_RESERVATION`) or is checked first.
+        check(unsafe { self.b.build_in_bounds_gep(self.types.i8, ptr, &[offset], "") })
+    }
+
+    /// `ptr + offset` for a constant offset.
+    #[track_caller]
+    pub fn const_offset(&self, ptr: PointerValue<'ctx>, offset: u64) -> Result<PointerValue<'ctx>> {
+        if offset == 0 {
+            return Ok(ptr);
+        }
+        self.byte_offset(ptr, self.types.intptr.const_int(offset, false))
+    }
+
+    /// Loads a `ty` at `ptr`.
+    #[track_caller]
+    pub fn load(
+        &self,
+        ty: BasicTypeEnum<'ctx>,
+        ptr: PointerValue<'ctx>,
+        access: Access,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let value = check(self.b.build_load(ty, ptr, ""))?;
+        let instruction = value.as_instruction_value().ok_or_else(|| CompileError::internal("load folded away"))?;
+        self.annotate(instruction, access)?;
+        if access == Access::Invariant {
+            self.set_metadata(instruction, self.tags.empty, self.tags.invariant_kind)?;
+        }
+        Ok(value)
+    }
+
+    /// Stores `value` at `ptr`.
+    #[track_caller]
+    pub fn store(&self, ptr: PointerValue<'ctx>, value: BasicValueEnum<'ctx>, access: Access) -> Result<()> {
+        let instruction = check(self.b.build_store(ptr, value))?;
+        self.annotate(instruction, access)
+    }
+
+    /// Loads a `ty` at `base + offset`.
+    #[track_caller]
+    pub fn load_field(
+        &self,
+        base: PointerValue<'ctx>,
+        offset: u32,
+        ty: BasicTypeEnum<'ctx>,
+        access: Access,
+    ) -> Result<BasicValueEnum<'ctx>> {
+        self.load(ty, self.const_offset(base, offset.into())?, access)
+    }
+
+    /// Loads the pointer at `base + offset`.
+    #[track_caller]
+    pub fn load_ptr_field(&self, base: PointerValue<'ctx>, offset: u32, access: Access) -> Result<PointerValue<'ctx>> {
+        Ok(self.load_field(base, offset, self.types.ptr.into(), access)?.into_pointer_value())
+    }
+
+    /// Loads the pointer-sized integer at `base + offset`.
+    #[track_caller]
+    pub fn load_intptr_field(&self, base: PointerValue<'ctx>, offset: u32, access: Access) -> Result<IntValue<'ctx>> {
+        Ok(self.load_field(base, offset, self.types.intptr.into(), access)?.into_int_value())
+    }
+
+    #[track_caller]
+    fn annotate(&self, instruction: InstructionValue<'ctx>, access: Access) -> Result<()> {
+        if access == Access::Heap {
+            instruction.set_alignment(1).map_err(|e| CompileError::internal(format_args!("alignment: {e}")))?;
+        }
+        match self.tags.tag(access) {
+            Some(tag) => self.set_metadata(instruction, tag, self.tags.tbaa_kind),
+            None => Ok(()),
+        }
+    }
+
+    #[track_caller]
+    fn set_metadata(&self, instruction: InstructionValue<'ctx>, md: MetadataValue<'ctx>, kind: u32) -> Result<()> {
+        instruction.set_metadata(md, kind).map_err(|e| CompileError::internal(format_args!("metadata: {e}")))
+    }
+
+    /// A stack slot in the current block (callers position at the entry
+    /// block, where `mem2reg` can promote it).
+    #[track_caller]
+    pub fn alloca(&self, ty: BasicTypeEnum<'ctx>, name: &str) -> Result<PointerValue<'ctx>> {
+        check(self.b.build_alloca(ty, name))
+    }
+
+    /// A stack slot of `bytes` bytes aligned to `align`.
+    #[track_caller]
+    pub fn alloca_bytes(&self, bytes: u32, align: u32, name: &str) -> Result<PointerValue<'ctx>> {
+        let slot = self.alloca(self.types.i8.array_type(bytes).into(), name)?;
+        let instruction = slot.as_instruction().ok_or_else(|| CompileError::internal("alloca folded away"))?;
+        instruction.set_alignment(align).map_err(|e| CompileError::internal(format_args!("alignment: {e}")))?;
+        Ok(slot)
+    }
+
+    // ---- calls ----
+
+    #[track_caller]
+    pub fn call(&self, function: FunctionValue<'ctx>, args: &[BasicValueEnum<'ctx>]) -> Result<CallSiteValue<'ctx>> {
+        let args: Vec<BasicMetadataValueEnum> = args.iter().map(|&a| a.into()).collect();
+        check(self.b.build_direct_call(function, &args, ""))
+    }
+
+    #[track_caller]
+    pub fn call_indirect(
+        &self,
+        ty: FunctionType<'ctx>,
+        callee: PointerValue<'ctx>,
+        args: &[BasicValueEnum<'ctx>],
+    ) -> Result<CallSiteValue<'ctx>> {
+        let args: Vec<BasicMetadataValueEnum> = args.iter().map(|&a| a.into()).collect();
+        check(self.b.build_indirect_call(ty, callee, &args, ""))
+    }
+
+    /// The declaration of intrinsic `name` overloaded on `types`.
+    #[track_caller]
+    pub fn intrinsic(&self, name: &str, types: &[BasicTypeEnum<'ctx>]) -> Result<FunctionValue<'ctx>> {
+        Intrinsic::find(name)
+            .and_then(|i| i.get_declaration(self.module, types))
+            .ok_or_else(|| CompileError::internal(format_args!("LLVM has no intrinsic {name}")))
+    }
+
+    /// Calls an intrinsic that returns a value.
+    #[track_caller]
+    pub fn call_intrinsic(
+        &self,
+        name: &str,
+        types: &[BasicTypeEnum<'ctx>],
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Result<BasicValueEnum<'ctx>> {
+        let call = check(self.b.build_direct_call(self.intrinsic(name, types)?, args, ""))?;
+        call.try_as_basic_value().basic().ok_or_else(|| CompileError::internal(format_args!("{name} returned void")))
+    }
+
+    /// The values a call returned: none, one, or the fields of its struct.
+    #[track_caller]
+    pub fn call_results(&self, call: CallSiteValue<'ctx>, count: usize) -> Result<Vec<BasicValueEnum<'ctx>>> {
+        let Some(value) = call.try_as_basic_value().basic() else { return Ok(Vec::new()) };
+        if count == 1 {
+            return Ok(vec![value]);
+        }
+        let aggregate = value.into_struct_value();
+        (0..count as u32).map(|i| check(self.b.build_extract_value(aggregate, i, ""))).collect()
+    }
+
+    /// Keeps the computation of `value` alive although nothing uses it: an
+    /// empty inline-asm statement takes it as a register operand. It only
+    /// touches inaccessible memory (no effects at all would let `-O0`
+    /// code generation drop it), so ordinary loads and stores still move
+    /// freely around it.
+    #[track_caller]
+    pub fn keep_alive(&self, value: BasicValueEnum<'ctx>) -> Result<()> {
+        let value = match value {
+            BasicValueEnum::FloatValue(f) => {
+                let bits = self.types.int(self.float_bits(f.get_type()))?;
+                self.bit_cast(value, bits.into())?
+            }
+            other => other,
+        };
+        let ty = self.types.context.void_type().fn_type(&[value.get_type().into()], false);
+        let asm = self.types.context.create_inline_asm(ty, String::new(), "r".into(), true, false, None, false);
+        let call = self.call_indirect(ty, asm, &[value])?;
+        call.add_attribute(AttributeLoc::Function, self.types.attribute("nounwind"));
+        let memory = Attribute::get_named_enum_kind_id("memory");
+        call.add_attribute(
+            AttributeLoc::Function,
+            self.types.context.create_enum_attribute(memory, INACCESSIBLE_MEM_READ_WRITE),
+        );
+        Ok(())
+    }
+
+    // ---- control flow ----
+
+    #[track_caller]
+    pub fn br(&self, target: BasicBlock<'ctx>) -> Result<()> {
+        check(self.b.build_unconditional_branch(target)).map(drop)
+    }
+
+    #[track_caller]
+    pub fn cond_br(&self, cond: IntValue<'ctx>, then: BasicBlock<'ctx>, otherwise: BasicBlock<'ctx>) -> Result<()> {
+        check(self.b.build_conditional_branch(cond, then, otherwise)).map(drop)
+    }
+
+    #[track_caller]
+    pub fn switch(
+        &self,
+        value: IntValue<'ctx>,
+        default: BasicBlock<'ctx>,
+        cases: &[(IntValue<'ctx>, BasicBlock<'ctx>)],
+    ) -> Result<()> {
+        check(self.b.build_switch(value, default, cases)).map(drop)
+    }
+
+    #[track_caller]
+    pub fn unreachable(&self) -> Result<()> {
+        check(self.b.build_unreachable()).map(drop)
+    }
+
+    #[track_caller]
+    pub fn phi(&self, ty: BasicTypeEnum<'ctx>) -> Result<PhiValue<'ctx>> {
+        check(self.b.build_phi(ty, ""))
+    }
+
+    /// Returns `values` as the function's result: nothing, the value, or a
+    /// struct of them.
+    #[track_caller]
+    pub fn ret(&self, values: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        match values {
+            [] => check(self.b.build_return(None)).map(drop),
+            [single] => check(self.b.build_return(Some(single))).map(drop),
+            several => {
+                let types: Vec<_> = several.iter().map(|v| v.get_type()).collect();
+                let mut aggregate = self.types.results_struct(&types).get_undef();
+                for (i, value) in several.iter().enumerate() {
+                    aggregate = check(self.b.build_insert_value(aggregate, *value, i as u32, ""))?.into_struct_value();
+                }
+                check(self.b.build_return(Some(&aggregate))).map(drop)
+            }
+        }
+    }
+}

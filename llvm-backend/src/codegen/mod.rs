@@ -1,0 +1,217 @@
+//! Building the LLVM module for a wasm module.
+//!
+//! The module holds, besides one internal function per defined wasm
+//! function (see [`crate::translate`]), the per-signature trampolines and
+//! the exported function table ([`trampolines`]). This file owns the
+//! module-wide facts every function needs: LLVM types, TBAA tags, the VM
+//! context layout for the target's pointer size, each signature's native
+//! function type, and the declarations of all defined functions (made up
+//! front so calls can refer to functions not yet translated).
+//!
+//! # Calling convention
+//!
+//! A wasm function of type `[p...] -> [r...]` is the native function
+//! `(ptr vmctx, ptr caller_vmctx, p...) -> R` where `R` is void, the single
+//! result, or a struct of the results, in the target's C calling
+//! convention. LLVM returns a struct in registers when it fits and through
+//! a hidden pointer otherwise, identically in every kiln-compiled object,
+//! since all of them derive the signature from the wasm type alone.
+//! Defined functions have internal linkage; LLVM switches those whose
+//! address is never taken to `fastcc` and inlines across them freely.
+
+pub(crate) mod builder;
+mod trampolines;
+
+use crate::environ::ModuleEnv;
+use crate::error::{CompileError, Result};
+use crate::target::TargetSetup;
+use builder::{Access, FnBuilder, Tags, Types};
+use inkwell::attributes::AttributeLoc;
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::{BasicTypeEnum, FunctionType};
+use inkwell::values::{BasicValueEnum, FunctionValue, PointerValue};
+use kiln_abi::builtins::AbiType;
+use kiln_abi::metadata::BoundsChecks;
+use kiln_abi::{Builtin, VMOffsets, ValType, symbols};
+
+/// Fixed name of every LLVM module, so output never depends on file names.
+const MODULE_NAME: &str = "kiln";
+
+/// One entry of the exported function table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TableEntry {
+    /// The native entry point of a defined function.
+    Function(u32),
+    /// The array-call trampoline of a module type.
+    ArrayCall(u32),
+    /// The wasm-to-host trampoline of a module type.
+    WasmToHost(u32),
+}
+
+/// Lays out the function table — escaping functions in index order, then
+/// both trampolines of each type in type order — and records each slot in
+/// the metadata.
+pub(crate) fn function_table(env: &mut ModuleEnv) -> Vec<TableEntry> {
+    let mut entries: Vec<TableEntry> = Vec::new();
+    for index in env.escaping_functions() {
+        env.meta.functions[index as usize].wasm_call = Some(entries.len() as u32);
+        entries.push(TableEntry::Function(index));
+    }
+    for (index, signature) in env.meta.types.iter_mut().enumerate() {
+        signature.array_call = entries.len() as u32;
+        entries.push(TableEntry::ArrayCall(index as u32));
+        signature.wasm_to_host = entries.len() as u32;
+        entries.push(TableEntry::WasmToHost(index as u32));
+    }
+    entries
+}
+
+/// What every function of the module is lowered against.
+pub(crate) struct ModuleCx<'a, 'ctx> {
+    pub env: &'a ModuleEnv<'a>,
+    pub module: &'a Module<'ctx>,
+    pub types: Types<'ctx>,
+    pub tags: Tags<'ctx>,
+    pub offsets: VMOffsets,
+    /// The native function type of each module type.
+    pub signatures: Vec<FunctionType<'ctx>>,
+    /// Declarations of the defined functions, by function index (`None`
+    /// for imports).
+    pub functions: Vec<Option<FunctionValue<'ctx>>>,
+    pub bounds_checks: BoundsChecks,
+    /// Register name for reading the stack pointer, if the target has one
+    /// kiln knows.
+    pub stack_pointer: Option<&'static str>,
+}
+
+impl<'ctx> ModuleCx<'_, 'ctx> {
+    /// The LLVM type of a wasm value type.
+    pub fn val_type(&self, ty: ValType) -> Result<BasicTypeEnum<'ctx>> {
+        val_type(&self.types, ty)
+    }
+
+    /// The LLVM function type of a builtin.
+    pub fn builtin_type(&self, builtin: Builtin) -> FunctionType<'ctx> {
+        let signature = builtin.signature();
+        let params: Vec<_> = signature.params.iter().filter_map(|&t| self.abi_type(t)).collect();
+        let results: Vec<_> = self.abi_type(signature.result).into_iter().collect();
+        self.types.fn_type(&params, &results)
+    }
+
+    /// The LLVM type of a builtin parameter or result; `None` for no value.
+    fn abi_type(&self, ty: AbiType) -> Option<BasicTypeEnum<'ctx>> {
+        match ty {
+            AbiType::I32 => Some(self.types.i32.into()),
+            AbiType::I64 => Some(self.types.i64.into()),
+            AbiType::VMContext | AbiType::Ptr => Some(self.types.ptr.into()),
+            AbiType::Void | AbiType::Never => None,
+        }
+    }
+
+    /// Calls `builtin` through the builtin table `builtins` (the pointer
+    /// stored at [`VMOffsets::builtins`] of the caller's vmctx). A builtin
+    /// that never returns is marked `noreturn` and `cold` and ends the
+    /// block.
+    pub fn call_builtin(
+        &self,
+        b: &FnBuilder<'_, 'ctx>,
+        builtins: PointerValue<'ctx>,
+        builtin: Builtin,
+        args: &[BasicValueEnum<'ctx>],
+    ) -> Result<Option<BasicValueEnum<'ctx>>> {
+        let slot = builtin.index() * self.offsets.ptr_size().bytes();
+        let callee = b.load_ptr_field(builtins, slot, Access::Invariant)?;
+        let call = b.call_indirect(self.builtin_type(builtin), callee, args)?;
+        call.add_attribute(AttributeLoc::Function, self.types.attribute("nounwind"));
+        if builtin.signature().result == AbiType::Never {
+            call.add_attribute(AttributeLoc::Function, self.types.attribute("noreturn"));
+            call.add_attribute(AttributeLoc::Function, self.types.attribute("cold"));
+            b.unreachable()?;
+            return Ok(None);
+        }
+        Ok(call.try_as_basic_value().basic())
+    }
+}
+
+fn val_type<'ctx>(types: &Types<'ctx>, ty: ValType) -> Result<BasicTypeEnum<'ctx>> {
+    let unsupported =
+        |feature: &str| CompileError::Unsupported { feature: feature.into(), offset: 0, func_index: None };
+    match ty {
+        ValType::I32 => Ok(types.i32.into()),
+        ValType::I64 => Ok(types.i64.into()),
+        ValType::F32 => Ok(types.f32.into()),
+        ValType::F64 => Ok(types.f64.into()),
+        ValType::V128 => Err(unsupported("SIMD")),
+        ValType::FuncRef | ValType::ExternRef => Err(unsupported("reference types")),
+    }
+}
+
+/// Builds the complete, unoptimized LLVM module for `env`, and returns it
+/// with the types it was built with.
+pub(crate) fn build_module<'ctx>(
+    context: &'ctx Context,
+    env: &ModuleEnv,
+    table: &[TableEntry],
+    setup: &TargetSetup,
+    bounds_checks: BoundsChecks,
+    symbol_prefix: Option<&str>,
+) -> Result<(Module<'ctx>, Types<'ctx>)> {
+    let module = context.create_module(MODULE_NAME);
+    module.set_source_file_name(MODULE_NAME);
+    module.set_triple(&setup.machine.get_triple());
+    module.set_data_layout(&setup.machine.get_target_data().get_data_layout());
+
+    let types = Types::new(context, u32::from(setup.info.pointer_size));
+    let signatures = env
+        .meta
+        .types
+        .iter()
+        .map(|s| {
+            let mut params: Vec<BasicTypeEnum> = vec![types.ptr.into(), types.ptr.into()];
+            for &p in &s.ty.params {
+                params.push(val_type(&types, p)?);
+            }
+            let results = s.ty.results.iter().map(|&r| val_type(&types, r)).collect::<Result<Vec<_>>>()?;
+            Ok(types.fn_type(&params, &results))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let nounwind = types.attribute("nounwind");
+    // Wasm has no implicit tail calls: a recursion that never ends must
+    // exhaust the stack and trap, not turn into a loop.
+    let no_tail_calls = context.create_string_attribute("disable-tail-calls", "true");
+    // LLVM must not turn loops over linear memory into `memset`/`memcpy`
+    // calls: a fault inside libc is not one the runtime can claim as a trap.
+    let no_builtins = context.create_string_attribute("no-builtins", "");
+    let functions = (0..env.meta.functions.len() as u32)
+        .map(|index| {
+            (!env.is_imported_func(index)).then(|| {
+                let ty = signatures[env.meta.functions[index as usize].type_index as usize];
+                let function = module.add_function(&symbols::defined_function(index), ty, Some(Linkage::Internal));
+                function.add_attribute(AttributeLoc::Function, nounwind);
+                function.add_attribute(AttributeLoc::Function, no_tail_calls);
+                function.add_attribute(AttributeLoc::Function, no_builtins);
+                function
+            })
+        })
+        .collect();
+
+    let pointer_size = kiln_abi::PtrSize::new(setup.info.pointer_size)
+        .ok_or_else(|| CompileError::Target(format!("unsupported pointer size {}", setup.info.pointer_size)))?;
+    let cx = ModuleCx {
+        env,
+        module: &module,
+        types,
+        tags: Tags::new(&types),
+        offsets: VMOffsets::new(pointer_size, &env.meta.shape()),
+        signatures,
+        functions,
+        bounds_checks,
+        stack_pointer: setup.stack_pointer,
+    };
+    for (defined, body) in env.bodies.iter().enumerate() {
+        crate::translate::translate_function(&cx, env.num_imported.funcs + defined as u32, body)?;
+    }
+    trampolines::emit(&cx, table, symbol_prefix)?;
+    Ok((module, types))
+}

@@ -1,0 +1,148 @@
+//! Trampolines and the exported function table.
+//!
+//! The runtime never calls a wasm function by its native signature: it
+//! does not know the signature at compile time of the runtime. Instead,
+//! per module type, kiln emits
+//!
+//! * an **array-call trampoline**
+//!   `void(ptr callee_vmctx, ptr caller_vmctx, ptr wasm_call, ptr values)`:
+//!   reads the parameters from `values`, an array of 16-byte `ValRaw`
+//!   slots (each value little-endian from its slot's start), calls
+//!   `wasm_call` with the native signature and writes the results back
+//!   into the slots from slot 0. The caller sizes the array for
+//!   max(params, results);
+//! * a **wasm-to-host trampoline** with the native wasm signature, whose
+//!   first argument is a host function context instead of a vmctx: it
+//!   spills the arguments into a `ValRaw` array on its stack, calls the
+//!   host's `array_call(host_ctx, caller_vmctx, values, len: usize) -> i32`
+//!   and, when that returns a nonzero trap code, raises the trap through
+//!   the *caller's* builtin table; otherwise it returns the results the
+//!   host left in the array.
+//!
+//! The library exports one symbol the runtime looks up: a constant array of
+//! pointers to the escaping functions and all trampolines, in the order
+//! [`super::function_table`] chose and recorded in the metadata.
+//! Everything it points to has internal linkage.
+
+use super::builder::{Access, FnBuilder};
+use super::{ModuleCx, TableEntry};
+use crate::error::{CompileError, Result};
+use inkwell::attributes::AttributeLoc;
+use inkwell::module::Linkage;
+use inkwell::types::BasicTypeEnum;
+use inkwell::values::{BasicValueEnum, FunctionValue, PointerValue};
+use inkwell::{GlobalVisibility, IntPredicate};
+use kiln_abi::{Builtin, VAL_RAW_SIZE, symbols};
+
+/// Emits every trampoline the table needs and the table itself.
+pub(super) fn emit(cx: &ModuleCx, table: &[TableEntry], symbol_prefix: Option<&str>) -> Result<()> {
+    let pointers = table
+        .iter()
+        .map(|entry| {
+            let function = match *entry {
+                TableEntry::Function(index) => cx.functions[index as usize]
+                    .ok_or_else(|| CompileError::internal(format_args!("function {index} is not defined")))?,
+                TableEntry::ArrayCall(ty) => array_call(cx, ty)?,
+                TableEntry::WasmToHost(ty) => wasm_to_host(cx, ty)?,
+            };
+            Ok(function.as_global_value().as_pointer_value())
+        })
+        .collect::<Result<Vec<PointerValue>>>()?;
+    let array = cx.types.ptr.array_type(pointers.len() as u32);
+    let global = cx.module.add_global(array, None, &symbols::functions_symbol(symbol_prefix));
+    global.set_initializer(&cx.types.ptr.const_array(&pointers));
+    global.set_constant(true);
+    global.set_linkage(Linkage::External);
+    global.set_visibility(GlobalVisibility::Default);
+    global.set_alignment(cx.offsets.ptr_size().bytes());
+    Ok(())
+}
+
+/// Declares an internal trampoline and positions a builder in its body.
+fn begin<'a, 'ctx>(
+    cx: &'a ModuleCx<'a, 'ctx>,
+    name: &str,
+    ty: inkwell::types::FunctionType<'ctx>,
+) -> (FunctionValue<'ctx>, FnBuilder<'a, 'ctx>) {
+    let function = cx.module.add_function(name, ty, Some(Linkage::Internal));
+    function.add_attribute(AttributeLoc::Function, cx.types.attribute("nounwind"));
+    let b = FnBuilder::new(cx.types, cx.tags, cx.module);
+    b.position_at_end(cx.types.context.append_basic_block(function, "entry"));
+    (function, b)
+}
+
+fn param<'ctx>(function: FunctionValue<'ctx>, index: u32) -> Result<BasicValueEnum<'ctx>> {
+    function.get_nth_param(index).ok_or_else(|| CompileError::internal(format_args!("missing parameter {index}")))
+}
+
+/// The value types of a module type, as LLVM types.
+fn value_types<'ctx>(cx: &ModuleCx<'_, 'ctx>, types: &[kiln_abi::ValType]) -> Result<Vec<BasicTypeEnum<'ctx>>> {
+    types.iter().map(|&t| cx.val_type(t)).collect()
+}
+
+/// Loads one value per type from consecutive `ValRaw` slots.
+fn load_slots<'ctx>(
+    b: &FnBuilder<'_, 'ctx>,
+    values: PointerValue<'ctx>,
+    types: &[BasicTypeEnum<'ctx>],
+) -> Result<Vec<BasicValueEnum<'ctx>>> {
+    let slot = |i: usize| b.const_offset(values, i as u64 * u64::from(VAL_RAW_SIZE));
+    types.iter().enumerate().map(|(i, &ty)| b.load(ty, slot(i)?, Access::ValRaw)).collect()
+}
+
+/// Stores values into consecutive `ValRaw` slots.
+fn store_slots<'ctx>(
+    b: &FnBuilder<'_, 'ctx>,
+    values: PointerValue<'ctx>,
+    items: &[BasicValueEnum<'ctx>],
+) -> Result<()> {
+    for (i, &item) in items.iter().enumerate() {
+        b.store(b.const_offset(values, i as u64 * u64::from(VAL_RAW_SIZE))?, item, Access::ValRaw)?;
+    }
+    Ok(())
+}
+
+fn array_call<'ctx>(cx: &ModuleCx<'_, 'ctx>, type_index: u32) -> Result<FunctionValue<'ctx>> {
+    let signature = &cx.env.meta.types[type_index as usize].ty;
+    let ptr = cx.types.ptr.into();
+    let ty = cx.types.fn_type(&[ptr, ptr, ptr, ptr], &[]);
+    let (function, b) = begin(cx, &symbols::array_call_trampoline(type_index), ty);
+    let values = param(function, 3)?.into_pointer_value();
+    let mut args = vec![param(function, 0)?, param(function, 1)?];
+    args.extend(load_slots(&b, values, &value_types(cx, &signature.params)?)?);
+    let callee = param(function, 2)?.into_pointer_value();
+    let call = b.call_indirect(cx.signatures[type_index as usize], callee, &args)?;
+    store_slots(&b, values, &b.call_results(call, signature.results.len())?)?;
+    b.ret(&[])?;
+    Ok(function)
+}
+
+fn wasm_to_host<'ctx>(cx: &ModuleCx<'_, 'ctx>, type_index: u32) -> Result<FunctionValue<'ctx>> {
+    let signature = &cx.env.meta.types[type_index as usize].ty;
+    let (function, b) = begin(cx, &symbols::wasm_to_host_trampoline(type_index), cx.signatures[type_index as usize]);
+    let host_ctx = param(function, 0)?.into_pointer_value();
+    let caller_vmctx = param(function, 1)?.into_pointer_value();
+    let slots = signature.params.len().max(signature.results.len()).max(1) as u32;
+    let values = b.alloca_bytes(slots * VAL_RAW_SIZE, VAL_RAW_SIZE, "values")?;
+    let args = (0..signature.params.len() as u32).map(|i| param(function, i + 2)).collect::<Result<Vec<_>>>()?;
+    store_slots(&b, values, &args)?;
+
+    let ptr = cx.types.ptr.into();
+    let host_ty = cx.types.fn_type(&[ptr, ptr, ptr, cx.types.intptr.into()], &[cx.types.i32.into()]);
+    let host_fn = b.load_ptr_field(host_ctx, cx.offsets.host_func_context_array_call(), Access::Invariant)?;
+    let len = cx.types.intptr.const_int(u64::from(slots), false);
+    let call = b.call_indirect(host_ty, host_fn, &[host_ctx.into(), caller_vmctx.into(), values.into(), len.into()])?;
+    let code = b.call_results(call, 1)?[0].into_int_value();
+    let failed = b.icmp(IntPredicate::NE, code, cx.types.i32.const_zero())?;
+    let trap = cx.types.context.append_basic_block(function, "trap");
+    let done = cx.types.context.append_basic_block(function, "done");
+    b.cond_br(failed, trap, done)?;
+
+    b.position_at_end(trap);
+    let builtins = b.load_ptr_field(caller_vmctx, cx.offsets.builtins(), Access::Invariant)?;
+    cx.call_builtin(&b, builtins, Builtin::raise_trap, &[caller_vmctx.into(), code.into()])?;
+
+    b.position_at_end(done);
+    b.ret(&load_slots(&b, values, &value_types(cx, &signature.results)?)?)?;
+    Ok(function)
+}

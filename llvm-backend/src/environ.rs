@@ -1,0 +1,418 @@
+//! The module environment: everything about a validated module except its
+//! function bodies' meaning, gathered in one pass over the sections.
+//!
+//! Most of it goes straight into [`ModuleMetadata`], which is what the
+//! runtime will see, so the environment *is* a metadata record plus what
+//! only the compiler needs: the function bodies and index-space views of
+//! tables, memories and globals (imports first, as wasm numbers them).
+//! The fields that depend on code generation (function-table slots, target,
+//! code size) are filled in later by [`crate::compile`].
+//!
+//! The input has been validated, so anything surprising here is either a
+//! feature kiln does not implement (reported as such) or a kiln bug.
+
+use crate::error::{CompileError, Result};
+use kiln_abi::ModuleMetadata;
+use kiln_abi::metadata::{
+    ActiveSegment, DataSegment, ElementItems, ElementSegment, Export, ExternKind, FuncName, FunctionInfo, GlobalInfo,
+    Import, ImportKind, SegmentMode, SignatureInfo, TableInfo,
+};
+use kiln_abi::types::{ConstExpr, ConstOp, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+use wasmparser::{
+    BinaryReaderError, CompositeInnerType, DataKind, ElementKind, ExternalKind, FunctionBody, HeapType, KnownCustom,
+    Name, Operator, Parser, Payload, RefType, TableInit, TypeRef,
+};
+
+/// A parsed, validated module.
+pub(crate) struct ModuleEnv<'a> {
+    /// The metadata, minus what code generation decides.
+    pub meta: ModuleMetadata,
+    /// Bodies of the defined functions, in order.
+    pub bodies: Vec<FunctionBody<'a>>,
+    /// Tables of the whole index space.
+    pub tables: Vec<TableType>,
+    /// Memories of the whole index space.
+    pub memories: Vec<MemoryType>,
+    /// Globals of the whole index space.
+    pub globals: Vec<GlobalType>,
+    /// How many functions, tables, memories and globals are imported.
+    pub num_imported: Counts,
+}
+
+/// Per-kind counts of imports.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counts {
+    pub funcs: u32,
+    pub tables: u32,
+    pub memories: u32,
+    pub globals: u32,
+}
+
+impl<'a> ModuleEnv<'a> {
+    /// Reads every section of a module that has passed validation.
+    pub fn parse(wasm: &'a [u8]) -> Result<ModuleEnv<'a>> {
+        let mut env = ModuleEnv {
+            meta: ModuleMetadata::default(),
+            bodies: Vec::new(),
+            tables: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            num_imported: Counts::default(),
+        };
+        for payload in Parser::new(0).parse_all(wasm) {
+            env.section(payload.map_err(invalid)?)?;
+        }
+        Ok(env)
+    }
+
+    fn section(&mut self, payload: Payload<'a>) -> Result<()> {
+        let meta = &mut self.meta;
+        match payload {
+            Payload::TypeSection(reader) => {
+                let offset = reader.range().start;
+                for group in reader {
+                    for sub in group.map_err(invalid)?.into_types() {
+                        let CompositeInnerType::Func(ty) = &sub.composite_type.inner else {
+                            return Err(unsupported("GC", offset));
+                        };
+                        let ty = FuncType::new(
+                            ty.params().iter().map(|t| val_type(*t, offset)).collect::<Result<Vec<_>>>()?,
+                            ty.results().iter().map(|t| val_type(*t, offset)).collect::<Result<Vec<_>>>()?,
+                        );
+                        meta.types.push(SignatureInfo { ty, array_call: 0, wasm_to_host: 0 });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                let offset = reader.range().start;
+                for import in reader.into_imports() {
+                    let import = import.map_err(invalid)?;
+                    let kind = match import.ty {
+                        TypeRef::Func(index) => {
+                            self.num_imported.funcs += 1;
+                            meta.functions.push(FunctionInfo { type_index: index, wasm_call: None });
+                            ImportKind::Func(index)
+                        }
+                        TypeRef::Table(ty) => {
+                            self.num_imported.tables += 1;
+                            let ty = table_type(&ty, offset)?;
+                            self.tables.push(ty);
+                            ImportKind::Table(ty)
+                        }
+                        TypeRef::Memory(ty) => {
+                            self.num_imported.memories += 1;
+                            let ty = memory_type(&ty, offset)?;
+                            self.memories.push(ty);
+                            ImportKind::Memory(ty)
+                        }
+                        TypeRef::Global(ty) => {
+                            self.num_imported.globals += 1;
+                            let ty = global_type(&ty, offset)?;
+                            self.globals.push(ty);
+                            ImportKind::Global(ty)
+                        }
+                        TypeRef::Tag(_) => return Err(unsupported("exception handling", offset)),
+                        TypeRef::FuncExact(_) => return Err(unsupported("custom descriptors", offset)),
+                    };
+                    meta.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        kind,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for type_index in reader {
+                    meta.functions.push(FunctionInfo { type_index: type_index.map_err(invalid)?, wasm_call: None });
+                }
+            }
+            Payload::TableSection(reader) => {
+                let offset = reader.range().start;
+                for table in reader {
+                    let table = table.map_err(invalid)?;
+                    let ty = table_type(&table.ty, offset)?;
+                    let init = match table.init {
+                        TableInit::RefNull => None,
+                        TableInit::Expr(expr) => Some(const_expr(&expr)?),
+                    };
+                    self.tables.push(ty);
+                    meta.tables.push(TableInfo { ty, init });
+                }
+            }
+            Payload::MemorySection(reader) => {
+                let offset = reader.range().start;
+                for memory in reader {
+                    let ty = memory_type(&memory.map_err(invalid)?, offset)?;
+                    self.memories.push(ty);
+                    meta.memories.push(ty);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                let offset = reader.range().start;
+                for global in reader {
+                    let global = global.map_err(invalid)?;
+                    let ty = global_type(&global.ty, offset)?;
+                    self.globals.push(ty);
+                    meta.globals.push(GlobalInfo { ty, init: const_expr(&global.init_expr)? });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                let offset = reader.range().start;
+                for export in reader {
+                    let export = export.map_err(invalid)?;
+                    let kind = match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => ExternKind::Func,
+                        ExternalKind::Table => ExternKind::Table,
+                        ExternalKind::Memory => ExternKind::Memory,
+                        ExternalKind::Global => ExternKind::Global,
+                        ExternalKind::Tag => return Err(unsupported("exception handling", offset)),
+                    };
+                    meta.exports.push(Export { name: export.name.to_string(), kind, index: export.index });
+                }
+            }
+            Payload::StartSection { func, .. } => meta.start = Some(func),
+            Payload::ElementSection(reader) => {
+                let offset = reader.range().start;
+                for element in reader {
+                    let element = element.map_err(invalid)?;
+                    let mode = match element.kind {
+                        ElementKind::Passive => SegmentMode::Passive,
+                        ElementKind::Declared => SegmentMode::Declared,
+                        ElementKind::Active { table_index, offset_expr } => SegmentMode::Active(ActiveSegment {
+                            index: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        }),
+                    };
+                    let (element_type, items) = match element.items {
+                        wasmparser::ElementItems::Functions(funcs) => (
+                            ValType::FuncRef,
+                            ElementItems::Functions(funcs.into_iter().collect::<Result<_, _>>().map_err(invalid)?),
+                        ),
+                        wasmparser::ElementItems::Expressions(ty, exprs) => {
+                            let exprs = exprs
+                                .into_iter()
+                                .map(|e| const_expr(&e.map_err(invalid)?))
+                                .collect::<Result<Vec<_>>>()?;
+                            (ref_type(ty, offset)?, ElementItems::Expressions(exprs))
+                        }
+                    };
+                    meta.elements.push(ElementSegment { mode, element_type, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data.map_err(invalid)?;
+                    let mode = match data.kind {
+                        DataKind::Passive => SegmentMode::Passive,
+                        DataKind::Active { memory_index, offset_expr } => SegmentMode::Active(ActiveSegment {
+                            index: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        }),
+                    };
+                    meta.data.push(DataSegment { mode, bytes: data.data.to_vec() });
+                }
+            }
+            Payload::CodeSectionEntry(body) => self.bodies.push(body),
+            Payload::CustomSection(reader) => {
+                if let KnownCustom::Name(names) = reader.as_known() {
+                    self.names(names);
+                }
+            }
+            Payload::TagSection(reader) => return Err(unsupported("exception handling", reader.range().start)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Reads the name section. It is only a debugging aid, so a malformed
+    /// one is ignored rather than reported.
+    fn names(&mut self, reader: wasmparser::NameSectionReader<'a>) {
+        for name in reader {
+            match name {
+                Ok(Name::Module { name, .. }) => self.meta.name = Some(name.to_string()),
+                Ok(Name::Function(map)) => {
+                    for naming in map.into_iter().map_while(Result::ok) {
+                        self.meta.func_names.push(FuncName { index: naming.index, name: naming.name.to_string() });
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        self.meta.func_names.sort_by_key(|n| n.index);
+        self.meta.func_names.dedup_by_key(|n| n.index);
+    }
+
+    /// The signature of function `index`.
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.meta.types[self.meta.functions[index as usize].type_index as usize].ty
+    }
+
+    /// Whether function `index` is imported.
+    pub fn is_imported_func(&self, index: u32) -> bool {
+        index < self.num_imported.funcs
+    }
+
+    /// Defined functions whose native entry point must be reachable from
+    /// outside the object: exported, placed in a table (or declared for
+    /// `ref.func`), referenced from a constant expression, or the start
+    /// function. Ascending, without duplicates.
+    pub fn escaping_functions(&self) -> Vec<u32> {
+        let meta = &self.meta;
+        let exports = meta.exports.iter().filter(|e| e.kind == ExternKind::Func).map(|e| e.index);
+        let mut exprs: Vec<&ConstExpr> = meta.globals.iter().map(|g| &g.init).collect();
+        exprs.extend(meta.tables.iter().filter_map(|t| t.init.as_ref()));
+        let mut funcs: Vec<u32> = exports.chain(meta.start).collect();
+        for segment in &meta.elements {
+            match &segment.items {
+                ElementItems::Functions(indices) => funcs.extend(indices),
+                ElementItems::Expressions(items) => exprs.extend(items),
+            }
+        }
+        funcs.extend(exprs.iter().flat_map(|e| &e.ops).filter_map(|op| match op {
+            ConstOp::RefFunc(index) => Some(*index),
+            _ => None,
+        }));
+        funcs.retain(|&f| !self.is_imported_func(f));
+        funcs.sort_unstable();
+        funcs.dedup();
+        funcs
+    }
+
+    /// The constant value of global `index` if it is immutable, defined here
+    /// and initialized by a single constant instruction; uses of it can then
+    /// be folded.
+    pub fn constant_global(&self, index: u32) -> Option<ConstOp> {
+        let defined = index.checked_sub(self.num_imported.globals)?;
+        let global = &self.meta.globals[defined as usize];
+        match global.init.ops.as_slice() {
+            [op @ (ConstOp::I32Const(_) | ConstOp::I64Const(_) | ConstOp::F32Const(_) | ConstOp::F64Const(_))]
+                if !global.ty.mutable =>
+            {
+                Some(*op)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn invalid(e: BinaryReaderError) -> CompileError {
+    CompileError::Invalid { message: e.message().to_string(), offset: e.offset() as usize, func_index: None }
+}
+
+fn unsupported(feature: &str, offset: u64) -> CompileError {
+    CompileError::Unsupported { feature: feature.to_string(), offset: offset as usize, func_index: None }
+}
+
+/// Converts a value type; typed references belong to later proposals.
+pub(crate) fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType> {
+    Ok(match ty {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(r) => ref_type(r, offset)?,
+    })
+}
+
+fn ref_type(ty: RefType, offset: u64) -> Result<ValType> {
+    match ty {
+        RefType::FUNCREF => Ok(ValType::FuncRef),
+        RefType::EXTERNREF => Ok(ValType::ExternRef),
+        _ => Err(unsupported("typed function references", offset)),
+    }
+}
+
+fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType> {
+    if ty.shared {
+        return Err(unsupported("shared-everything threads", offset));
+    }
+    Ok(TableType {
+        element: ref_type(ty.element_type, offset)?,
+        limits: Limits { min: ty.initial, max: ty.maximum },
+        table64: ty.table64,
+    })
+}
+
+fn memory_type(ty: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
+    if ty.page_size_log2.is_some_and(|log2| log2 != 16) {
+        return Err(unsupported("custom page sizes", offset));
+    }
+    Ok(MemoryType { limits: Limits { min: ty.initial, max: ty.maximum }, memory64: ty.memory64, shared: ty.shared })
+}
+
+fn global_type(ty: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
+    if ty.shared {
+        return Err(unsupported("shared-everything threads", offset));
+    }
+    Ok(GlobalType { content: val_type(ty.content_type, offset)?, mutable: ty.mutable })
+}
+
+/// Converts a constant expression into the runtime's stack-machine form.
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let offset = reader.original_position();
+        let op = match reader.read().map_err(invalid)? {
+            Operator::I32Const { value } => ConstOp::I32Const(value),
+            Operator::I64Const { value } => ConstOp::I64Const(value),
+            Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
+            Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
+            Operator::V128Const { value } => ConstOp::V128Const(u128::from_le_bytes(*value.bytes())),
+            Operator::RefNull { hty: HeapType::FUNC } => ConstOp::RefNull(ValType::FuncRef),
+            Operator::RefNull { hty: HeapType::EXTERN } => ConstOp::RefNull(ValType::ExternRef),
+            Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            Operator::I32Add => ConstOp::I32Add,
+            Operator::I32Sub => ConstOp::I32Sub,
+            Operator::I32Mul => ConstOp::I32Mul,
+            Operator::I64Add => ConstOp::I64Add,
+            Operator::I64Sub => ConstOp::I64Sub,
+            Operator::I64Mul => ConstOp::I64Mul,
+            Operator::End => continue,
+            _ => return Err(unsupported("GC constant expressions", offset)),
+        };
+        ops.push(op);
+    }
+    Ok(ConstExpr { ops })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(wat: &str) -> ModuleEnv<'static> {
+        let wasm: &'static [u8] = Box::leak(wat::parse_str(wat).unwrap().into_boxed_slice());
+        ModuleEnv::parse(wasm).unwrap()
+    }
+
+    #[test]
+    fn collects_index_spaces_and_escapes() {
+        let env = env(r#"(module
+            (import "m" "f" (func $imp (param i32)))
+            (import "m" "g" (global $g i32))
+            (global $c i32 (i32.const 7))
+            (global $m (mut i64) (i64.const 1))
+            (table 2 funcref)
+            (elem (i32.const 0) $b $imp)
+            (func $a) (func $b) (func $c (export "c")) (func $d)
+            (start $d))"#);
+        assert_eq!(env.num_imported.funcs, 1);
+        assert_eq!(env.globals.len(), 3);
+        assert_eq!(env.escaping_functions(), vec![2, 3, 4]);
+        assert_eq!(env.constant_global(1), Some(ConstOp::I32Const(7)));
+        assert_eq!(env.constant_global(0), None);
+        assert_eq!(env.constant_global(2), None);
+        assert_eq!(env.bodies.len(), 4);
+    }
+
+    #[test]
+    fn reads_function_names() {
+        let env = env(r#"(module $m (func $first) (func $second))"#);
+        assert_eq!(env.meta.name.as_deref(), Some("m"));
+        let names: Vec<_> = env.meta.func_names.iter().map(|n| (n.index, n.name.as_str())).collect();
+        assert_eq!(names, vec![(0, "first"), (1, "second")]);
+    }
+}

@@ -1,0 +1,158 @@
+//! The LLVM target machine for a compile, and what the artifact requires of
+//! the host that runs it.
+//!
+//! LLVM's C API has no way to ask whether a CPU or feature name exists; an
+//! unknown one only produces a warning on stderr and is ignored, which
+//! would silently build code for the wrong machine. So kiln checks names
+//! itself: features against the lists LLVM 19 prints for `-mattr=help`
+//! (kept beside this file), CPUs against the ones whose required features
+//! `kiln_abi::target::cpu_required_features` knows — an artifact must
+//! record exactly which CPU features it needs so the loader can refuse a
+//! host that lacks them, and for other CPU names kiln cannot say. `native`
+//! is the exception: it means "this host", whose features LLVM reports.
+
+use crate::error::{CompileError, Result};
+use crate::{CompileOptions, OptLevel};
+use inkwell::OptimizationLevel;
+use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, TargetMachine, TargetTriple};
+use kiln_abi::metadata::TargetInfo;
+use kiln_abi::target::{Target, cpu_required_features};
+use std::sync::Once;
+use target_lexicon::Architecture;
+
+/// CPU names (beside `native`) whose required features kiln knows, per
+/// architecture; used for error messages.
+const KNOWN_CPUS: &[&str] = &["generic", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"];
+
+/// Features that define the calling convention or the architecture itself:
+/// changing them would make objects disagree about how floats are passed,
+/// or make LLVM abort.
+const ABI_FEATURES: &[(&str, &str)] = &[
+    ("x86_64", "-sse"),
+    ("x86_64", "-sse2"),
+    ("x86_64", "-x87"),
+    ("x86_64", "-64bit"),
+    ("x86_64", "+soft-float"),
+    ("aarch64", "-fp-armv8"),
+    ("aarch64", "-neon"),
+];
+
+/// A configured target machine and the facts metadata records about it.
+pub(crate) struct TargetSetup {
+    pub machine: TargetMachine,
+    pub info: TargetInfo,
+    /// Name of the stack pointer register for `llvm.read_register`.
+    pub stack_pointer: Option<&'static str>,
+}
+
+/// Registers the LLVM targets kiln can generate code for, once per process.
+fn initialize_llvm() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let config = InitializationConfig::default();
+        inkwell::targets::Target::initialize_x86(&config);
+        inkwell::targets::Target::initialize_aarch64(&config);
+    });
+}
+
+/// Builds the target machine `opts` ask for.
+pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
+    initialize_llvm();
+    let target = &opts.target;
+    let arch = target.architecture();
+    let known_features = known_features(arch)
+        .ok_or_else(|| CompileError::Target(format!("kiln cannot generate code for `{target}`")))?;
+    let (cpu, mut llvm_features, mut required) = resolve_cpu(target, opts.cpu.as_deref())?;
+    for feature in &opts.features {
+        let (enable, name) = match feature.split_at_checked(1) {
+            Some(("+", name)) => (true, name),
+            Some(("-", name)) => (false, name),
+            _ => return Err(CompileError::Target(format!("CPU feature `{feature}` must start with `+` or `-`"))),
+        };
+        if !known_features.split_ascii_whitespace().any(|f| f == name) {
+            return Err(CompileError::Target(format!("unknown CPU feature `{name}` for target `{target}`")));
+        }
+        if ABI_FEATURES.iter().any(|&(a, f)| a == arch.to_string() && f == feature) {
+            return Err(CompileError::Target(format!("CPU feature `{feature}` would change the calling convention")));
+        }
+        required.retain(|f| f != name);
+        if enable {
+            required.push(name.to_string());
+        }
+        llvm_features.push(feature.clone());
+    }
+
+    let triple = TargetTriple::create(&target.llvm_triple());
+    let llvm_target = inkwell::targets::Target::from_triple(&triple)
+        .map_err(|e| CompileError::Target(format!("LLVM does not know target `{target}`: {e}")))?;
+    let machine = llvm_target
+        .create_target_machine(
+            &triple,
+            &cpu,
+            &llvm_features.join(","),
+            codegen_level(opts.opt_level),
+            RelocMode::PIC,
+            CodeModel::Default,
+        )
+        .ok_or_else(|| CompileError::Target(format!("LLVM cannot create a target machine for `{target}`")))?;
+    let stack_pointer = match arch {
+        Architecture::X86_64 => Some("rsp"),
+        Architecture::Aarch64(_) => Some("sp"),
+        _ => None,
+    };
+    let info = TargetInfo {
+        triple: target.name(),
+        cpu,
+        features: required,
+        pointer_size: target.pointer_size().bytes() as u8,
+    };
+    Ok(TargetSetup { machine, info, stack_pointer })
+}
+
+/// The CPU name to give LLVM, the feature string that goes with it, and the
+/// features it requires of a host.
+fn resolve_cpu(target: &Target, cpu: Option<&str>) -> Result<(String, Vec<String>, Vec<String>)> {
+    let arch = target.architecture();
+    match cpu.unwrap_or(target.default_cpu()) {
+        "native" => {
+            if Target::host().architecture() != arch {
+                return Err(CompileError::Target(format!(
+                    "`native` CPU is only meaningful when compiling for the host, not for `{target}`"
+                )));
+            }
+            let features = TargetMachine::get_host_cpu_features().to_string();
+            let required = features.split(',').filter_map(|f| f.strip_prefix('+')).map(str::to_string).collect();
+            let llvm_features = features.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect();
+            Ok((TargetMachine::get_host_cpu_name().to_string(), llvm_features, required))
+        }
+        name => match cpu_required_features(arch, name) {
+            Some(features) => Ok((name.to_string(), Vec::new(), features.iter().map(|f| f.to_string()).collect())),
+            None => {
+                let known: Vec<&str> =
+                    KNOWN_CPUS.iter().copied().filter(|c| cpu_required_features(arch, c).is_some()).collect();
+                Err(CompileError::Target(format!(
+                    "unknown or unsupported CPU `{name}` for target `{target}`; kiln knows what these require: {}, native",
+                    known.join(", ")
+                )))
+            }
+        },
+    }
+}
+
+/// The feature names LLVM 19 accepts for `arch`, whitespace-separated.
+fn known_features(arch: Architecture) -> Option<&'static str> {
+    match arch {
+        Architecture::X86_64 => Some(include_str!("target/x86_64-features.txt")),
+        Architecture::Aarch64(_) => Some(include_str!("target/aarch64-features.txt")),
+        _ => None,
+    }
+}
+
+fn codegen_level(level: OptLevel) -> OptimizationLevel {
+    match level {
+        OptLevel::O0 => OptimizationLevel::None,
+        OptLevel::O1 => OptimizationLevel::Less,
+        OptLevel::O2 | OptLevel::Os => OptimizationLevel::Default,
+        OptLevel::O3 => OptimizationLevel::Aggressive,
+    }
+}

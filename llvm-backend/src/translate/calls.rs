@@ -1,0 +1,99 @@
+//! `call` and `call_indirect`.
+//!
+//! A direct call to a defined function is a direct LLVM call, which LLVM
+//! may inline. A call to an imported function goes through its
+//! `VMFunctionImport` (`wasm_call(import_vmctx, my_vmctx, args...)`), whose
+//! fields are fixed at instantiation and loaded once per function.
+//!
+//! `call_indirect` checks, in the order the spec's traps are listed: the
+//! index against the table's current size ("undefined element"), the
+//! element for null ("uninitialized element"), then the callee's
+//! engine-wide signature id against the one the runtime stored in this
+//! vmctx for the expected type ("indirect call type mismatch"). The table's
+//! size and base may change (a table can grow), so they are loaded at each
+//! call; a `VMFuncRef`'s fields never change once written.
+//!
+//! Any function that calls gets the stack-limit check in its prologue.
+
+use super::{FuncTranslator, Invariant};
+use crate::codegen::builder::Access;
+use crate::error::{CompileError, Result};
+use inkwell::IntPredicate;
+use inkwell::values::{BasicValueEnum, CallSiteValue, PointerValue};
+use kiln_abi::TrapCode;
+
+impl<'ctx> FuncTranslator<'_, 'ctx> {
+    pub(super) fn call(&mut self, function_index: u32) -> Result<()> {
+        self.needs_stack_check = true;
+        let cx = self.cx;
+        let type_index = cx.env.meta.functions[function_index as usize].type_index;
+        let params = cx.env.func_type(function_index).params.len();
+        let call = if cx.env.is_imported_func(function_index) {
+            let callee = self.invariant(Invariant::ImportCallee(function_index))?.into_pointer_value();
+            let callee_vmctx = self.invariant(Invariant::ImportVmctx(function_index))?;
+            let args = self.call_args(callee_vmctx, params)?;
+            self.b.call_indirect(cx.signatures[type_index as usize], callee, &args)?
+        } else {
+            let function = cx.functions[function_index as usize]
+                .ok_or_else(|| CompileError::internal(format_args!("function {function_index} is not declared")))?;
+            let args = self.call_args(self.vmctx.into(), params)?;
+            self.b.call(function, &args)?
+        };
+        self.push_results(call, type_index)
+    }
+
+    pub(super) fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<()> {
+        self.needs_stack_check = true;
+        let cx = self.cx;
+        let o = &cx.offsets;
+        let intptr = cx.types.intptr;
+        let index = self.pop_int()?;
+        let index = self.b.zext_or_same(index, intptr)?;
+        let table = self.table_definition(table_index)?;
+
+        let size = self.b.load_intptr_field(table, o.table_definition_current_elements(), Access::Table)?;
+        let out_of_bounds = self.b.icmp(IntPredicate::UGE, index, size)?;
+        self.trap_if(out_of_bounds, TrapCode::UndefinedElement)?;
+        let elements = self.b.load_ptr_field(table, o.table_definition_base(), Access::Table)?;
+        let offset = self.b.int_mul(index, intptr.const_int(u64::from(o.table_element_size()), false))?;
+        let funcref = self.b.load(cx.types.ptr.into(), self.b.byte_offset(elements, offset)?, Access::Table)?;
+        let funcref = funcref.into_pointer_value();
+        let is_null = self.b.is_null(funcref)?;
+        self.trap_if(is_null, TrapCode::UninitializedElement)?;
+
+        let actual = self.b.load_field(funcref, o.func_ref_type_id(), cx.types.i32.into(), Access::Invariant)?;
+        let expected = self.invariant(Invariant::TypeId(type_index))?;
+        let mismatch = self.b.icmp(IntPredicate::NE, actual.into_int_value(), expected.into_int_value())?;
+        self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch)?;
+
+        let callee = self.b.load_ptr_field(funcref, o.func_ref_wasm_call(), Access::Invariant)?;
+        let callee_vmctx = self.b.load_ptr_field(funcref, o.func_ref_vmctx(), Access::Invariant)?;
+        let params = cx.env.meta.types[type_index as usize].ty.params.len();
+        let args = self.call_args(callee_vmctx.into(), params)?;
+        let call = self.b.call_indirect(cx.signatures[type_index as usize], callee, &args)?;
+        self.push_results(call, type_index)
+    }
+
+    /// `(callee_vmctx, caller_vmctx, params...)`, popping the parameters.
+    fn call_args(&mut self, callee_vmctx: BasicValueEnum<'ctx>, params: usize) -> Result<Vec<BasicValueEnum<'ctx>>> {
+        let mut args = vec![callee_vmctx, self.vmctx.into()];
+        args.extend(self.pop_n(params)?);
+        Ok(args)
+    }
+
+    fn push_results(&mut self, call: CallSiteValue<'ctx>, type_index: u32) -> Result<()> {
+        let count = self.cx.env.meta.types[type_index as usize].ty.results.len();
+        let results = self.b.call_results(call, count)?;
+        self.stack.extend(results);
+        Ok(())
+    }
+
+    /// The `VMTableDefinition` of table `index`.
+    fn table_definition(&mut self, index: u32) -> Result<PointerValue<'ctx>> {
+        let imported = self.cx.env.num_imported.tables;
+        if index < imported {
+            return Ok(self.invariant(Invariant::ImportedTable(index))?.into_pointer_value());
+        }
+        self.b.const_offset(self.vmctx, self.cx.offsets.defined_table(index - imported).into())
+    }
+}

@@ -1,0 +1,134 @@
+//! Linear-memory loads and stores, `memory.size` and `memory.grow`.
+//!
+//! # Addresses and bounds
+//!
+//! An access is `base + zext(addr) + offset`, computed in 64 bits so it
+//! cannot wrap. The base is loaded once per function (the memory never
+//! moves; see `Invariant::MemoryBase`).
+//!
+//! With guard regions ([`BoundsChecks::Guard`], the default) there is no
+//! check at all: the runtime reserves `GUARD_RESERVATION` bytes per
+//! memory, more than any 32-bit address plus 32-bit offset plus access
+//! size can reach, and maps only the accessible part, so an out-of-bounds
+//! access faults and the runtime's signal handler turns the fault into a
+//! trap. With [`BoundsChecks::Explicit`], each access compares its end
+//! against the memory's current length (reloaded after anything that may
+//! grow the memory; TBAA lets LLVM keep it across plain stores) and traps
+//! with "out of bounds memory access".
+//!
+//! Accesses are byte-aligned (wasm's alignment immediate is only a hint)
+//! and never volatile, so LLVM may combine, hoist and vectorize them.
+
+use super::conversion::Sign;
+use super::{FuncTranslator, Invariant};
+use crate::codegen::builder::Access;
+use crate::error::Result;
+use inkwell::IntPredicate;
+use inkwell::values::{IntValue, PointerValue};
+use kiln_abi::metadata::BoundsChecks;
+use kiln_abi::{Builtin, TrapCode, ValType};
+use wasmparser::{MemArg, MemArgTarget};
+
+impl<'ctx> FuncTranslator<'_, 'ctx> {
+    /// A load of a `ty`; `narrow` gives the bits actually read and how they
+    /// are extended (`i64.load8_s` reads 8 bits, sign-extended).
+    pub(super) fn load(&mut self, memarg: MemArg, ty: ValType, narrow: Option<(u32, Sign)>) -> Result<()> {
+        let result_type = self.cx.val_type(ty)?;
+        let (access_type, bytes) = match narrow {
+            Some((bits, _)) => (self.cx.types.int(bits)?.into(), bits / 8),
+            None => (result_type, value_bytes(ty)),
+        };
+        let address = self.heap_address(&memarg, bytes)?;
+        let value = self.b.load(access_type, address, Access::Heap)?;
+        let result = match narrow {
+            Some((_, Sign::Signed)) => self.b.sext(value.into_int_value(), result_type.into_int_type())?.into(),
+            Some((_, Sign::Unsigned)) => self.b.zext(value.into_int_value(), result_type.into_int_type())?.into(),
+            None => value,
+        };
+        self.push(result);
+        Ok(())
+    }
+
+    /// A store of the value on top of the stack; `narrow_bits` stores only
+    /// the low bits (`i64.store16`).
+    pub(super) fn store(&mut self, memarg: MemArg, ty: ValType, narrow_bits: Option<u32>) -> Result<()> {
+        let value = self.pop()?;
+        let (value, bytes) = match narrow_bits {
+            Some(bits) => {
+                let narrow = self.cx.types.int(bits)?;
+                (self.b.trunc(value.into_int_value(), narrow)?.into(), bits / 8)
+            }
+            None => (value, value_bytes(ty)),
+        };
+        let address = self.heap_address(&memarg, bytes)?;
+        self.b.store(address, value, Access::Heap)
+    }
+
+    pub(super) fn memory_size(&mut self, memory: u32) -> Result<()> {
+        let length = self.memory_length(memory)?;
+        let pages = self.b.shr(length, length.get_type().const_int(16, false), false)?;
+        let result = self.b.trunc_or_same(pages, self.cx.types.i32)?;
+        self.push(result);
+        Ok(())
+    }
+
+    pub(super) fn memory_grow(&mut self, memory: u32) -> Result<()> {
+        let delta = self.pop_int()?;
+        let delta = self.b.zext(delta, self.cx.types.i64)?;
+        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
+        let index = self.b.i32_const(memory as i32);
+        let args = [self.vmctx.into(), index.into(), delta.into()];
+        let previous = self.cx.call_builtin(&self.b, builtins, Builtin::memory_grow, &args)?;
+        let previous = previous.ok_or_else(|| crate::error::CompileError::internal("memory_grow returned nothing"))?;
+        let result = self.b.trunc(previous.into_int_value(), self.cx.types.i32)?;
+        self.push(result);
+        Ok(())
+    }
+
+    /// Pops the address operand and returns where the access of `bytes`
+    /// bytes goes, checking bounds if the mode asks for it.
+    fn heap_address(&mut self, memarg: &MemArg, bytes: u32) -> Result<PointerValue<'ctx>> {
+        let memory = match memarg.target {
+            MemArgTarget::Memory(0) => 0,
+            MemArgTarget::Memory(_) => return Err(self.unsupported("multiple memories")),
+            MemArgTarget::Array(_) => return Err(self.unsupported("GC")),
+        };
+        let address = self.pop_int()?;
+        let index = self.b.zext(address, self.cx.types.i64)?;
+        if self.cx.bounds_checks == BoundsChecks::Explicit {
+            let end = self.b.int_add(index, self.b.i64_const((memarg.offset + u64::from(bytes)) as i64))?;
+            let length = self.memory_length(memory)?;
+            let length = self.b.zext_or_same(length, self.cx.types.i64)?;
+            let out_of_bounds = self.b.icmp(IntPredicate::UGT, end, length)?;
+            self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds)?;
+        }
+        let base = self.invariant(Invariant::MemoryBase(memory))?.into_pointer_value();
+        let at = self.b.byte_offset(base, index)?;
+        self.b.const_offset(at, memarg.offset)
+    }
+
+    /// The current length in bytes of memory `index`, as a pointer-sized
+    /// integer.
+    fn memory_length(&mut self, index: u32) -> Result<IntValue<'ctx>> {
+        let cx = self.cx;
+        let o = &cx.offsets;
+        let imported = cx.env.num_imported.memories;
+        let (definition, offset) = if index < imported {
+            (self.invariant(Invariant::ImportedMemory(index))?.into_pointer_value(), 0)
+        } else {
+            (self.vmctx, o.defined_memory(index - imported))
+        };
+        let field = offset + o.memory_definition_current_length();
+        self.b.load_intptr_field(definition, field, Access::MemoryLength)
+    }
+}
+
+/// Size in bytes of a value of a numeric type.
+fn value_bytes(ty: ValType) -> u32 {
+    match ty {
+        ValType::I32 | ValType::F32 => 4,
+        ValType::I64 | ValType::F64 => 8,
+        ValType::V128 => 16,
+        ValType::FuncRef | ValType::ExternRef => 8,
+    }
+}

@@ -1,0 +1,362 @@
+//! Properties of the generated IR, assembly and object that matter for
+//! correctness and speed, and the compiler's behaviour on bad input.
+
+use kiln_abi::metadata::{BoundsChecks, ExternKind};
+use kiln_abi::target::Target;
+use kiln_llvm::{CompileError, CompileOptions, OptLevel, TextKind, compile, compile_to_text};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+
+fn wasm(wat: &str) -> Vec<u8> {
+    wat::parse_str(wat).expect("test module parses")
+}
+
+fn target(name: &str) -> CompileOptions {
+    CompileOptions { target: Target::parse(name).unwrap(), ..CompileOptions::default() }
+}
+
+fn x86() -> CompileOptions {
+    target("x86_64-unknown-linux-gnu")
+}
+
+fn ir(wat: &str, opts: &CompileOptions) -> String {
+    compile_to_text(&wasm(wat), opts, TextKind::LlvmIr).unwrap()
+}
+
+/// The body of function `name` in textual IR or assembly.
+fn function<'a>(text: &'a str, name: &str) -> &'a str {
+    let start = text.find(&format!("@{name}(")).or_else(|| text.find(&format!("{name}:"))).expect("function present");
+    let rest = &text[start..];
+    let end = rest.find("\n}\n").or_else(|| rest.find(".Lfunc_end")).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+const LOAD: &str = r#"(module (memory 1)
+    (func (export "load") (param i32) (result i32) local.get 0 i32.load offset=8))"#;
+
+#[test]
+fn guard_mode_has_no_bounds_checks() {
+    let text = ir(LOAD, &x86());
+    let body = function(&text, "kiln_func_0");
+    assert!(!body.contains("icmp"), "unexpected compare in guard mode:\n{body}");
+    assert!(!body.contains("trap"), "{body}");
+    assert!(body.contains("load i32") && body.contains("align 1"), "{body}");
+}
+
+#[test]
+fn explicit_mode_checks_against_current_length() {
+    let opts = CompileOptions { bounds_checks: BoundsChecks::Explicit, ..x86() };
+    let text = ir(LOAD, &opts);
+    let body = function(&text, "kiln_func_0");
+    assert!(body.contains("icmp ugt i64"), "no bounds check:\n{body}");
+    assert!(body.contains("i32 2)"), "no MemoryOutOfBounds trap:\n{body}");
+}
+
+#[test]
+fn memory_base_is_loaded_once_outside_loops() {
+    let text = ir(
+        r#"(module (memory 1)
+        (func (export "clear") (param $p i32) (param $n i32)
+          (loop $l
+            (i32.store (local.get $p) (i32.const 0))
+            (i32.store (i32.add (local.get $p) (i32.const 4)) (i32.const 0))
+            (local.set $p (i32.add (local.get $p) (i32.const 8)))
+            (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+        &x86(),
+    );
+    let body = function(&text, "kiln_func_0");
+    let invariant_loads: Vec<_> = body.lines().filter(|l| l.contains("!invariant.load")).collect();
+    assert_eq!(invariant_loads.len(), 1, "memory base loaded more than once:\n{body}");
+    let entry_end = body.find("\n\n").expect("several blocks");
+    assert!(body[..entry_end].contains("!invariant.load"), "base not loaded in the entry block:\n{body}");
+}
+
+#[test]
+fn folded_float_identity_keeps_nan_quieting() {
+    let text = ir(
+        r#"(module
+        (func (export "sub0") (param f32) (result f32) (f32.sub (local.get 0) (f32.const 0)))
+        (func (export "mul1") (param f64) (result f64) (f64.mul (local.get 0) (f64.const 1)))
+        (func (export "add") (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1))))"#,
+        &x86(),
+    );
+    for (name, quiet_bit) in [("kiln_func_0", "4194304"), ("kiln_func_1", "2251799813685248")] {
+        let body = function(&text, name);
+        assert!(body.contains("fcmp uno") && body.contains("select"), "no quieting select:\n{body}");
+        assert!(body.contains(quiet_bit), "quiet bit missing:\n{body}");
+    }
+    let add = function(&text, "kiln_func_2");
+    assert!(add.contains("fadd float"), "{add}");
+    assert!(!add.contains("fcmp") && !add.contains("select"), "plain add carries extra code:\n{add}");
+    assert!(!text.contains("call float @llvm.canonicalize"), "canonicalize markers left in the output");
+}
+
+#[test]
+fn min_max_quiet_their_nans() {
+    let text = ir(
+        r#"(module (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1))))"#,
+        &x86(),
+    );
+    let body = function(&text, "kiln_func_0");
+    assert!(body.contains("llvm.minimum.f32") && body.contains("fcmp uno"), "{body}");
+}
+
+#[test]
+fn nearest_is_roundss_on_x86_64() {
+    let asm = compile_to_text(
+        &wasm(r#"(module (func (export "n") (param f32) (result f32) (f32.nearest (local.get 0))))"#),
+        &x86(),
+        TextKind::Assembly,
+    )
+    .unwrap();
+    let body = function(&asm, "kiln_func_0");
+    assert!(body.contains("roundss\t$8"), "{body}");
+    assert!(!body.contains("call"), "{body}");
+}
+
+#[test]
+fn only_functions_that_call_check_the_stack() {
+    let text = ir(
+        r#"(module
+        (func $leaf (export "leaf") (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+        (func $rec (export "rec") (param i32) (result i32)
+          (if (result i32) (local.get 0)
+            (then (call $rec (i32.sub (local.get 0) (i32.const 1))))
+            (else (i32.const 0)))))"#,
+        &x86(),
+    );
+    assert!(!function(&text, "kiln_func_0").contains("read_register"));
+    let rec = function(&text, "kiln_func_1");
+    assert!(rec.contains("@llvm.read_register.i64(metadata"), "{rec}");
+    assert!(rec.contains("i32 1)"), "no StackOverflow trap:\n{rec}");
+}
+
+#[test]
+fn output_is_deterministic() {
+    let module = wasm(
+        r#"(module $m (memory 1) (table 1 funcref) (elem (i32.const 0) $f)
+        (func $f (export "f") (param i32) (result i32) (i32.load (local.get 0)))
+        (func (export "g") (param i32) (result i32) (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0))))"#,
+    );
+    let first = compile(&module, &x86()).unwrap();
+    let second = std::thread::spawn(move || compile(&module, &x86()).unwrap()).join().unwrap();
+    assert_eq!(first.object, second.object);
+    assert_eq!(first.metadata, second.metadata);
+}
+
+#[test]
+fn exports_only_the_function_table() {
+    let compiled = compile(&wasm(LOAD), &CompileOptions { symbol_prefix: Some("plugin".into()), ..x86() }).unwrap();
+    let file = object::File::parse(&*compiled.object).unwrap();
+    let globals: Vec<_> =
+        file.symbols().filter(|s| s.is_global() && s.is_definition()).map(|s| s.name().unwrap().to_string()).collect();
+    assert_eq!(globals, vec!["plugin_kiln_functions".to_string()]);
+    let table = file.symbols().find(|s| s.name() == Ok("plugin_kiln_functions")).unwrap();
+    assert_eq!(table.kind(), SymbolKind::Data);
+    assert!(file.symbols().filter(|s| s.kind() == SymbolKind::Text).all(|s| s.is_local()));
+}
+
+#[test]
+fn both_targets_produce_objects() {
+    for (name, arch) in [
+        ("x86_64-unknown-linux-gnu", object::Architecture::X86_64),
+        ("aarch64-unknown-linux-gnu", object::Architecture::Aarch64),
+    ] {
+        let compiled = compile(&wasm(LOAD), &target(name)).unwrap();
+        let file = object::File::parse(&*compiled.object).unwrap();
+        assert_eq!(file.architecture(), arch);
+        assert!(compiled.metadata.code_size > 0);
+        let text: u64 = file.sections().filter(|s| s.kind() == object::SectionKind::Text).map(|s| s.size()).sum();
+        assert_eq!(text, compiled.metadata.code_size);
+        assert_eq!(compiled.metadata.target.triple, name);
+        assert_eq!(compiled.metadata.target.pointer_size, 8);
+    }
+}
+
+#[test]
+fn metadata_describes_the_module() {
+    let module = wasm(
+        r#"(module $demo
+        (import "env" "log" (func $log (param i32)))
+        (import "env" "g" (global i64))
+        (memory (export "mem") 1 2)
+        (global $counter (export "counter") (mut i32) (i32.const 7))
+        (table 2 funcref)
+        (elem (i32.const 1) $hidden)
+        (data (i32.const 16) "hi")
+        (func $start (call $log (i32.const 1)))
+        (func $hidden (param i32) (result i32) (local.get 0))
+        (func $inner)
+        (func (export "run") (result i32) (i32.const 3))
+        (start $start))"#,
+    );
+    let compiled = compile(&module, &x86()).unwrap();
+    let meta = &compiled.metadata;
+    assert_eq!(meta.name.as_deref(), Some("demo"));
+    assert_eq!(meta.imports.len(), 2);
+    assert_eq!(meta.functions.len(), 5);
+    assert_eq!(meta.functions[0].wasm_call, None, "imports have no entry point");
+    assert!(meta.functions[1].wasm_call.is_some(), "the start function escapes");
+    assert!(meta.functions[2].wasm_call.is_some(), "table elements escape");
+    assert_eq!(meta.functions[3].wasm_call, None, "unreferenced functions stay internal");
+    assert!(meta.functions[4].wasm_call.is_some(), "exports escape");
+    assert_eq!(meta.start, Some(1));
+    assert_eq!(
+        meta.exports.iter().map(|e| (e.name.as_str(), e.kind)).collect::<Vec<_>>(),
+        vec![("mem", ExternKind::Memory), ("counter", ExternKind::Global), ("run", ExternKind::Func)]
+    );
+    assert_eq!(meta.memories.len(), 1);
+    assert_eq!(meta.globals.len(), 1);
+    assert_eq!(meta.elements.len(), 1);
+    assert_eq!(meta.data[0].bytes, b"hi");
+    assert_eq!(
+        meta.func_names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        vec!["log", "start", "hidden", "inner"]
+    );
+    let mut slots: Vec<u32> = meta.functions.iter().filter_map(|f| f.wasm_call).collect();
+    for t in &meta.types {
+        slots.extend([t.array_call, t.wasm_to_host]);
+    }
+    slots.sort();
+    assert_eq!(slots, (0..slots.len() as u32).collect::<Vec<_>>(), "slots are dense and distinct");
+    assert_eq!(meta.target.cpu, "x86-64-v2");
+    assert!(meta.target.features.iter().any(|f| f == "sse4.1"));
+    assert_eq!(meta.opt_level, 2);
+    assert_ne!(meta.wasm_sha256, [0; 32]);
+}
+
+#[test]
+fn invalid_module_names_function_and_offset() {
+    let module = wasm(r#"(module (func) (func (result i32) (i64.const 1)))"#);
+    match compile(&module, &x86()) {
+        Err(e @ CompileError::Invalid { func_index: Some(1), offset, .. }) => {
+            assert!(offset > 0);
+            let text = e.to_string();
+            assert!(text.starts_with("invalid module: type mismatch"), "{text}");
+            assert!(text.contains("(function 1, at offset 0x"), "{text}");
+        }
+        other => panic!("expected Invalid in function 1, got {other:?}"),
+    }
+}
+
+#[test]
+fn simd_is_unsupported_not_invalid() {
+    let module = wasm(r#"(module (func (param v128) (result v128) (i32x4.add (local.get 0) (local.get 0))))"#);
+    match compile(&module, &x86()) {
+        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "SIMD"),
+        other => panic!("expected Unsupported SIMD, got {other:?}"),
+    }
+    let bulk = wasm(r#"(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))"#);
+    match compile(&bulk, &x86()) {
+        Err(CompileError::Unsupported { feature, func_index, .. }) => {
+            assert_eq!(feature, "bulk memory");
+            assert_eq!(func_index, Some(0));
+        }
+        other => panic!("expected Unsupported bulk memory, got {other:?}"),
+    }
+}
+
+#[test]
+fn garbage_is_an_error_not_a_panic() {
+    for input in [&b""[..], b"\0asm", b"\0asm\x01\0\0\0\x01", b"not wasm at all", &[0xff; 64]] {
+        assert!(matches!(compile(input, &x86()), Err(CompileError::Invalid { .. })), "{input:?}");
+    }
+    let valid = wasm(LOAD);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..300 {
+        let mut mutated = valid.clone();
+        for _ in 0..3 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = (seed as usize) % mutated.len();
+            mutated[at] = (seed >> 32) as u8;
+        }
+        let _ = compile(&mutated, &x86());
+    }
+}
+
+#[test]
+fn unknown_cpu_or_feature_is_a_target_error() {
+    let module = wasm(LOAD);
+    let bad_cpu = CompileOptions { cpu: Some("pentium-9000".into()), ..x86() };
+    assert!(matches!(compile(&module, &bad_cpu), Err(CompileError::Target(m)) if m.contains("pentium-9000")));
+    let bad_feature = CompileOptions { features: vec!["+warp-drive".into()], ..x86() };
+    assert!(matches!(compile(&module, &bad_feature), Err(CompileError::Target(m)) if m.contains("warp-drive")));
+    let abi = CompileOptions { features: vec!["-sse2".into()], ..x86() };
+    assert!(matches!(compile(&module, &abi), Err(CompileError::Target(m)) if m.contains("calling convention")));
+    let unsigned = CompileOptions { features: vec!["avx2".into()], ..x86() };
+    assert!(matches!(compile(&module, &unsigned), Err(CompileError::Target(_))));
+
+    let avx2 =
+        CompileOptions { cpu: Some("x86-64-v2".into()), features: vec!["+avx2".into(), "-sse4.2".into()], ..x86() };
+    let meta = compile(&module, &avx2).unwrap().metadata;
+    assert!(meta.target.features.contains(&"avx2".to_string()));
+    assert!(!meta.target.features.contains(&"sse4.2".to_string()));
+    let arm = CompileOptions { cpu: Some("x86-64-v3".into()), ..target("aarch64-unknown-linux-gnu") };
+    assert!(matches!(compile(&module, &arm), Err(CompileError::Target(_))));
+}
+
+#[test]
+fn every_opt_level_compiles() {
+    let module = wasm(
+        r#"(module (memory 1)
+        (func (export "f") (param i32 f64) (result i64 f64)
+          (block (result i64 f64)
+            (i64.extend_i32_s (i32.load (local.get 0)))
+            (f64.sqrt (local.get 1)))))"#,
+    );
+    for level in [OptLevel::O0, OptLevel::O1, OptLevel::O2, OptLevel::O3, OptLevel::Os] {
+        let compiled = compile(&module, &CompileOptions { opt_level: level, ..x86() }).unwrap();
+        assert_eq!(compiled.metadata.opt_level, level.metadata_value());
+        let unoptimized =
+            compile_to_text(&module, &CompileOptions { opt_level: level, ..x86() }, TextKind::LlvmIrUnoptimized)
+                .unwrap();
+        assert!(unoptimized.contains("llvm.canonicalize"), "markers are visible before optimization");
+    }
+}
+
+#[test]
+fn leaf_with_huge_frame_checks_the_stack() {
+    let locals = "(local i64) ".repeat(3000);
+    let text =
+        ir(&format!(r#"(module (func (export "big") (param i64) (result i64) {locals} (local.get 0)))"#), &x86());
+    assert!(function(&text, "kiln_func_0").contains("read_register"));
+}
+
+#[test]
+fn memory_loops_do_not_become_libc_calls() {
+    let text = ir(
+        r#"(module (memory 1)
+        (func (export "zero") (local $i i32)
+          (loop $l
+            (i32.store8 offset=1024 (local.get $i) (i32.const 0))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))))"#,
+        &x86(),
+    );
+    assert!(!text.contains("memset") && !text.contains("memcpy"), "{text}");
+}
+
+#[test]
+fn empty_module_has_an_empty_table() {
+    let compiled = compile(&wasm("(module)"), &x86()).unwrap();
+    let file = object::File::parse(&*compiled.object).unwrap();
+    assert!(file.symbols().any(|s| s.name() == Ok("kiln_functions") && s.is_global()));
+    assert!(compiled.metadata.functions.is_empty() && compiled.metadata.types.is_empty());
+}
+
+#[test]
+fn dropped_loads_still_happen_in_guard_mode() {
+    let text = ir(r#"(module (memory 1) (func (export "f") (param i32) (drop (i32.load (local.get 0)))))"#, &x86());
+    let body = function(&text, "kiln_func_0");
+    assert!(body.contains("load i32") && body.contains(r#"asm sideeffect "", "r""#), "{body}");
+}
+
+#[test]
+fn validate_answers_like_compile() {
+    assert!(kiln_llvm::validate(&wasm(LOAD)).is_ok());
+    let invalid = wasm(r#"(module (func (result i32)))"#);
+    assert!(matches!(kiln_llvm::validate(&invalid), Err(CompileError::Invalid { func_index: Some(0), .. })));
+    let simd = wasm(r#"(module (func (result v128) (v128.const i64x2 0 0)))"#);
+    assert!(matches!(kiln_llvm::validate(&simd), Err(CompileError::Unsupported { .. })));
+}

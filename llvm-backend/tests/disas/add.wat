@@ -1,0 +1,4 @@
+;; A leaf function: no stack check, no vmctx access.
+(module
+  (func (export "add") (param i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 1))))
