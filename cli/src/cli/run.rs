@@ -1,0 +1,152 @@
+//! `kiln run`: load (or compile and load) a module, call an export, print
+//! its results.
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use kiln::runtime::{Engine, Error, Func, Linker, Module, Store, Val, ValType};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// A library compiled by kiln (.so), or a .wasm/.wat module, which is
+    /// compiled first (into a temporary directory).
+    module: PathBuf,
+    /// Exported function to call. Without it, the module is instantiated
+    /// (running its start function) and `_start` is called if exported.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Arguments for the function, parsed by parameter type: integers in
+    /// decimal or 0x hex, floats like 1.5, -0, inf, nan.
+    #[arg(allow_negative_numbers = true, value_name = "ARGS")]
+    args: Vec<String>,
+    #[command(flatten)]
+    codegen: super::CodegenArgs,
+}
+
+pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
+    let engine = Engine::default();
+    let scratch = tempfile::Builder::new().prefix("kiln-run-").tempdir().context("creating a temporary directory")?;
+    let module = load(&engine, &args, scratch.path())?;
+    let mut store = Store::new(&engine);
+    let file = args.module.display();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .map_err(|e| anyhow!("{file}: cannot instantiate: {}", describe(&e)))?;
+
+    let (name, func) = match &args.invoke {
+        Some(name) => {
+            let func = instance.get_func(&store, name).ok_or_else(|| {
+                let exports: Vec<String> = module.exports().map(|(n, _)| format!("`{n}`")).collect();
+                anyhow!("{file}: no exported function `{name}` (exports: {})", exports.join(", "))
+            })?;
+            (name.as_str(), func)
+        }
+        None => match instance.get_func(&store, "_start") {
+            Some(f) => ("_start", f),
+            None if args.args.is_empty() => return Ok(ExitCode::SUCCESS),
+            None => bail!("{file}: arguments given but no --invoke NAME and no `_start` export"),
+        },
+    };
+    let results = call(&mut store, func, name, &args.args).map_err(|e| anyhow!("{file}: {e}"))?;
+    for r in results {
+        println!("{}", format_val(&r));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(engine: &Engine, args: &RunArgs, scratch: &Path) -> Result<Module> {
+    let bytes = std::fs::read(&args.module).with_context(|| format!("cannot read `{}`", args.module.display()))?;
+    if bytes.starts_with(b"\x7fELF") {
+        return Ok(Module::from_file(engine, &args.module)?);
+    }
+    let library = scratch.join("module.so");
+    let opts = args.codegen.options()?;
+    kiln::compile_to_file(&kiln_wasm(&args.module, bytes)?, &args.module, &opts, kiln::Emit::SharedLibrary, &library)?;
+    Ok(Module::from_file(engine, &library)?)
+}
+
+/// The module as a wasm binary: text (.wat) is assembled.
+fn kiln_wasm(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    Ok(kiln::read_module(path)?)
+}
+
+fn call(store: &mut Store, func: Func, name: &str, args: &[String]) -> Result<Vec<Val>> {
+    let ty = func.ty(&*store)?;
+    if ty.params.len() != args.len() {
+        let params: Vec<&str> = ty.params.iter().map(|t| t.name()).collect();
+        bail!("`{name}` takes {} argument(s) ({}), {} given", ty.params.len(), params.join(" "), args.len());
+    }
+    let params = ty
+        .params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    func.call(&mut *store, &params, &mut results).map_err(|e| anyhow!("`{name}`: {}", describe(&e)))?;
+    Ok(results)
+}
+
+fn describe(e: &Error) -> String {
+    match e {
+        Error::Trap(t) => format!("wasm trap: {t} (trap code {:?})", t.code()),
+        other => other.to_string(),
+    }
+}
+
+fn parse_arg(ty: ValType, s: &str) -> Result<Val> {
+    let int = |s: &str| -> Result<i128> {
+        let (neg, digits) = s.strip_prefix('-').map_or((false, s), |d| (true, d));
+        let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+            Some(hex) => i128::from_str_radix(hex, 16),
+            None => digits.parse::<i128>(),
+        }
+        .map_err(|_| anyhow!("`{s}` is not an integer"))?;
+        Ok(if neg { -v } else { v })
+    };
+    Ok(match ty {
+        ValType::I32 => {
+            let v = int(s)?;
+            if !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&v) {
+                bail!("`{s}` does not fit in an i32");
+            }
+            Val::I32(v as u32 as i32)
+        }
+        ValType::I64 => {
+            let v = int(s)?;
+            if !(i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(&v) {
+                bail!("`{s}` does not fit in an i64");
+            }
+            Val::I64(v as u64 as i64)
+        }
+        ValType::F32 => Val::from_f32(s.parse().map_err(|_| anyhow!("`{s}` is not a number"))?),
+        ValType::F64 => Val::from_f64(s.parse().map_err(|_| anyhow!("`{s}` is not a number"))?),
+        other => bail!("parameters of type {other} cannot be given on the command line"),
+    })
+}
+
+fn format_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => format_float(f64::from(f32::from_bits(*b)), f32::from_bits(*b).is_nan(), u64::from(b & 0x7f_ffff), *b >> 31 == 1),
+        Val::F64(b) => format_float(f64::from_bits(*b), f64::from_bits(*b).is_nan(), b & 0xf_ffff_ffff_ffff, *b >> 63 == 1),
+        Val::V128(b) => format!("{b:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(_)) => "funcref".into(),
+        Val::ExternRef(Some(_)) => "externref".into(),
+    }
+}
+
+fn format_float(v: f64, is_nan: bool, payload: u64, negative: bool) -> String {
+    if is_nan {
+        let sign = if negative { "-" } else { "" };
+        return format!("{sign}nan:{payload:#x}");
+    }
+    v.to_string()
+}

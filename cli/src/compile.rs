@@ -1,0 +1,173 @@
+//! The compile pipeline: wasm or wat in, a native library (or object, IR,
+//! assembly) out.
+//!
+//! Reads the input, compiles it with `kiln-llvm`, encodes the metadata and
+//! hands everything to `kiln-linker`. Every output is written atomically: a
+//! failed compile leaves no file behind and never clobbers an existing one.
+
+use kiln_llvm::{CompileError, CompileOptions, TextKind};
+use kiln_linker::{LinkError, LinkRequest, OutputKind};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What `compile` produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// A shared library the loader can open (`.so`).
+    SharedLibrary,
+    /// One relocatable object with code and metadata.
+    Object,
+    /// LLVM IR as generated, before optimization.
+    LlvmIrUnoptimized,
+    /// LLVM IR after optimization.
+    LlvmIr,
+    /// Target assembly.
+    Assembly,
+}
+
+/// A failure anywhere in the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The input is WebAssembly text with a syntax error.
+    #[error("`{}`: {message}", path.display())]
+    Text {
+        /// The input.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The module did not compile.
+    #[error("`{}`: {source}", path.display())]
+    Compile {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        source: CompileError,
+    },
+    /// The module compiled but did not link.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The output could not be written.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        /// The output.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Facts about one compile, for progress output.
+#[derive(Clone, Debug)]
+pub struct CompileReport {
+    /// Bytes of wasm in.
+    pub wasm_size: usize,
+    /// Bytes of machine code generated.
+    pub code_size: u64,
+    /// Functions defined by the module.
+    pub functions: usize,
+    /// Time spent in the compiler (translation, optimization, codegen).
+    pub compile_time: Duration,
+    /// Time spent linking.
+    pub link_time: Duration,
+}
+
+/// Reads a module: a wasm binary, or wasm text (`.wat`) which is assembled.
+pub fn read_module(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => wat::parse_str(text).map_err(|mut e| {
+            e.set_path(path);
+            Error::Text { path: path.to_path_buf(), message: e.to_string() }
+        }),
+        Err(_) => Err(Error::Text {
+            path: path.to_path_buf(),
+            message: "neither a WebAssembly binary (no \\0asm header) nor UTF-8 WebAssembly text".into(),
+        }),
+    }
+}
+
+/// Compiles wasm bytes into `output`. `name` labels errors (usually the
+/// input's path).
+pub fn compile_to_file(
+    wasm: &[u8],
+    name: &Path,
+    opts: &CompileOptions,
+    emit: Emit,
+    output: &Path,
+) -> Result<CompileReport, Error> {
+    let start = Instant::now();
+    let compile_err = |source| Error::Compile { path: name.to_path_buf(), source };
+    let text_kind = match emit {
+        Emit::LlvmIrUnoptimized => Some(TextKind::LlvmIrUnoptimized),
+        Emit::LlvmIr => Some(TextKind::LlvmIr),
+        Emit::Assembly => Some(TextKind::Assembly),
+        Emit::SharedLibrary | Emit::Object => None,
+    };
+    if let Some(kind) = text_kind {
+        let text = kiln_llvm::compile_to_text(wasm, opts, kind).map_err(compile_err)?;
+        write_atomically(output, text.as_bytes())?;
+        return Ok(CompileReport {
+            wasm_size: wasm.len(),
+            code_size: 0,
+            functions: 0,
+            compile_time: start.elapsed(),
+            link_time: Duration::ZERO,
+        });
+    }
+
+    let compiled = kiln_llvm::compile(wasm, opts).map_err(compile_err)?;
+    let compile_time = start.elapsed();
+    let blob = kiln_abi::artifact::encode(&compiled.metadata);
+    let objects = [&compiled.object[..]];
+    let request = LinkRequest {
+        target: &opts.target,
+        objects: &objects,
+        metadata: &blob,
+        symbol_prefix: opts.symbol_prefix.as_deref(),
+        kind: if emit == Emit::Object { OutputKind::Object } else { OutputKind::SharedLibrary },
+    };
+    let link_start = Instant::now();
+    kiln_linker::link(&request, output)?;
+    let meta = &compiled.metadata;
+    let imported = meta.imports.iter().filter(|i| matches!(i.kind, kiln_abi::metadata::ImportKind::Func(_))).count();
+    Ok(CompileReport {
+        wasm_size: wasm.len(),
+        code_size: meta.code_size,
+        functions: meta.functions.len() - imported,
+        compile_time,
+        link_time: link_start.elapsed(),
+    })
+}
+
+/// Reads `input` (wasm or wat) and compiles it into `output`.
+pub fn compile_file(input: &Path, opts: &CompileOptions, emit: Emit, output: &Path) -> Result<CompileReport, Error> {
+    let wasm = read_module(input)?;
+    compile_to_file(&wasm, input, opts, emit, output)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory,
+/// so readers never see a partial file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let write_err = |source| Error::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".kiln-out-").tempfile_in(dir).map_err(write_err)?;
+    tmp.write_all(bytes).map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    Ok(())
+}
