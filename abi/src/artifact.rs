@@ -20,7 +20,10 @@ use rkyv::util::AlignedVec;
 
 /// Version of the artifact format (header, metadata schema, VM context
 /// layout, calling conventions). Bump on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2: wasm functions with several results return them through a
+/// return area instead of a struct (see the crate docs).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

@@ -14,6 +14,26 @@
 //! * [`target`]: target triples and CPU features.
 //!
 //! This crate must not depend on LLVM or on the loader.
+//!
+//! # The native signature of a wasm function
+//!
+//! Generated code calls wasm functions — directly, through imports, through
+//! `call_indirect`, and from trampolines — with one native signature derived
+//! from the wasm type `[p...] -> [r...]` alone, in the target's C calling
+//! convention:
+//!
+//! * parameters: `callee_vmctx`, `caller_vmctx`, then `p...`;
+//! * no result: returns nothing; one result: returns it in a register;
+//! * several results: one more, trailing pointer parameter to a *return
+//!   area* the caller provides, [`RETURN_AREA_ALIGN`]-aligned, of one
+//!   [`VAL_RAW_SIZE`]-byte slot per result; result `i` is stored
+//!   little-endian from the start of slot `i` (the `ValRaw` layout), and the
+//!   function returns nothing ([`uses_return_area`]).
+//!
+//! Results never travel in a register class that may alter them (x86-64's
+//! C convention would return a third float in the x87 `ST0`, whose load
+//! quiets a signalling NaN); an array-call trampoline can pass its `values`
+//! array on as the return area.
 #![deny(missing_docs)]
 
 pub mod artifact;
@@ -33,9 +53,19 @@ pub use types::{FuncType, ValType};
 pub use vmoffsets::{ModuleShape, PtrSize, VMOffsets};
 
 /// Size in bytes of one untyped value slot (`ValRaw`) as used by array-call
-/// trampolines and host-call trampolines: every wasm value, including a
-/// `v128`, fits in one slot, stored little-endian from the slot's start.
+/// trampolines, host-call trampolines and multi-value return areas: every
+/// wasm value, including a `v128`, fits in one slot, stored little-endian
+/// from the slot's start.
 pub const VAL_RAW_SIZE: u32 = 16;
+
+/// Alignment in bytes of a multi-value return area (see the crate docs).
+pub const RETURN_AREA_ALIGN: u32 = 16;
+
+/// Whether a wasm function with `results` results returns them through a
+/// return area (a trailing pointer parameter) rather than in a register.
+pub const fn uses_return_area(results: usize) -> bool {
+    results > 1
+}
 
 /// Size of a wasm page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;

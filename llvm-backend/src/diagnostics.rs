@@ -79,14 +79,14 @@ mod tests {
         let module = context.create_module("diagnostics");
         module.set_triple(&setup.machine.get_triple());
         let types = crate::codegen::builder::Types::new(&context, 8);
-        let function = module.add_function("f", types.fn_type(&[], &[]), None);
+        let function = module.add_function("f", types.fn_type(&[], None), None);
         let b = crate::codegen::builder::FnBuilder::new(types, crate::codegen::builder::Tags::new(&types), &module);
         b.position_at_end(context.append_basic_block(function, "entry"));
-        let asm_type = types.fn_type(&[types.i32.into()], &[]);
+        let asm_type = types.fn_type(&[types.i32.into()], None);
         let asm =
             context.create_inline_asm(asm_type, String::new(), "{no-such-register}".into(), true, false, None, false);
         b.call_indirect(asm_type, asm, &[types.i32.const_zero().into()]).unwrap();
-        b.ret(&[]).unwrap();
+        b.ret(None).unwrap();
         let _ = setup.machine.write_to_memory_buffer(&module, FileType::Object);
         let error = diagnostics.check().unwrap_err();
         assert!(error.to_string().contains("no-such-register"), "{error}");

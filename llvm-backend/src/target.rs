@@ -43,6 +43,9 @@ pub(crate) struct TargetSetup {
     pub info: TargetInfo,
     /// Name of the stack pointer register for `llvm.read_register`.
     pub stack_pointer: Option<&'static str>,
+    /// Inline-asm constraint of the register class that holds scalar
+    /// floats, if kiln knows it (see `FnBuilder::keep_alive`).
+    pub float_register: Option<&'static str>,
 }
 
 /// Registers the LLVM targets kiln can generate code for, once per process.
@@ -95,10 +98,10 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
             CodeModel::Default,
         )
         .ok_or_else(|| CompileError::Target(format!("LLVM cannot create a target machine for `{target}`")))?;
-    let stack_pointer = match arch {
-        Architecture::X86_64 => Some("rsp"),
-        Architecture::Aarch64(_) => Some("sp"),
-        _ => None,
+    let (stack_pointer, float_register) = match arch {
+        Architecture::X86_64 => (Some("rsp"), Some("x")),
+        Architecture::Aarch64(_) => (Some("sp"), Some("w")),
+        _ => (None, None),
     };
     let info = TargetInfo {
         triple: target.name(),
@@ -106,7 +109,7 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         features: required,
         pointer_size: target.pointer_size().bytes() as u8,
     };
-    Ok(TargetSetup { machine, info, stack_pointer })
+    Ok(TargetSetup { machine, info, stack_pointer, float_register })
 }
 
 /// The CPU name to give LLVM, the feature string that goes with it, and the

@@ -360,3 +360,159 @@ fn validate_answers_like_compile() {
     let simd = wasm(r#"(module (func (result v128) (v128.const i64x2 0 0)))"#);
     assert!(matches!(kiln_llvm::validate(&simd), Err(CompileError::Unsupported { .. })));
 }
+
+fn asm(wat: &str, opts: &CompileOptions) -> String {
+    compile_to_text(&wasm(wat), opts, TextKind::Assembly).unwrap()
+}
+
+/// Instructions of an assembly function body: no labels, directives,
+/// comments or inline-asm markers.
+fn instructions(body: &str) -> Vec<&str> {
+    body.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(['.', '#', '/', ';']) && !l.ends_with(':'))
+        .collect()
+}
+
+/// Three float results, a direct call of it, an imported function of the
+/// same type and a `call_indirect` of it.
+const THREE_FLOATS: &str = r#"(module
+    (type $t (func (param i32 f32) (result f32 f32 f32)))
+    (import "env" "three" (func $imported (type $t)))
+    (table 1 funcref) (elem (i32.const 0) $f)
+    (func $f (export "f") (type $t)
+      (f32.min (f32.reinterpret_i32 (local.get 0)) (local.get 1))
+      (f32.max (f32.reinterpret_i32 (local.get 0)) (local.get 1))
+      (f32.copysign (f32.reinterpret_i32 (local.get 0)) (local.get 1)))
+    (func (export "direct") (type $t) (call $f (local.get 0) (local.get 1)))
+    (func (export "import") (type $t) (call $imported (local.get 0) (local.get 1)))
+    (func (export "indirect") (type $t)
+      (call_indirect (type $t) (local.get 0) (local.get 1) (i32.const 0))))"#;
+
+#[test]
+fn multi_value_floats_never_go_through_x87() {
+    for level in [OptLevel::O0, OptLevel::O2] {
+        let text = asm(THREE_FLOATS, &CompileOptions { opt_level: level, ..x86() });
+        let x87: Vec<&str> =
+            instructions(&text).into_iter().filter(|i| i.starts_with("fld") || i.starts_with("fst")).collect();
+        assert!(x87.is_empty(), "x87 instructions at {level:?}: {x87:?}\n{text}");
+    }
+}
+
+#[test]
+fn several_results_go_through_a_return_area() {
+    let text = compile_to_text(&wasm(THREE_FLOATS), &x86(), TextKind::LlvmIrUnoptimized).unwrap();
+    let area = "ptr noalias nocapture noundef align 16 dereferenceable(48) %results";
+    let f = function(&text, "kiln_func_1");
+    assert!(
+        text.contains(&format!("define internal void @kiln_func_1(ptr %vmctx, ptr %0, i32 %1, float %2, {area})")),
+        "{f}"
+    );
+    for offset in ["16", "32"] {
+        assert!(f.contains(&format!("getelementptr inbounds i8, ptr %results, i64 {offset}")), "{f}");
+    }
+    for name in ["kiln_func_2", "kiln_func_3", "kiln_func_4"] {
+        let caller = function(&text, name);
+        assert!(caller.contains("alloca [48 x i8], align 16"), "{caller}");
+        assert!(caller.contains("ptr noalias nocapture noundef align 16 dereferenceable(48) %"), "{caller}");
+        assert!(caller.contains("@llvm.lifetime.start.p0(i64 48"), "{caller}");
+        assert!(caller.contains("@llvm.lifetime.end.p0(i64 48"), "{caller}");
+    }
+    let trampoline = function(&text, "kiln_array_call_0");
+    assert!(!trampoline.contains("alloca"), "the array-call trampoline passes `values` on:\n{trampoline}");
+}
+
+#[test]
+fn inlining_removes_the_return_area() {
+    let text = ir(
+        r#"(module
+        (func $three (param i32) (result i32 i64 f32)
+          (local.get 0) (i64.extend_i32_u (local.get 0)) (f32.convert_i32_s (local.get 0)))
+        (func (export "sum") (param i32) (result i64) (local i32 i64 f32)
+          (call $three (local.get 0))
+          (local.set 3) (local.set 2) (local.set 1)
+          (i64.add (i64.add (i64.extend_i32_u (local.get 1)) (local.get 2)) (i64.trunc_sat_f32_s (local.get 3)))))"#,
+        &x86(),
+    );
+    let sum = function(&text, "kiln_func_1");
+    let start = sum.find("\nbody:").expect("a body block after the stack check");
+    let body = &sum[start..sum[start..].find("\n\n").map_or(sum.len(), |end| start + end)];
+    for absent in ["alloca", "lifetime", "@kiln_func_0"] {
+        assert!(!sum.contains(absent), "`{absent}` left after inlining:\n{sum}");
+    }
+    for absent in ["store", "load "] {
+        assert!(!body.contains(absent), "`{absent}` left after inlining:\n{sum}");
+    }
+}
+
+/// `$g` loads; `h` discards what `$g` returns.
+fn discarded_call(discard: &str) -> String {
+    format!(
+        r#"(module (memory 1)
+        (func $g (param i32) (result i32) (i32.load (local.get 0)))
+        (func (export "h") (param i32) (local i32) {discard}))"#
+    )
+}
+
+/// Line starts of the inline-asm regions in assembly (`#APP` on x86_64,
+/// `//APP` on aarch64).
+fn pins(body: &str) -> Vec<usize> {
+    let mut at = 0;
+    let mut starts = Vec::new();
+    for line in body.split_inclusive('\n') {
+        if matches!(line.trim(), "#APP" | "//APP") {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    starts
+}
+
+/// The instruction before the (empty) pinning inline asm in `body`.
+fn instruction_before_pin(body: &str) -> &str {
+    let app = *pins(body).first().unwrap_or_else(|| panic!("no pin:\n{body}"));
+    instructions(&body[..app]).last().copied().unwrap_or_else(|| panic!("nothing before the pin:\n{body}"))
+}
+
+#[test]
+fn discarded_call_results_keep_their_loads() {
+    for discard in [
+        "(drop (call $g (local.get 0)))",
+        "(local.set 1 (call $g (local.get 0)))",
+        "(drop (local.tee 1 (call $g (local.get 0))))",
+    ] {
+        let source = discarded_call(discard);
+        let text = ir(&source, &x86());
+        let h = function(&text, "kiln_func_1");
+        assert!(h.contains("load i32") && h.contains(r#"asm sideeffect "", "r""#), "{discard}:\n{h}");
+        for (target, load) in [(x86(), "movl\t("), (target("aarch64-unknown-linux-gnu"), "ldr\tw")] {
+            let body = asm(&source, &target);
+            let h = function(&body, "kiln_func_1");
+            assert!(instruction_before_pin(h).starts_with(load), "{discard}: the pin costs an instruction:\n{h}");
+        }
+    }
+}
+
+#[test]
+fn locals_that_are_read_are_not_pinned() {
+    let text =
+        ir(&discarded_call("(local.set 1 (call $g (local.get 0))) (drop (i32.const 0)) (local.get 1) (drop)"), &x86());
+    let h = function(&text, "kiln_func_1");
+    assert_eq!(h.matches("asm sideeffect").count(), 1, "only the `drop` pins:\n{h}");
+    let explicit = CompileOptions { bounds_checks: BoundsChecks::Explicit, ..x86() };
+    let text = ir(&discarded_call("(local.set 1 (call $g (local.get 0)))"), &explicit);
+    assert!(!text.contains("asm sideeffect"), "explicit checks need no pins:\n{text}");
+}
+
+#[test]
+fn pinned_floats_stay_in_float_registers() {
+    let source = r#"(module (memory 1)
+        (func $g (param i32) (result f64) (f64.load (local.get 0)))
+        (func (export "h") (param i32) (drop (f32.load (local.get 0))) (drop (call $g (local.get 0)))))"#;
+    for (target, moves) in [(x86(), ["movd", "movq\t%xmm"]), (target("aarch64-unknown-linux-gnu"), ["fmov", "fmov"])] {
+        let text = asm(source, &target);
+        let h = function(&text, "kiln_func_1");
+        assert_eq!(pins(h).len(), 2, "{h}");
+        assert!(!moves.iter().any(|m| h.contains(m)), "a pin moved a float to an integer register:\n{h}");
+    }
+}

@@ -25,13 +25,14 @@ use inkwell::context::Context;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::types::{
-    BasicType, BasicTypeEnum, FloatMathType, FloatType, FunctionType, IntMathType, IntType, PointerType, StructType,
+    BasicType, BasicTypeEnum, FloatMathType, FloatType, FunctionType, IntMathType, IntType, PointerType,
 };
 use inkwell::values::{
     BasicMetadataValueEnum, BasicValue, BasicValueEnum, CallSiteValue, FloatMathValue, FloatValue, FunctionValue,
     InstructionValue, IntMathValue, IntValue, MetadataValue, PhiValue, PointerValue,
 };
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use kiln_abi::VAL_RAW_SIZE;
 
 /// LLVM's `MemoryEffects` encoding of `memory(inaccessiblemem: readwrite)`:
 /// mod-ref bits (3 = read and write) for location 1 (inaccessible memory).
@@ -82,25 +83,23 @@ impl<'ctx> Types<'ctx> {
         }
     }
 
-    /// The function type for `params` and `results` (void, the single
-    /// value, or a struct of several).
-    pub fn fn_type(&self, params: &[BasicTypeEnum<'ctx>], results: &[BasicTypeEnum<'ctx>]) -> FunctionType<'ctx> {
+    /// The function type for `params` returning `result` (or void).
+    pub fn fn_type(&self, params: &[BasicTypeEnum<'ctx>], result: Option<BasicTypeEnum<'ctx>>) -> FunctionType<'ctx> {
         let params: Vec<_> = params.iter().map(|&t| t.into()).collect();
-        match results {
-            [] => self.context.void_type().fn_type(&params, false),
-            [single] => single.fn_type(&params, false),
-            several => self.context.struct_type(several, false).fn_type(&params, false),
+        match result {
+            None => self.context.void_type().fn_type(&params, false),
+            Some(ty) => ty.fn_type(&params, false),
         }
-    }
-
-    /// The struct returned by a function with several results.
-    pub fn results_struct(&self, results: &[BasicTypeEnum<'ctx>]) -> StructType<'ctx> {
-        self.context.struct_type(results, false)
     }
 
     /// An enum attribute such as `noreturn`.
     pub fn attribute(&self, name: &str) -> Attribute {
-        self.context.create_enum_attribute(Attribute::get_named_enum_kind_id(name), 0)
+        self.int_attribute(name, 0)
+    }
+
+    /// An enum attribute with a value, such as `align 16`.
+    pub fn int_attribute(&self, name: &str, value: u64) -> Attribute {
+        self.context.create_enum_attribute(Attribute::get_named_enum_kind_id(name), value)
     }
 }
 
@@ -122,7 +121,8 @@ pub(crate) enum Access {
     Global,
     /// The store context's stack limit.
     StackLimit,
-    /// An untyped `ValRaw` slot of a trampoline.
+    /// An untyped `ValRaw` slot: a trampoline's `values` array or a
+    /// multi-value return area (the same layout).
     ValRaw,
     /// A stack slot of the function itself (wasm locals); no tag needed.
     Local,
@@ -467,6 +467,54 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         check(self.b.build_alloca(ty, name))
     }
 
+    /// Loads one value per type from consecutive `ValRaw` slots at `slots`.
+    #[track_caller]
+    pub fn load_slots(
+        &self,
+        slots: PointerValue<'ctx>,
+        types: &[BasicTypeEnum<'ctx>],
+    ) -> Result<Vec<BasicValueEnum<'ctx>>> {
+        let mut values = Vec::with_capacity(types.len());
+        for (i, &ty) in types.iter().enumerate() {
+            values.push(self.load(
+                ty,
+                self.const_offset(slots, i as u64 * u64::from(VAL_RAW_SIZE))?,
+                Access::ValRaw,
+            )?);
+        }
+        Ok(values)
+    }
+
+    /// Stores `values` into consecutive `ValRaw` slots at `slots`.
+    #[track_caller]
+    pub fn store_slots(&self, slots: PointerValue<'ctx>, values: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        for (i, &value) in values.iter().enumerate() {
+            self.store(self.const_offset(slots, i as u64 * u64::from(VAL_RAW_SIZE))?, value, Access::ValRaw)?;
+        }
+        Ok(())
+    }
+
+    /// Marks the start of the lifetime of the `bytes`-byte stack slot
+    /// `slot`, so code generation may share its storage with slots whose
+    /// lifetimes do not overlap.
+    #[track_caller]
+    pub fn lifetime_start(&self, slot: PointerValue<'ctx>, bytes: u32) -> Result<()> {
+        self.lifetime_marker("llvm.lifetime.start", slot, bytes)
+    }
+
+    /// Marks the end of the lifetime of a slot (see [`Self::lifetime_start`]).
+    #[track_caller]
+    pub fn lifetime_end(&self, slot: PointerValue<'ctx>, bytes: u32) -> Result<()> {
+        self.lifetime_marker("llvm.lifetime.end", slot, bytes)
+    }
+
+    #[track_caller]
+    fn lifetime_marker(&self, name: &str, slot: PointerValue<'ctx>, bytes: u32) -> Result<()> {
+        let intrinsic = self.intrinsic(name, &[self.types.ptr.into()])?;
+        let size = self.types.i64.const_int(u64::from(bytes), false);
+        check(self.b.build_direct_call(intrinsic, &[size.into(), slot.into()], "")).map(drop)
+    }
+
     /// A stack slot of `bytes` bytes aligned to `align`.
     #[track_caller]
     pub fn alloca_bytes(&self, bytes: u32, align: u32, name: &str) -> Result<PointerValue<'ctx>> {
@@ -515,15 +563,9 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         call.try_as_basic_value().basic().ok_or_else(|| CompileError::internal(format_args!("{name} returned void")))
     }
 
-    /// The values a call returned: none, one, or the fields of its struct.
-    #[track_caller]
-    pub fn call_results(&self, call: CallSiteValue<'ctx>, count: usize) -> Result<Vec<BasicValueEnum<'ctx>>> {
-        let Some(value) = call.try_as_basic_value().basic() else { return Ok(Vec::new()) };
-        if count == 1 {
-            return Ok(vec![value]);
-        }
-        let aggregate = value.into_struct_value();
-        (0..count as u32).map(|i| check(self.b.build_extract_value(aggregate, i, ""))).collect()
+    /// The value a call returned, if its function returns one.
+    pub fn call_result(&self, call: CallSiteValue<'ctx>) -> Option<BasicValueEnum<'ctx>> {
+        call.try_as_basic_value().basic()
     }
 
     /// Keeps the computation of `value` alive although nothing uses it: an
@@ -531,17 +573,24 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     /// touches inaccessible memory (no effects at all would let `-O0`
     /// code generation drop it), so ordinary loads and stores still move
     /// freely around it.
+    ///
+    /// The operand is taken in the register class that holds the value
+    /// anyway — general registers for integers, `float_register` (the
+    /// target's constraint for float registers) for floats — so the use
+    /// costs no instruction. A float on a target without a known float
+    /// constraint is reinterpreted as an integer, which may cost a move.
     #[track_caller]
-    pub fn keep_alive(&self, value: BasicValueEnum<'ctx>) -> Result<()> {
-        let value = match value {
-            BasicValueEnum::FloatValue(f) => {
+    pub fn keep_alive(&self, value: BasicValueEnum<'ctx>, float_register: Option<&str>) -> Result<()> {
+        let (value, constraint) = match (value, float_register) {
+            (BasicValueEnum::FloatValue(_), Some(constraint)) => (value, constraint),
+            (BasicValueEnum::FloatValue(f), None) => {
                 let bits = self.types.int(self.float_bits(f.get_type()))?;
-                self.bit_cast(value, bits.into())?
+                (self.bit_cast(value, bits.into())?, "r")
             }
-            other => other,
+            (other, _) => (other, "r"),
         };
         let ty = self.types.context.void_type().fn_type(&[value.get_type().into()], false);
-        let asm = self.types.context.create_inline_asm(ty, String::new(), "r".into(), true, false, None, false);
+        let asm = self.types.context.create_inline_asm(ty, String::new(), constraint.into(), true, false, None, false);
         let call = self.call_indirect(ty, asm, &[value])?;
         call.add_attribute(AttributeLoc::Function, self.types.attribute("nounwind"));
         let memory = Attribute::get_named_enum_kind_id("memory");
@@ -584,21 +633,9 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         check(self.b.build_phi(ty, ""))
     }
 
-    /// Returns `values` as the function's result: nothing, the value, or a
-    /// struct of them.
+    /// Returns from the function, with `value` or nothing.
     #[track_caller]
-    pub fn ret(&self, values: &[BasicValueEnum<'ctx>]) -> Result<()> {
-        match values {
-            [] => check(self.b.build_return(None)).map(drop),
-            [single] => check(self.b.build_return(Some(single))).map(drop),
-            several => {
-                let types: Vec<_> = several.iter().map(|v| v.get_type()).collect();
-                let mut aggregate = self.types.results_struct(&types).get_undef();
-                for (i, value) in several.iter().enumerate() {
-                    aggregate = check(self.b.build_insert_value(aggregate, *value, i as u32, ""))?.into_struct_value();
-                }
-                check(self.b.build_return(Some(&aggregate))).map(drop)
-            }
-        }
+    pub fn ret(&self, value: Option<BasicValueEnum<'ctx>>) -> Result<()> {
+        check(self.b.build_return(value.as_ref().map(|v| v as &dyn BasicValue))).map(drop)
     }
 }

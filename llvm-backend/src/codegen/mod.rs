@@ -10,12 +10,34 @@
 //!
 //! # Calling convention
 //!
-//! A wasm function of type `[p...] -> [r...]` is the native function
-//! `(ptr vmctx, ptr caller_vmctx, p...) -> R` where `R` is void, the single
-//! result, or a struct of the results, in the target's C calling
-//! convention. LLVM returns a struct in registers when it fits and through
-//! a hidden pointer otherwise, identically in every kiln-compiled object,
-//! since all of them derive the signature from the wasm type alone.
+//! A wasm function of type `[p...] -> [r...]` is, in the target's C calling
+//! convention, the native function
+//!
+//! * `(ptr vmctx, ptr caller_vmctx, p...) -> void` with no result,
+//! * `(ptr vmctx, ptr caller_vmctx, p...) -> r` with one result, and
+//! * `(ptr vmctx, ptr caller_vmctx, p..., ptr results) -> void` with
+//!   several: `results` points to a *return area* the caller provides,
+//!   16-byte aligned, one 16-byte slot per result, result `i` stored
+//!   little-endian from the start of slot `i` — the layout of a `ValRaw`
+//!   array (`kiln_abi::VAL_RAW_SIZE`, `kiln_abi::RETURN_AREA_ALIGN`).
+//!
+//! Every kiln-compiled object derives the signature from the wasm type
+//! alone, so they all agree. Several results never come back as an LLVM
+//! struct: the C convention decides where a struct's fields travel, and on
+//! x86-64 a third float result would come back in the x87 `ST0`, whose
+//! loads quiet signalling NaNs (a wasm result must keep every bit).
+//! Through memory, each result is a plain store and load.
+//!
+//! Callers ([`crate::translate`]) allocate the area in their entry block,
+//! bracket the call with lifetime markers (so non-overlapping areas share
+//! stack) and load the results right after the call; once LLVM inlines the
+//! callee, SROA turns the stores and loads back into SSA values and the
+//! area disappears. The array-call trampoline passes its `values` array as
+//! the area, so the callee writes the results straight where the runtime
+//! reads them; the wasm-to-host trampoline copies the host's results into
+//! the area it was given. The area parameter is `noalias`, `nocapture`,
+//! `noundef`, aligned and dereferenceable, at definitions and call sites.
+//!
 //! Defined functions have internal linkage; LLVM switches those whose
 //! address is never taken to `fastcc` and inlines across them freely.
 
@@ -26,14 +48,14 @@ use crate::environ::ModuleEnv;
 use crate::error::{CompileError, Result};
 use crate::target::TargetSetup;
 use builder::{Access, FnBuilder, Tags, Types};
-use inkwell::attributes::AttributeLoc;
+use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::types::{BasicTypeEnum, FunctionType};
-use inkwell::values::{BasicValueEnum, FunctionValue, PointerValue};
+use inkwell::values::{BasicValueEnum, CallSiteValue, FunctionValue, PointerValue};
 use kiln_abi::builtins::AbiType;
 use kiln_abi::metadata::BoundsChecks;
-use kiln_abi::{Builtin, VMOffsets, ValType, symbols};
+use kiln_abi::{Builtin, FuncType, RETURN_AREA_ALIGN, VAL_RAW_SIZE, VMOffsets, ValType, symbols};
 
 /// Fixed name of every LLVM module, so output never depends on file names.
 const MODULE_NAME: &str = "kiln";
@@ -67,6 +89,16 @@ pub(crate) fn function_table(env: &mut ModuleEnv) -> Vec<TableEntry> {
     entries
 }
 
+/// The function a wasm call goes to.
+#[derive(Clone, Copy)]
+pub(crate) enum Callee<'ctx> {
+    /// A defined function of this module.
+    Direct(FunctionValue<'ctx>),
+    /// A native entry point loaded at run time (import, table element,
+    /// trampoline argument).
+    Indirect(PointerValue<'ctx>),
+}
+
 /// What every function of the module is lowered against.
 pub(crate) struct ModuleCx<'a, 'ctx> {
     pub env: &'a ModuleEnv<'a>,
@@ -83,6 +115,8 @@ pub(crate) struct ModuleCx<'a, 'ctx> {
     /// Register name for reading the stack pointer, if the target has one
     /// kiln knows.
     pub stack_pointer: Option<&'static str>,
+    /// Inline-asm constraint for a float register, if kiln knows one.
+    pub float_register: Option<&'static str>,
 }
 
 impl<'ctx> ModuleCx<'_, 'ctx> {
@@ -95,8 +129,43 @@ impl<'ctx> ModuleCx<'_, 'ctx> {
     pub fn builtin_type(&self, builtin: Builtin) -> FunctionType<'ctx> {
         let signature = builtin.signature();
         let params: Vec<_> = signature.params.iter().filter_map(|&t| self.abi_type(t)).collect();
-        let results: Vec<_> = self.abi_type(signature.result).into_iter().collect();
-        self.types.fn_type(&params, &results)
+        self.types.fn_type(&params, self.abi_type(signature.result))
+    }
+
+    /// The LLVM types of the results of module type `type_index`.
+    pub fn result_types(&self, type_index: u32) -> Result<Vec<BasicTypeEnum<'ctx>>> {
+        self.env.meta.types[type_index as usize].ty.results.iter().map(|&r| self.val_type(r)).collect()
+    }
+
+    /// Calls a wasm function of module type `type_index` with `args`
+    /// (`callee_vmctx, caller_vmctx, params...`), passing `area` as the
+    /// return area, which a type with several results needs and others
+    /// must not have (see the calling convention above).
+    pub fn call_wasm(
+        &self,
+        b: &FnBuilder<'_, 'ctx>,
+        type_index: u32,
+        callee: Callee<'ctx>,
+        args: &[BasicValueEnum<'ctx>],
+        area: Option<PointerValue<'ctx>>,
+    ) -> Result<CallSiteValue<'ctx>> {
+        let results = self.env.meta.types[type_index as usize].ty.results.len();
+        if kiln_abi::uses_return_area(results) != area.is_some() {
+            return Err(CompileError::internal(format_args!("return area mismatch for type {type_index}")));
+        }
+        let mut args = args.to_vec();
+        args.extend(area.map(BasicValueEnum::from));
+        let call = match callee {
+            Callee::Direct(function) => b.call(function, &args)?,
+            Callee::Indirect(pointer) => b.call_indirect(self.signatures[type_index as usize], pointer, &args)?,
+        };
+        if area.is_some() {
+            let index = args.len() as u32 - 1;
+            for attribute in return_area_attributes(&self.types, results) {
+                call.add_attribute(AttributeLoc::Param(index), attribute);
+            }
+        }
+        Ok(call)
     }
 
     /// The LLVM type of a builtin parameter or result; `None` for no value.
@@ -134,6 +203,36 @@ impl<'ctx> ModuleCx<'_, 'ctx> {
     }
 }
 
+/// The native function type of a wasm function type (see the calling
+/// convention above).
+fn wasm_fn_type<'ctx>(types: &Types<'ctx>, ty: &FuncType) -> Result<FunctionType<'ctx>> {
+    let mut params: Vec<BasicTypeEnum> = vec![types.ptr.into(), types.ptr.into()];
+    for &p in &ty.params {
+        params.push(val_type(types, p)?);
+    }
+    match ty.results.as_slice() {
+        [] => Ok(types.fn_type(&params, None)),
+        [single] => Ok(types.fn_type(&params, Some(val_type(types, *single)?))),
+        _ => {
+            params.push(types.ptr.into());
+            Ok(types.fn_type(&params, None))
+        }
+    }
+}
+
+/// What every definition and call promises about a return area for
+/// `results` results: it is only reached through this pointer, not kept,
+/// never undefined, aligned, and has one slot per result.
+fn return_area_attributes(types: &Types<'_>, results: usize) -> [Attribute; 5] {
+    [
+        types.attribute("noalias"),
+        types.attribute("nocapture"),
+        types.attribute("noundef"),
+        types.int_attribute("align", u64::from(RETURN_AREA_ALIGN)),
+        types.int_attribute("dereferenceable", results as u64 * u64::from(VAL_RAW_SIZE)),
+    ]
+}
+
 fn val_type<'ctx>(types: &Types<'ctx>, ty: ValType) -> Result<BasicTypeEnum<'ctx>> {
     let unsupported =
         |feature: &str| CompileError::Unsupported { feature: feature.into(), offset: 0, func_index: None };
@@ -144,6 +243,21 @@ fn val_type<'ctx>(types: &Types<'ctx>, ty: ValType) -> Result<BasicTypeEnum<'ctx
         ValType::F64 => Ok(types.f64.into()),
         ValType::V128 => Err(unsupported("SIMD")),
         ValType::FuncRef | ValType::ExternRef => Err(unsupported("reference types")),
+    }
+}
+
+/// Names the return-area parameter of `function`, of wasm type `ty`, and
+/// gives it [`return_area_attributes`]; nothing for fewer than two results.
+fn mark_return_area<'ctx>(types: &Types<'ctx>, function: FunctionValue<'ctx>, ty: &FuncType) {
+    if !kiln_abi::uses_return_area(ty.results.len()) {
+        return;
+    }
+    let index = function.count_params() - 1;
+    if let Some(area) = function.get_nth_param(index) {
+        area.set_name("results");
+    }
+    for attribute in return_area_attributes(types, ty.results.len()) {
+        function.add_attribute(AttributeLoc::Param(index), attribute);
     }
 }
 
@@ -163,19 +277,7 @@ pub(crate) fn build_module<'ctx>(
     module.set_data_layout(&setup.machine.get_target_data().get_data_layout());
 
     let types = Types::new(context, u32::from(setup.info.pointer_size));
-    let signatures = env
-        .meta
-        .types
-        .iter()
-        .map(|s| {
-            let mut params: Vec<BasicTypeEnum> = vec![types.ptr.into(), types.ptr.into()];
-            for &p in &s.ty.params {
-                params.push(val_type(&types, p)?);
-            }
-            let results = s.ty.results.iter().map(|&r| val_type(&types, r)).collect::<Result<Vec<_>>>()?;
-            Ok(types.fn_type(&params, &results))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let signatures = env.meta.types.iter().map(|s| wasm_fn_type(&types, &s.ty)).collect::<Result<Vec<_>>>()?;
     let nounwind = types.attribute("nounwind");
     // Wasm has no implicit tail calls: a recursion that never ends must
     // exhaust the stack and trap, not turn into a loop.
@@ -186,11 +288,16 @@ pub(crate) fn build_module<'ctx>(
     let functions = (0..env.meta.functions.len() as u32)
         .map(|index| {
             (!env.is_imported_func(index)).then(|| {
-                let ty = signatures[env.meta.functions[index as usize].type_index as usize];
-                let function = module.add_function(&symbols::defined_function(index), ty, Some(Linkage::Internal));
+                let type_index = env.meta.functions[index as usize].type_index as usize;
+                let function = module.add_function(
+                    &symbols::defined_function(index),
+                    signatures[type_index],
+                    Some(Linkage::Internal),
+                );
                 function.add_attribute(AttributeLoc::Function, nounwind);
                 function.add_attribute(AttributeLoc::Function, no_tail_calls);
                 function.add_attribute(AttributeLoc::Function, no_builtins);
+                mark_return_area(&types, function, &env.meta.types[type_index].ty);
                 function
             })
         })
@@ -208,6 +315,7 @@ pub(crate) fn build_module<'ctx>(
         functions,
         bounds_checks,
         stack_pointer: setup.stack_pointer,
+        float_register: setup.float_register,
     };
     for (defined, body) in env.bodies.iter().enumerate() {
         crate::translate::translate_function(&cx, env.num_imported.funcs + defined as u32, body)?;

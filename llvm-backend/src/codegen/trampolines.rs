@@ -8,16 +8,20 @@
 //!   `void(ptr callee_vmctx, ptr caller_vmctx, ptr wasm_call, ptr values)`:
 //!   reads the parameters from `values`, an array of 16-byte `ValRaw`
 //!   slots (each value little-endian from its slot's start), calls
-//!   `wasm_call` with the native signature and writes the results back
-//!   into the slots from slot 0. The caller sizes the array for
-//!   max(params, results);
+//!   `wasm_call` with the native signature and leaves the results in the
+//!   slots from slot 0. The caller sizes the array for max(params,
+//!   results). A single result comes back in a register and is stored
+//!   into slot 0; with several, `values` itself is the callee's return
+//!   area (same layout), so the callee stores them in place;
 //! * a **wasm-to-host trampoline** with the native wasm signature, whose
 //!   first argument is a host function context instead of a vmctx: it
 //!   spills the arguments into a `ValRaw` array on its stack, calls the
 //!   host's `array_call(host_ctx, caller_vmctx, values, len: usize) -> i32`
 //!   and, when that returns a nonzero trap code, raises the trap through
-//!   the *caller's* builtin table; otherwise it returns the results the
-//!   host left in the array.
+//!   the *caller's* builtin table; otherwise it returns the result the
+//!   host left in the array, or copies several into the return area its
+//!   caller passed (the host's array also carries the parameters and may
+//!   have more slots than the area).
 //!
 //! The library exports one symbol the runtime looks up: a constant array of
 //! pointers to the escaping functions and all trampolines, in the order
@@ -25,7 +29,7 @@
 //! Everything it points to has internal linkage.
 
 use super::builder::{Access, FnBuilder};
-use super::{ModuleCx, TableEntry};
+use super::{Callee, ModuleCx, TableEntry};
 use crate::error::{CompileError, Result};
 use inkwell::attributes::AttributeLoc;
 use inkwell::module::Linkage;
@@ -80,59 +84,42 @@ fn value_types<'ctx>(cx: &ModuleCx<'_, 'ctx>, types: &[kiln_abi::ValType]) -> Re
     types.iter().map(|&t| cx.val_type(t)).collect()
 }
 
-/// Loads one value per type from consecutive `ValRaw` slots.
-fn load_slots<'ctx>(
-    b: &FnBuilder<'_, 'ctx>,
-    values: PointerValue<'ctx>,
-    types: &[BasicTypeEnum<'ctx>],
-) -> Result<Vec<BasicValueEnum<'ctx>>> {
-    let slot = |i: usize| b.const_offset(values, i as u64 * u64::from(VAL_RAW_SIZE));
-    types.iter().enumerate().map(|(i, &ty)| b.load(ty, slot(i)?, Access::ValRaw)).collect()
-}
-
-/// Stores values into consecutive `ValRaw` slots.
-fn store_slots<'ctx>(
-    b: &FnBuilder<'_, 'ctx>,
-    values: PointerValue<'ctx>,
-    items: &[BasicValueEnum<'ctx>],
-) -> Result<()> {
-    for (i, &item) in items.iter().enumerate() {
-        b.store(b.const_offset(values, i as u64 * u64::from(VAL_RAW_SIZE))?, item, Access::ValRaw)?;
-    }
-    Ok(())
-}
-
 fn array_call<'ctx>(cx: &ModuleCx<'_, 'ctx>, type_index: u32) -> Result<FunctionValue<'ctx>> {
     let signature = &cx.env.meta.types[type_index as usize].ty;
     let ptr = cx.types.ptr.into();
-    let ty = cx.types.fn_type(&[ptr, ptr, ptr, ptr], &[]);
+    let ty = cx.types.fn_type(&[ptr, ptr, ptr, ptr], None);
     let (function, b) = begin(cx, &symbols::array_call_trampoline(type_index), ty);
     let values = param(function, 3)?.into_pointer_value();
     let mut args = vec![param(function, 0)?, param(function, 1)?];
-    args.extend(load_slots(&b, values, &value_types(cx, &signature.params)?)?);
-    let callee = param(function, 2)?.into_pointer_value();
-    let call = b.call_indirect(cx.signatures[type_index as usize], callee, &args)?;
-    store_slots(&b, values, &b.call_results(call, signature.results.len())?)?;
-    b.ret(&[])?;
+    args.extend(b.load_slots(values, &value_types(cx, &signature.params)?)?);
+    let callee = Callee::Indirect(param(function, 2)?.into_pointer_value());
+    let area = kiln_abi::uses_return_area(signature.results.len()).then_some(values);
+    let call = cx.call_wasm(&b, type_index, callee, &args, area)?;
+    if area.is_none() {
+        b.store_slots(values, &Vec::from_iter(b.call_result(call)))?;
+    }
+    b.ret(None)?;
     Ok(function)
 }
 
 fn wasm_to_host<'ctx>(cx: &ModuleCx<'_, 'ctx>, type_index: u32) -> Result<FunctionValue<'ctx>> {
     let signature = &cx.env.meta.types[type_index as usize].ty;
     let (function, b) = begin(cx, &symbols::wasm_to_host_trampoline(type_index), cx.signatures[type_index as usize]);
+    super::mark_return_area(&cx.types, function, signature);
     let host_ctx = param(function, 0)?.into_pointer_value();
     let caller_vmctx = param(function, 1)?.into_pointer_value();
     let slots = signature.params.len().max(signature.results.len()).max(1) as u32;
     let values = b.alloca_bytes(slots * VAL_RAW_SIZE, VAL_RAW_SIZE, "values")?;
     let args = (0..signature.params.len() as u32).map(|i| param(function, i + 2)).collect::<Result<Vec<_>>>()?;
-    store_slots(&b, values, &args)?;
+    b.store_slots(values, &args)?;
 
     let ptr = cx.types.ptr.into();
-    let host_ty = cx.types.fn_type(&[ptr, ptr, ptr, cx.types.intptr.into()], &[cx.types.i32.into()]);
+    let host_ty = cx.types.fn_type(&[ptr, ptr, ptr, cx.types.intptr.into()], Some(cx.types.i32.into()));
     let host_fn = b.load_ptr_field(host_ctx, cx.offsets.host_func_context_array_call(), Access::Invariant)?;
     let len = cx.types.intptr.const_int(u64::from(slots), false);
     let call = b.call_indirect(host_ty, host_fn, &[host_ctx.into(), caller_vmctx.into(), values.into(), len.into()])?;
-    let code = b.call_results(call, 1)?[0].into_int_value();
+    let code = b.call_result(call).ok_or_else(|| CompileError::internal("host call returned nothing"))?;
+    let code = code.into_int_value();
     let failed = b.icmp(IntPredicate::NE, code, cx.types.i32.const_zero())?;
     let trap = cx.types.context.append_basic_block(function, "trap");
     let done = cx.types.context.append_basic_block(function, "done");
@@ -143,6 +130,15 @@ fn wasm_to_host<'ctx>(cx: &ModuleCx<'_, 'ctx>, type_index: u32) -> Result<Functi
     cx.call_builtin(&b, builtins, Builtin::raise_trap, &[caller_vmctx.into(), code.into()])?;
 
     b.position_at_end(done);
-    b.ret(&load_slots(&b, values, &value_types(cx, &signature.results)?)?)?;
+    let results = b.load_slots(values, &value_types(cx, &signature.results)?)?;
+    match results.as_slice() {
+        [] => b.ret(None)?,
+        [single] => b.ret(Some(*single))?,
+        several => {
+            let area = param(function, function.count_params() - 1)?.into_pointer_value();
+            b.store_slots(area, several)?;
+            b.ret(None)?;
+        }
+    }
     Ok(function)
 }

@@ -14,13 +14,28 @@
 //! call; a `VMFuncRef`'s fields never change once written.
 //!
 //! Any function that calls gets the stack-limit check in its prologue.
+//!
+//! # Several results
+//!
+//! A callee with several results returns them through a return area (see
+//! the calling convention in `crate::codegen`): the caller allocates one
+//! per call site in its entry block — a static `alloca`, which SROA can
+//! split — marks its lifetime around the call, passes it last and loads
+//! the results right after the call. When LLVM inlines the callee, the
+//! callee's stores meet the caller's loads in the same function and SROA
+//! turns the round trip back into SSA values, so the area costs nothing;
+//! when it does not inline, the area is a few bytes of stack that
+//! non-overlapping call sites share. The function's own results go
+//! through [`FuncTranslator::return_values`], which stores them into the
+//! area it was given.
 
 use super::{FuncTranslator, Invariant};
+use crate::codegen::Callee;
 use crate::codegen::builder::Access;
 use crate::error::{CompileError, Result};
 use inkwell::IntPredicate;
-use inkwell::values::{BasicValueEnum, CallSiteValue, PointerValue};
-use kiln_abi::TrapCode;
+use inkwell::values::{BasicValueEnum, PointerValue};
+use kiln_abi::{RETURN_AREA_ALIGN, TrapCode, VAL_RAW_SIZE};
 
 impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn call(&mut self, function_index: u32) -> Result<()> {
@@ -28,18 +43,16 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let cx = self.cx;
         let type_index = cx.env.meta.functions[function_index as usize].type_index;
         let params = cx.env.func_type(function_index).params.len();
-        let call = if cx.env.is_imported_func(function_index) {
+        let (callee, args) = if cx.env.is_imported_func(function_index) {
             let callee = self.invariant(Invariant::ImportCallee(function_index))?.into_pointer_value();
             let callee_vmctx = self.invariant(Invariant::ImportVmctx(function_index))?;
-            let args = self.call_args(callee_vmctx, params)?;
-            self.b.call_indirect(cx.signatures[type_index as usize], callee, &args)?
+            (Callee::Indirect(callee), self.call_args(callee_vmctx, params)?)
         } else {
             let function = cx.functions[function_index as usize]
                 .ok_or_else(|| CompileError::internal(format_args!("function {function_index} is not declared")))?;
-            let args = self.call_args(self.vmctx.into(), params)?;
-            self.b.call(function, &args)?
+            (Callee::Direct(function), self.call_args(self.vmctx.into(), params)?)
         };
-        self.push_results(call, type_index)
+        self.emit_call(type_index, callee, &args)
     }
 
     pub(super) fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<()> {
@@ -70,8 +83,21 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let callee_vmctx = self.b.load_ptr_field(funcref, o.func_ref_vmctx(), Access::Invariant)?;
         let params = cx.env.meta.types[type_index as usize].ty.params.len();
         let args = self.call_args(callee_vmctx.into(), params)?;
-        let call = self.b.call_indirect(cx.signatures[type_index as usize], callee, &args)?;
-        self.push_results(call, type_index)
+        self.emit_call(type_index, Callee::Indirect(callee), &args)
+    }
+
+    /// Returns `values`, the function's results: in a register, or through
+    /// the return area when there are several.
+    pub(super) fn return_values(&self, values: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        match (self.results_area, values) {
+            (Some(area), _) => {
+                self.b.store_slots(area, values)?;
+                self.b.ret(None)
+            }
+            (None, []) => self.b.ret(None),
+            (None, [single]) => self.b.ret(Some(*single)),
+            (None, _) => Err(CompileError::internal("several results without a return area")),
+        }
     }
 
     /// `(callee_vmctx, caller_vmctx, params...)`, popping the parameters.
@@ -81,9 +107,21 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         Ok(args)
     }
 
-    fn push_results(&mut self, call: CallSiteValue<'ctx>, type_index: u32) -> Result<()> {
-        let count = self.cx.env.meta.types[type_index as usize].ty.results.len();
-        let results = self.b.call_results(call, count)?;
+    /// Calls `callee`, of module type `type_index`, and pushes its results.
+    fn emit_call(&mut self, type_index: u32, callee: Callee<'ctx>, args: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        let cx = self.cx;
+        let types = cx.result_types(type_index)?;
+        if !kiln_abi::uses_return_area(types.len()) {
+            let call = cx.call_wasm(&self.b, type_index, callee, args, None)?;
+            self.stack.extend(self.b.call_result(call));
+            return Ok(());
+        }
+        let bytes = types.len() as u32 * VAL_RAW_SIZE;
+        let area = self.prologue.alloca_bytes(bytes, RETURN_AREA_ALIGN, "results")?;
+        self.b.lifetime_start(area, bytes)?;
+        cx.call_wasm(&self.b, type_index, callee, args, Some(area))?;
+        let results = self.b.load_slots(area, &types)?;
+        self.b.lifetime_end(area, bytes)?;
         self.stack.extend(results);
         Ok(())
     }

@@ -170,7 +170,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         }
         let values: Vec<_> = frame.results.iter().map(|p| p.as_basic_value()).collect();
         match frame.kind {
-            FrameKind::Function => self.b.ret(&values),
+            FrameKind::Function => self.return_values(&values),
             _ => {
                 self.stack.extend(values);
                 Ok(())

@@ -79,6 +79,7 @@ pub(crate) fn translate_function(cx: &ModuleCx<'_, '_>, index: u32, body: &Funct
         .ok_or_else(|| CompileError::internal(format_args!("function {index} has no declaration")))?;
     let mut t = FuncTranslator::new(cx, index, function)?;
     t.declare_locals(body)?;
+    t.scan_local_reads(body)?;
     let body_size = body.range().end - body.range().start;
     t.needs_stack_check = t.locals.len() > LARGE_LEAF_LOCALS || body_size > LARGE_LEAF_BODY;
     let mut reader = body.get_operators_reader().map_err(|e| t.invalid(e))?;
@@ -132,10 +133,16 @@ pub(crate) struct FuncTranslator<'a, 'ctx> {
     /// Byte offset of the operator being translated.
     offset: u64,
     vmctx: PointerValue<'ctx>,
+    /// Where the function stores its results when it has several (the
+    /// trailing parameter; see [`calls`]).
+    results_area: Option<PointerValue<'ctx>>,
     entry: BasicBlock<'ctx>,
     locals: Vec<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)>,
     stack: Vec<BasicValueEnum<'ctx>>,
     control: Vec<ControlFrame<'ctx>>,
+    /// Per local, whether no `local.get` reads it (empty without guard
+    /// regions, where it does not matter).
+    unread_locals: Vec<bool>,
     /// Whether the current position is live.
     reachable: bool,
     /// Dead `block`/`loop`/`if`s opened since code became unreachable.
@@ -164,6 +171,12 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             .ok_or_else(|| CompileError::internal("function without vmctx"))?
             .into_pointer_value();
         vmctx.set_name("vmctx");
+        let results_area = if kiln_abi::uses_return_area(cx.env.func_type(func_index).results.len()) {
+            let area = function.get_last_param().ok_or_else(|| CompileError::internal("no return area"))?;
+            Some(area.into_pointer_value())
+        } else {
+            None
+        };
         Ok(FuncTranslator {
             cx,
             b,
@@ -171,10 +184,12 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             func_index,
             offset: 0,
             vmctx,
+            results_area,
             entry,
             locals: Vec::new(),
             stack: Vec::new(),
             control: Vec::new(),
+            unread_locals: Vec::new(),
             reachable: true,
             dead_depth: 0,
             traps: Vec::new(),
