@@ -288,6 +288,7 @@ static sigjmp_buf *current;
 static void harness_raise_trap(void *vmctx, int32_t code) { (void)vmctx; siglongjmp(*current, code); }
 static int64_t harness_memory_grow(void *vmctx, int32_t memory, int64_t delta) { (void)vmctx; (void)memory; (void)delta; return -1; }
 static void harness_unsupported(void) { fprintf(stderr, "unexpected builtin call\n"); abort(); }
+static uint8_t *reserve_memory(uint64_t pages);
 "#;
 
 const HARNESS_MAIN: &str = r#"

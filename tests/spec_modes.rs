@@ -1,0 +1,72 @@
+//! The spec scripts that exercise memory accesses and numerics, run again
+//! in the configurations the main spec test (`spec.rs`, -O2 with guard
+//! regions) does not cover: explicit bounds checks, and -O0 (no inlining,
+//! no folding, every multi-value return area in memory). All of them are
+//! in the testsuite's foundation set, so every directive must pass.
+
+use kiln::{CompileOptions, OptLevel};
+use kiln_abi::metadata::BoundsChecks;
+use kiln_tests::testsuite_dir;
+use libtest_mimic::{Arguments, Failed, Trial};
+
+/// Scripts about memory accesses and their traps.
+const MEMORY: &[&str] = &[
+    "address.wast",
+    "memory_trap.wast",
+    "single-memory/memory_grow.wast",
+    "load.wast",
+    "store.wast",
+    "endianness.wast",
+];
+
+/// Scripts about numerics, calls and several results.
+const NUMERIC: &[&str] = &[
+    "i32.wast",
+    "i64.wast",
+    "f32.wast",
+    "f64.wast",
+    "conversions.wast",
+    "float_exprs.wast",
+    "call.wast",
+    "func_ptrs.wast",
+    "left-to-right.wast",
+    "block.wast",
+    "return.wast",
+    "unwind.wast",
+    "traps.wast",
+];
+
+fn run(file: &str, opts: &CompileOptions) -> Result<(), Failed> {
+    let path = testsuite_dir().join(file);
+    let report = kiln::wast::run_file(&path, opts);
+    if report.failed == 0 && report.skipped == 0 && report.passed > 0 {
+        return Ok(());
+    }
+    let mut message = format!("{file}: {} passed, {} failed, {} skipped", report.passed, report.failed, report.skipped);
+    for line in report.failures.iter().take(20) {
+        message.push_str("\n  ");
+        message.push_str(line);
+    }
+    if report.skipped > 0 {
+        message.push_str(&format!("\n  skipped for: {}", report.skip_summary()));
+    }
+    Err(message.into())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = testsuite_dir();
+    assert!(root.join("MANIFEST.md").is_file(), "spec testsuite not found at {}; set KILN_TESTSUITE", root.display());
+    let explicit = CompileOptions { bounds_checks: BoundsChecks::Explicit, ..CompileOptions::default() };
+    let o0 = CompileOptions { opt_level: OptLevel::O0, ..CompileOptions::default() };
+    let mut trials = Vec::new();
+    for &file in MEMORY {
+        let opts = explicit.clone();
+        trials.push(Trial::test(format!("explicit/{file}"), move || run(file, &opts)));
+    }
+    for &file in NUMERIC.iter().chain(MEMORY) {
+        let opts = o0.clone();
+        trials.push(Trial::test(format!("O0/{file}"), move || run(file, &opts)));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
