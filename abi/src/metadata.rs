@@ -269,6 +269,33 @@ impl ModuleMetadata {
 }
 
 impl ArchivedModuleMetadata {
+    /// The type of memory `index` in the memory index space (imports first).
+    pub fn memory_type(&self, index: u32) -> Option<MemoryType> {
+        let imported = self.imports.iter().filter_map(|i| match &i.kind {
+            ArchivedImportKind::Memory(m) => Some(m.to_native()),
+            _ => None,
+        });
+        imported.chain(self.memories.iter().map(|m| m.to_native())).nth(index as usize)
+    }
+
+    /// The type of table `index` in the table index space (imports first).
+    pub fn table_type(&self, index: u32) -> Option<TableType> {
+        let imported = self.imports.iter().filter_map(|i| match &i.kind {
+            ArchivedImportKind::Table(t) => Some(t.to_native()),
+            _ => None,
+        });
+        imported.chain(self.tables.iter().map(|t| t.ty.to_native())).nth(index as usize)
+    }
+
+    /// The type of global `index` in the global index space (imports first).
+    pub fn global_type(&self, index: u32) -> Option<GlobalType> {
+        let imported = self.imports.iter().filter_map(|i| match &i.kind {
+            ArchivedImportKind::Global(g) => Some(g.to_native()),
+            _ => None,
+        });
+        imported.chain(self.globals.iter().map(|g| g.ty.to_native())).nth(index as usize)
+    }
+
     /// The shape that determines this module's VM context layout.
     pub fn shape(&self) -> ModuleShape {
         let imports = || self.imports.iter().map(|i| &i.kind);

@@ -97,8 +97,14 @@ impl ArchivedFuncType {
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |v: &[ValType]| v.iter().map(|t| t.name()).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        let group = |kw: &str, v: &[ValType]| {
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!(" ({kw} {})", v.iter().map(|t| t.name()).collect::<Vec<_>>().join(" "))
+            }
+        };
+        write!(f, "(func{}{})", group("param", &self.params), group("result", &self.results))
     }
 }
 
@@ -194,5 +200,83 @@ impl ConstExpr {
     /// An expression of a single instruction.
     pub fn single(op: ConstOp) -> Self {
         ConstExpr { ops: vec![op] }
+    }
+}
+
+impl fmt::Display for Limits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.max {
+            Some(max) => write!(f, "{} {max}", self.min),
+            None => write!(f, "{}", self.min),
+        }
+    }
+}
+
+impl fmt::Display for MemoryType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let index = if self.memory64 { "i64 " } else { "" };
+        let shared = if self.shared { " shared" } else { "" };
+        write!(f, "(memory {index}{}{shared})", self.limits)
+    }
+}
+
+impl fmt::Display for TableType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let index = if self.table64 { "i64 " } else { "" };
+        write!(f, "(table {index}{} {})", self.limits, self.element)
+    }
+}
+
+impl fmt::Display for GlobalType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mutable {
+            write!(f, "(global (mut {}))", self.content)
+        } else {
+            write!(f, "(global {})", self.content)
+        }
+    }
+}
+
+impl ArchivedLimits {
+    /// The native form of archived limits.
+    pub fn to_native(&self) -> Limits {
+        Limits { min: self.min.to_native(), max: self.max.as_ref().map(|m| m.to_native()) }
+    }
+}
+
+impl ArchivedMemoryType {
+    /// The native form of an archived memory type.
+    pub fn to_native(&self) -> MemoryType {
+        MemoryType { limits: self.limits.to_native(), memory64: self.memory64, shared: self.shared }
+    }
+}
+
+impl ArchivedTableType {
+    /// The native form of an archived table type.
+    pub fn to_native(&self) -> TableType {
+        TableType { element: self.element.to_native(), limits: self.limits.to_native(), table64: self.table64 }
+    }
+}
+
+impl ArchivedGlobalType {
+    /// The native form of an archived global type.
+    pub fn to_native(&self) -> GlobalType {
+        GlobalType { content: self.content.to_native(), mutable: self.mutable }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_print_in_text_format() {
+        let mem = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
+        assert_eq!(mem.to_string(), "(memory 1 2)");
+        let table = TableType { element: ValType::FuncRef, limits: Limits { min: 10, max: None }, table64: false };
+        assert_eq!(table.to_string(), "(table 10 funcref)");
+        assert_eq!(GlobalType { content: ValType::I64, mutable: true }.to_string(), "(global (mut i64))");
+        let f = FuncType::new([ValType::I32], []);
+        assert_eq!(f.to_string(), "(func (param i32))");
     }
 }

@@ -30,39 +30,39 @@ pub enum Emit {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The input could not be read.
-    #[error("cannot read `{}`: {source}", path.display())]
+    #[error("cannot read `{}`: {error}", path.display())]
     Read {
         /// The input.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The input is WebAssembly text with a syntax error.
-    #[error("`{}`: {message}", path.display())]
+    #[error("{message}")]
     Text {
         /// The input.
         path: PathBuf,
-        /// The parser's message, with line and column.
+        /// `path:line:col: what is wrong`.
         message: String,
     },
     /// The module did not compile.
-    #[error("`{}`: {source}", path.display())]
+    #[error("`{}`: {error}", path.display())]
     Compile {
         /// The input.
         path: PathBuf,
         /// Why.
-        source: CompileError,
+        error: CompileError,
     },
     /// The module compiled but did not link.
     #[error(transparent)]
     Link(#[from] LinkError),
     /// The output could not be written.
-    #[error("cannot write `{}`: {source}", path.display())]
+    #[error("cannot write `{}`: {error}", path.display())]
     Write {
         /// The output.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -83,20 +83,31 @@ pub struct CompileReport {
 
 /// Reads a module: a wasm binary, or wasm text (`.wat`) which is assembled.
 pub fn read_module(path: &Path) -> Result<Vec<u8>, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| Error::Read { path: path.to_path_buf(), error })?;
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
     match std::str::from_utf8(&bytes) {
-        Ok(text) => wat::parse_str(text).map_err(|mut e| {
-            e.set_path(path);
-            Error::Text { path: path.to_path_buf(), message: e.to_string() }
+        Ok(text) => assemble(text).map_err(|(line, col, message)| Error::Text {
+            path: path.to_path_buf(),
+            message: format!("{}:{line}:{col}: {message}", path.display()),
         }),
         Err(_) => Err(Error::Text {
             path: path.to_path_buf(),
             message: "neither a WebAssembly binary (no \\0asm header) nor UTF-8 WebAssembly text".into(),
         }),
     }
+}
+
+/// Assembles wasm text; an error comes with its 1-based line and column.
+fn assemble(text: &str) -> Result<Vec<u8>, (usize, usize, String)> {
+    let locate = |e: wast::Error| {
+        let (line, col) = e.span().linecol_in(text);
+        (line + 1, col + 1, e.message())
+    };
+    let buf = wast::parser::ParseBuffer::new(text).map_err(locate)?;
+    let mut module = wast::parser::parse::<wast::Wat>(&buf).map_err(locate)?;
+    module.encode().map_err(locate)
 }
 
 /// Compiles wasm bytes into `output`. `name` labels errors (usually the
@@ -109,7 +120,7 @@ pub fn compile_to_file(
     output: &Path,
 ) -> Result<CompileReport, Error> {
     let start = Instant::now();
-    let compile_err = |source| Error::Compile { path: name.to_path_buf(), source };
+    let compile_err = |error| Error::Compile { path: name.to_path_buf(), error };
     let text_kind = match emit {
         Emit::LlvmIrUnoptimized => Some(TextKind::LlvmIrUnoptimized),
         Emit::LlvmIr => Some(TextKind::LlvmIr),
@@ -161,7 +172,7 @@ pub fn compile_file(input: &Path, opts: &CompileOptions, emit: Emit, output: &Pa
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// so readers never see a partial file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let write_err = |source| Error::Write { path: path.to_path_buf(), source };
+    let write_err = |error| Error::Write { path: path.to_path_buf(), error };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

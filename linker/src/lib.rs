@@ -61,14 +61,14 @@ pub enum LinkError {
     #[error("linking for target `{0}` is not supported")]
     UnsupportedTarget(String),
     /// A file operation failed.
-    #[error("{action} `{}`: {source}", path.display())]
+    #[error("{action} `{}`: {error}", path.display())]
     Io {
         /// What was being done.
         action: &'static str,
         /// The file involved.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The linker ran and failed.
     #[error("{linker} failed ({status}):\n{stderr}")]
@@ -86,8 +86,8 @@ pub enum LinkError {
 }
 
 impl LinkError {
-    fn io(action: &'static str, path: &Path, source: std::io::Error) -> LinkError {
-        LinkError::Io { action, path: path.to_path_buf(), source }
+    fn io(action: &'static str, path: &Path, error: std::io::Error) -> LinkError {
+        LinkError::Io { action, path: path.to_path_buf(), error }
     }
 }
 

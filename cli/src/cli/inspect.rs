@@ -78,9 +78,9 @@ fn func_desc(meta: &ArchivedModuleMetadata, type_index: u32) -> String {
 fn import_desc(meta: &ArchivedModuleMetadata, kind: &ArchivedImportKind) -> String {
     match kind {
         ArchivedImportKind::Func(t) => func_desc(meta, t.to_native()),
-        ArchivedImportKind::Table(t) => format!("table {:?}", t),
-        ArchivedImportKind::Memory(m) => format!("memory {:?}", m),
-        ArchivedImportKind::Global(g) => format!("global {:?}", g),
+        ArchivedImportKind::Table(t) => t.to_native().to_string(),
+        ArchivedImportKind::Memory(m) => m.to_native().to_string(),
+        ArchivedImportKind::Global(g) => g.to_native().to_string(),
     }
 }
 
@@ -90,8 +90,8 @@ fn export_desc(meta: &ArchivedModuleMetadata, kind: &ArchivedExternKind, index: 
             Some(f) => func_desc(meta, f.type_index.to_native()),
             None => format!("func {index}"),
         },
-        ArchivedExternKind::Table => format!("table {index}"),
-        ArchivedExternKind::Memory => format!("memory {index}"),
-        ArchivedExternKind::Global => format!("global {index}"),
+        ArchivedExternKind::Table => meta.table_type(index).map_or(format!("table {index}"), |t| t.to_string()),
+        ArchivedExternKind::Memory => meta.memory_type(index).map_or(format!("memory {index}"), |m| m.to_string()),
+        ArchivedExternKind::Global => meta.global_type(index).map_or(format!("global {index}"), |g| g.to_string()),
     }
 }

@@ -48,30 +48,25 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
             None => bail!("{file}: arguments given but no --invoke NAME and no `_start` export"),
         },
     };
-    let results = call(&mut store, func, name, &args.args).map_err(|e| anyhow!("{file}: {e}"))?;
+    let results = call(&mut store, func, name, &args.args).map_err(|e| anyhow!("{file}: {e:#}"))?;
     for r in results {
         println!("{}", format_val(&r));
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens a compiled library, or compiles a wasm/wat module first. A file is
+/// taken for a library if it is an ELF file or is named like one.
 fn load(engine: &Engine, args: &RunArgs, scratch: &Path) -> Result<Module> {
     let bytes = std::fs::read(&args.module).with_context(|| format!("cannot read `{}`", args.module.display()))?;
-    if bytes.starts_with(b"\x7fELF") {
+    let library_name = args.module.extension().is_some_and(|e| e == "so" || e == "dylib" || e == "dll");
+    if bytes.starts_with(b"\x7fELF") || library_name {
         return Ok(Module::from_file(engine, &args.module)?);
     }
     let library = scratch.join("module.so");
     let opts = args.codegen.options()?;
-    kiln::compile_to_file(&kiln_wasm(&args.module, bytes)?, &args.module, &opts, kiln::Emit::SharedLibrary, &library)?;
+    kiln::compile_file(&args.module, &opts, kiln::Emit::SharedLibrary, &library)?;
     Ok(Module::from_file(engine, &library)?)
-}
-
-/// The module as a wasm binary: text (.wat) is assembled.
-fn kiln_wasm(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>> {
-    if bytes.starts_with(b"\0asm") {
-        return Ok(bytes);
-    }
-    Ok(kiln::read_module(path)?)
 }
 
 fn call(store: &mut Store, func: Func, name: &str, args: &[String]) -> Result<Vec<Val>> {

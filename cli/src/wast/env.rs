@@ -77,7 +77,7 @@ impl Env {
         let path = self.workdir.path().join(format!("module{}.so", self.next_library));
         match compile::compile_to_file(wasm, Path::new("module"), &self.opts, Emit::SharedLibrary, &path) {
             Ok(_) => {}
-            Err(compile::Error::Compile { source, .. }) => return Err(compile_failure(source)),
+            Err(compile::Error::Compile { error, .. }) => return Err(compile_failure(error)),
             Err(e) => return Err(LoadFailure::Other(e.to_string())),
         }
         Module::from_file(&self.engine, &path).map_err(|e| LoadFailure::Other(e.to_string()))
@@ -152,6 +152,18 @@ impl Env {
             }
         })
     }
+}
+
+/// The module names a wasm binary imports from (empty if it cannot be read).
+pub fn import_modules(wasm: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::ImportSection(reader)) = payload else { continue };
+        for import in reader.into_imports().flatten() {
+            names.push(import.module.to_string());
+        }
+    }
+    names
 }
 
 fn compile_failure(e: CompileError) -> LoadFailure {

@@ -100,6 +100,13 @@ pub fn run_script(name: &str, source: &str, opts: &CompileOptions) -> Report {
     };
     let script = match parser::parse::<Wast>(&buf) {
         Ok(s) => s,
+        Err(_) if source.contains("(try") && source.contains("(catch") => {
+            // The legacy exception-handling scripts use a folded `try` form
+            // that the text parser no longer reads; kiln does not implement
+            // exception handling either.
+            report.record(0, 0, Outcome::Skip("legacy exception handling".into()));
+            return report;
+        }
         Err(mut e) => {
             e.set_text(source);
             fail_whole(&mut report, format!("cannot parse the script: {e}"));
@@ -107,7 +114,15 @@ pub fn run_script(name: &str, source: &str, opts: &CompileOptions) -> Report {
         }
     };
     let mut runner = match Env::new(opts) {
-        Ok(env) => Runner { env, current: None, instances: HashMap::new(), definitions: HashMap::new() },
+        Ok(env) => Runner {
+            env,
+            current: None,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+            unavailable_registrations: HashMap::new(),
+            registered: HashMap::new(),
+            tainted: HashMap::new(),
+        },
         Err(e) => {
             fail_whole(&mut report, e);
             return report;
@@ -159,6 +174,15 @@ struct Runner {
     current: Option<Slot<env::Instance>>,
     instances: HashMap<String, Slot<env::Instance>>,
     definitions: HashMap<String, Slot<env::Module>>,
+    /// Names given to `register` whose instance is unavailable.
+    unavailable_registrations: HashMap<String, Unavailable>,
+    /// Registered instances by name.
+    registered: HashMap<String, env::Instance>,
+    /// Instances whose state a skipped module would have changed (through
+    /// imports of their memories, tables or globals, or calls from its start
+    /// function), with the feature that module needed. What is observed on
+    /// them afterwards cannot be judged.
+    tainted: HashMap<env::Instance, String>,
 }
 
 fn module_id(wat: &QuoteWat<'_>) -> Option<String> {
@@ -169,7 +193,30 @@ fn module_id(wat: &QuoteWat<'_>) -> Option<String> {
 }
 
 impl Runner {
+    /// Runs a directive; a failure observed on an instance that a skipped
+    /// module would have changed is reported as skipped for that module's
+    /// feature.
     fn directive(&mut self, directive: WastDirective<'_>) -> Outcome {
+        let target = match &directive {
+            WastDirective::Invoke(i) | WastDirective::AssertExhaustion { call: i, .. } => Some(i.module),
+            WastDirective::AssertReturn { exec, .. } | WastDirective::AssertTrap { exec, .. } => match exec {
+                WastExecute::Invoke(i) => Some(i.module),
+                WastExecute::Get { module, .. } => Some(*module),
+                WastExecute::Wat(_) => None,
+            },
+            _ => None,
+        };
+        let taint = target.and_then(|m| {
+            let inst = self.instance(m.map(|m| m.name())).ok()?;
+            self.tainted.get(&inst).cloned()
+        });
+        match (self.run(directive), taint) {
+            (Outcome::Fail(_), Some(feature)) => Outcome::Skip(feature),
+            (outcome, _) => outcome,
+        }
+    }
+
+    fn run(&mut self, directive: WastDirective<'_>) -> Outcome {
         match directive {
             WastDirective::Module(mut wat) => {
                 let id = module_id(&wat);
@@ -213,12 +260,23 @@ impl Runner {
                 outcome
             }
             WastDirective::Register { name, module, .. } => {
-                match self.instance(module.map(|m| m.name())) {
-                    Ok(inst) => match self.env.register(name, &inst) {
-                        Ok(()) => Outcome::Pass,
+                let slot = match module {
+                    Some(m) => self.instances.get(m.name()).cloned(),
+                    None => self.current.clone(),
+                };
+                match slot {
+                    Some(Ok(inst)) => match self.env.register(name, &inst) {
+                        Ok(()) => {
+                            self.registered.insert(name.to_string(), inst);
+                            Outcome::Pass
+                        }
                         Err(e) => Outcome::Fail(e),
                     },
-                    Err(o) => o,
+                    Some(Err(u)) => {
+                        self.unavailable_registrations.insert(name.to_string(), u.clone());
+                        u.outcome()
+                    }
+                    None => Outcome::Fail("register: no such module instance".into()),
                 }
             }
             WastDirective::Invoke(invoke) => match self.invoke(&invoke) {
@@ -260,6 +318,9 @@ impl Runner {
                     Ok(m) => m,
                     Err(u) => return u.outcome(),
                 };
+                if let Some(u) = self.missing_registration(&module) {
+                    return u.outcome();
+                }
                 match self.env.instantiate(&module) {
                     Ok(_) => Outcome::Fail(format!("instantiated, but expected a link error `{message}`")),
                     Err(InstantiateFailure::Link(_)) => Outcome::Pass,
@@ -296,7 +357,14 @@ impl Runner {
         let bytes = wat.encode().map_err(|e| Unavailable::Fail(format!("module text does not assemble: {e}")))?;
         match self.env.load(&bytes) {
             Ok(m) => Ok(m),
-            Err(LoadFailure::Unsupported(f)) => Err(Unavailable::Skip(f)),
+            Err(LoadFailure::Unsupported(f)) => {
+                for name in env::import_modules(&bytes) {
+                    if let Some(inst) = self.registered.get(&name) {
+                        self.tainted.entry(*inst).or_insert_with(|| f.clone());
+                    }
+                }
+                Err(Unavailable::Skip(f))
+            }
             Err(LoadFailure::Invalid(e)) | Err(LoadFailure::Other(e)) => Err(Unavailable::Fail(e)),
         }
     }
@@ -305,8 +373,15 @@ impl Runner {
         self.env.instantiate(module).map_err(|e| match e {
             InstantiateFailure::Unsupported(f) => Unavailable::Skip(f),
             InstantiateFailure::Trap(t) => Unavailable::Fail(format!("trap during instantiation: {t}")),
-            InstantiateFailure::Link(e) | InstantiateFailure::Other(e) => Unavailable::Fail(e),
+            InstantiateFailure::Link(e) => self.missing_registration(module).unwrap_or(Unavailable::Fail(e)),
+            InstantiateFailure::Other(e) => Unavailable::Fail(e),
         })
+    }
+
+    /// Why a module's imports could not be found, when they come from a
+    /// registered name whose module is unavailable.
+    fn missing_registration(&self, module: &env::Module) -> Option<Unavailable> {
+        module.imports().find_map(|(m, _, _)| self.unavailable_registrations.get(m).cloned())
     }
 
     /// Runs an action; a trap comes back as `Err(Outcome::Fail(trap message))`.
@@ -323,6 +398,9 @@ impl Runner {
             WastExecute::Wat(wat) => {
                 let mut wat = QuoteWat::Wat(wat);
                 let module = self.compile(&mut wat).map_err(|u| u.outcome())?;
+                if let Some(u) = self.missing_registration(&module) {
+                    return Err(u.outcome());
+                }
                 match self.env.instantiate(&module) {
                     Ok(_) => Ok(Vec::new()),
                     Err(InstantiateFailure::Trap(t)) => Err(Outcome::Fail(t)),

@@ -9,8 +9,7 @@ use std::path::PathBuf;
 pub struct LoadError {
     /// The file.
     pub path: PathBuf,
-    /// What is wrong with it.
-    #[source]
+    /// What is wrong with it (part of the message, not a separate source).
     pub kind: LoadErrorKind,
 }
 
@@ -20,7 +19,7 @@ pub struct LoadError {
 pub enum LoadErrorKind {
     /// The file could not be read (missing, unreadable).
     #[error("{0}")]
-    Io(#[source] std::io::Error),
+    Io(std::io::Error),
     /// Not an object file, or a damaged or truncated one.
     #[error("not a valid object file ({0}); is it truncated?")]
     Malformed(String),
@@ -35,7 +34,7 @@ pub enum LoadErrorKind {
     MetadataLocation(String),
     /// The metadata blob is damaged, truncated or of another format version.
     #[error("{0}")]
-    Metadata(#[source] MetadataError),
+    Metadata(MetadataError),
     /// Compiled for another target.
     #[error("built for {built_for}, this host is {host}")]
     WrongTarget {

@@ -1,0 +1,218 @@
+//! The `kiln` command, end to end: the happy path, and bad input of every
+//! kind. Bad input must give exactly one line on stderr that names what is
+//! wrong and where, a non-zero exit code (never a signal or a Rust panic),
+//! and no output file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn kiln(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    for a in args {
+        cmd.arg(a);
+    }
+    cmd.output().expect("kiln runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts a clean failure and returns its one-line message.
+fn fails(o: &Output) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "expected exit code 1, got {:?}; stderr: {err}", o.status);
+    assert!(!err.contains("panicked") && !err.contains("internal error"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    err
+}
+
+fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+const GOOD: &str = r#"(module
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "pair") (param f64) (result f64 i64) (f64.sqrt (local.get 0)) (i64.const -5)))"#;
+
+fn compiled(dir: &Path, extra: &[&str]) -> PathBuf {
+    let wat = write(dir, "good.wat", GOOD);
+    let lib = dir.join("good.so");
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"compile", &wat, &"-o", &lib];
+    for e in extra {
+        args.push(e);
+    }
+    let o = kiln(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    lib
+}
+
+#[test]
+fn compile_run_and_inspect_a_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compiled(dir.path(), &[]);
+    let o = kiln(&[&"run", &lib, &"--invoke", &"add", &"40", &"2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "42\n");
+    let o = kiln(&[&"run", &lib, &"--invoke", &"pair", &"2.25"]);
+    assert_eq!(stdout(&o), "1.5\n-5\n");
+    // A .wat is compiled on the fly.
+    let o = kiln(&[&"run", &dir.path().join("good.wat"), &"--invoke", &"add", &"-1", &"0x10"]);
+    assert_eq!(stdout(&o), "15\n", "{}", stderr(&o));
+
+    let o = kiln(&[&"inspect", &lib]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for expected in ["x86_64-unknown-linux-gnu", "add: (func (param i32 i32) (result i32))", "3 defined, 0 imported", "format:"] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn same_input_compiles_to_identical_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write(dir.path(), "m.wat", GOOD);
+    let (a, b) = (dir.path().join("a.so"), dir.path().join("b.so"));
+    for out in [&a, &b] {
+        assert!(kiln(&[&"compile", &wat, &"-o", out, &"-O3"]).status.success());
+    }
+    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+}
+
+#[test]
+fn a_trap_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compiled(dir.path(), &[]);
+    let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"div", &"1", &"0"]));
+    assert!(err.contains("integer divide by zero") && err.contains("`div`") && err.contains("good.so"), "{err}");
+}
+
+#[test]
+fn missing_input_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.so");
+    let err = fails(&kiln(&[&"compile", &dir.path().join("nope.wasm"), &"-o", &out]));
+    assert!(err.contains("cannot read") && err.contains("nope.wasm"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn malformed_wasm_names_the_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    // A valid header, then a type section whose size runs past the end.
+    let bad = write(dir.path(), "bad.wasm", b"\0asm\x01\0\0\0\x01\x7f\x01\x60");
+    let out = dir.path().join("out.so");
+    let err = fails(&kiln(&[&"compile", &bad, &"-o", &out]));
+    assert!(err.contains("bad.wasm") && err.contains("offset"), "{err}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn invalid_wasm_names_function_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write(
+        dir.path(),
+        "invalid.wat",
+        r#"(module (func) (func)
+             (func (result i32) (i64.const 1)))"#,
+    );
+    let out = dir.path().join("out.so");
+    std::fs::write(&out, b"keep me").unwrap();
+    let err = fails(&kiln(&[&"compile", &wat, &"-o", &out]));
+    assert!(err.contains("invalid.wat") && err.contains("function 2") && err.contains("offset 0x"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me", "a failed compile must not touch the output");
+}
+
+#[test]
+fn wat_syntax_error_names_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write(dir.path(), "typo.wat", "(module\n  (func (i32.ad)))");
+    let err = fails(&kiln(&[&"compile", &wat, &"-o", &dir.path().join("o.so")]));
+    assert!(err.contains("typo.wat:2:"), "{err}");
+}
+
+#[test]
+fn truncated_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compiled(dir.path(), &[]);
+    let bytes = std::fs::read(&lib).unwrap();
+    let cut = write(dir.path(), "cut.so", &bytes[..bytes.len() / 2]);
+    let err = fails(&kiln(&[&"run", &cut, &"--invoke", &"add", &"1", &"2"]));
+    assert!(err.contains("cut.so"), "{err}");
+    let err = fails(&kiln(&[&"inspect", &cut]));
+    assert!(err.contains("cut.so"), "{err}");
+}
+
+#[test]
+fn flipped_byte_in_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compiled(dir.path(), &[]);
+    let mut bytes = std::fs::read(&lib).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"KILNMETA").expect("metadata present");
+    bytes[at + kiln_abi::artifact::HEADER_SIZE + 5] ^= 0x01;
+    let bad = write(dir.path(), "flipped.so", &bytes);
+    let err = fails(&kiln(&[&"run", &bad, &"--invoke", &"add", &"1", &"2"]));
+    assert!(err.contains("flipped.so") && err.contains("checksum"), "{err}");
+    let err = fails(&kiln(&[&"inspect", &bad]));
+    assert!(err.contains("checksum"), "{err}");
+}
+
+#[test]
+fn library_for_another_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compiled(dir.path(), &["--target", "aarch64-unknown-linux-gnu"]);
+    let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"add", &"1", &"2"]));
+    assert!(err.contains("aarch64-unknown-linux-gnu") && err.contains("x86_64-unknown-linux-gnu"), "{err}");
+    // Inspecting works for any target.
+    let o = kiln(&[&"inspect", &lib]);
+    assert!(o.status.success() && stdout(&o).contains("aarch64-unknown-linux-gnu"), "{}", stderr(&o));
+}
+
+#[test]
+fn not_a_kiln_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = write(dir.path(), "notes.so", "just text");
+    let err = fails(&kiln(&[&"inspect", &text]));
+    assert!(err.contains("notes.so"), "{err}");
+    let err = fails(&kiln(&[&"run", &text, &"--invoke", &"f"]));
+    assert!(err.contains("notes.so"), "{err}");
+}
+
+#[test]
+fn usage_errors_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compiled(dir.path(), &[]);
+    let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"nosuch"]));
+    assert!(err.contains("nosuch") && err.contains("`add`"), "{err}");
+    let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"add", &"1"]));
+    assert!(err.contains("takes 2 argument"), "{err}");
+    let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"add", &"1", &"x"]));
+    assert!(err.contains("`x` is not an integer"), "{err}");
+    let err = fails(&kiln(&[&"compile", &dir.path().join("good.wat"), &"-o", &dir.path().join("o.so"), &"--target", &"mips-unknown-linux-gnu"]));
+    assert!(err.contains("not supported"), "{err}");
+}
+
+#[test]
+fn wast_reports_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(
+        dir.path(),
+        "t.wast",
+        r#"(module (func (export "f") (result i32) (i32.const 7)))
+           (assert_return (invoke "f") (i32.const 7))
+           (assert_return (invoke "f") (i32.const 8))
+           (assert_invalid (module (func (result i32))) "type mismatch")"#,
+    );
+    let o = kiln(&[&"wast", &script]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.trim_end().ends_with("3 passed, 1 failed, 0 skipped"), "{out}");
+    assert!(stderr(&o).contains("t.wast:3:"), "{}", stderr(&o));
+}
