@@ -26,6 +26,10 @@
         (if (i32.eqz (i32.load8_u (local.get $i)))
           (then
             (local.set $count (i32.add (local.get $count) (i32.const 1)))
+            ;; Multiples below i*i are already marked; i*i itself may not
+            ;; fit in 32 bits, so compare i with n/i instead.
+            (if (i32.gt_u (local.get $i) (i32.div_u (local.get $n) (local.get $i)))
+              (then (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $outer)))
             (local.set $j (i32.mul (local.get $i) (local.get $i)))
             (block $marked
               (loop $inner
