@@ -157,7 +157,7 @@ pub fn verified_payload(blob: &[u8]) -> Result<&[u8], MetadataError> {
 /// library kiln linked).
 pub fn decode(blob: &[u8]) -> Result<&ArchivedModuleMetadata, MetadataError> {
     let payload = verified_payload(blob)?;
-    if payload.as_ptr() as usize % ALIGN != 0 {
+    if !(payload.as_ptr() as usize).is_multiple_of(ALIGN) {
         return Err(MetadataError::Misaligned);
     }
     rkyv::access::<ArchivedModuleMetadata, rkyv::rancor::Error>(payload)

@@ -101,14 +101,14 @@ impl Env {
             .get_func(&self.store, name)
             .ok_or_else(|| CallFailure::Other(format!("no exported function `{name}`")))?;
         let ty = func.ty(&self.store).map_err(|e| CallFailure::Other(e.to_string()))?;
-        let params = args.iter().map(|a| self.to_val(a)).collect::<Result<Vec<Val>, _>>()?;
+        let params = args.iter().map(|a| self.val_of(a)).collect::<Result<Vec<Val>, _>>()?;
         let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
         func.call(&mut self.store, &params, &mut results).map_err(|e| match e {
             Error::Trap(t) => CallFailure::Trap(t.to_string()),
             Error::Unsupported(f) => CallFailure::Unsupported(f),
             other => CallFailure::Other(other.to_string()),
         })?;
-        results.iter().map(|v| self.from_val(v)).collect()
+        results.iter().map(|v| self.value_of(v)).collect()
     }
 
     pub fn get_global(&mut self, instance: &Instance, name: &str) -> Result<Value, CallFailure> {
@@ -116,10 +116,10 @@ impl Env {
             .get_global(&self.store, name)
             .ok_or_else(|| CallFailure::Other(format!("no exported global `{name}`")))?;
         let v = global.get(&self.store).map_err(|e| CallFailure::Other(e.to_string()))?;
-        self.from_val(&v)
+        self.value_of(&v)
     }
 
-    fn to_val(&mut self, v: &Value) -> Result<Val, CallFailure> {
+    fn val_of(&mut self, v: &Value) -> Result<Val, CallFailure> {
         Ok(match *v {
             Value::I32(x) => Val::I32(x),
             Value::I64(x) => Val::I64(x),
@@ -133,7 +133,7 @@ impl Env {
         })
     }
 
-    fn from_val(&self, v: &Val) -> Result<Value, CallFailure> {
+    fn value_of(&self, v: &Val) -> Result<Value, CallFailure> {
         Ok(match v {
             Val::I32(x) => Value::I32(*x),
             Val::I64(x) => Value::I64(*x),
