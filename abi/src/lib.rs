@@ -49,7 +49,7 @@ pub use artifact::{FORMAT_VERSION, MetadataError};
 pub use builtins::Builtin;
 pub use metadata::ModuleMetadata;
 pub use trap::TrapCode;
-pub use types::{FuncType, ValType};
+pub use types::{FuncType, HeapType, RefType, ValType};
 pub use vmoffsets::{ModuleShape, PtrSize, VMOffsets};
 
 /// Size in bytes of one untyped value slot (`ValRaw`) as used by array-call

@@ -7,7 +7,7 @@
 //! exports, tables, memories, globals, segments, the start function, and
 //! where each entry point sits in the library's function table.
 
-use crate::types::{ConstExpr, FuncType, GlobalType, MemoryType, TableType, ValType};
+use crate::types::{ConstExpr, FuncType, GlobalType, MemoryType, RefType, TableType};
 use crate::vmoffsets::ModuleShape;
 use rkyv::{Archive, Deserialize, Serialize};
 
@@ -220,7 +220,7 @@ pub struct ElementSegment {
     /// Where it goes.
     pub mode: SegmentMode,
     /// Reference type of the items.
-    pub element_type: ValType,
+    pub element_type: RefType,
     /// The items.
     pub items: ElementItems,
 }

@@ -9,7 +9,6 @@ use std::fmt;
 /// A wasm value type.
 #[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[rkyv(derive(Debug, PartialEq, Eq, Hash), compare(PartialEq))]
-#[repr(u8)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -21,29 +20,111 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable reference to a function.
-    FuncRef,
-    /// Nullable reference to a host value.
-    ExternRef,
+    /// A reference.
+    Ref(RefType),
+}
+
+/// A reference type: a heap type, and whether null is a value of it.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[rkyv(derive(Debug, PartialEq, Eq, Hash), compare(PartialEq))]
+pub struct RefType {
+    /// Whether null belongs to the type (`ref null ...`).
+    pub nullable: bool,
+    /// What the reference points to.
+    pub heap: HeapType,
+}
+
+/// What a reference points to. Every reference is one pointer at run time;
+/// the heap type only matters to validation and to linking.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[rkyv(derive(Debug, PartialEq, Eq, Hash), compare(PartialEq))]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// Any host value.
+    Extern,
+    /// A function of the module's type with this index.
+    Concrete(u32),
+    /// No function: only null (bottom of the function hierarchy).
+    NoFunc,
+    /// No host value: only null (bottom of the extern hierarchy).
+    NoExtern,
+    /// Any GC value.
+    Any,
+    /// Any GC value comparable with `ref.eq`.
+    Eq,
+    /// An unboxed 31-bit integer.
+    I31,
+    /// Any struct.
+    Struct,
+    /// Any array.
+    Array,
+    /// No GC value: only null.
+    None,
+    /// An exception.
+    Exn,
+    /// No exception: only null.
+    NoExn,
+}
+
+impl RefType {
+    /// `funcref`: `(ref null func)`.
+    pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
+    /// `externref`: `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+
+    /// Whether references of this type point to functions (and are
+    /// therefore `VMFuncRef` pointers at run time).
+    pub fn is_func(self) -> bool {
+        matches!(self.heap, HeapType::Func | HeapType::Concrete(_) | HeapType::NoFunc)
+    }
 }
 
 impl ValType {
-    /// The text-format name of the type.
-    pub fn name(self) -> &'static str {
-        match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-        }
-    }
+    /// `funcref`.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl ArchivedHeapType {
+    /// The native form of an archived heap type.
+    pub fn to_native(&self) -> HeapType {
+        match self {
+            ArchivedHeapType::Func => HeapType::Func,
+            ArchivedHeapType::Extern => HeapType::Extern,
+            ArchivedHeapType::Concrete(i) => HeapType::Concrete(i.to_native()),
+            ArchivedHeapType::NoFunc => HeapType::NoFunc,
+            ArchivedHeapType::NoExtern => HeapType::NoExtern,
+            ArchivedHeapType::Any => HeapType::Any,
+            ArchivedHeapType::Eq => HeapType::Eq,
+            ArchivedHeapType::I31 => HeapType::I31,
+            ArchivedHeapType::Struct => HeapType::Struct,
+            ArchivedHeapType::Array => HeapType::Array,
+            ArchivedHeapType::None => HeapType::None,
+            ArchivedHeapType::Exn => HeapType::Exn,
+            ArchivedHeapType::NoExn => HeapType::NoExn,
+        }
+    }
+}
+
+impl ArchivedRefType {
+    /// The native form of an archived reference type.
+    pub fn to_native(&self) -> RefType {
+        RefType { nullable: self.nullable, heap: self.heap.to_native() }
     }
 }
 
@@ -56,15 +137,53 @@ impl ArchivedValType {
             ArchivedValType::F32 => ValType::F32,
             ArchivedValType::F64 => ValType::F64,
             ArchivedValType::V128 => ValType::V128,
-            ArchivedValType::FuncRef => ValType::FuncRef,
-            ArchivedValType::ExternRef => ValType::ExternRef,
+            ArchivedValType::Ref(r) => ValType::Ref(r.to_native()),
+        }
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            HeapType::Func => "func",
+            HeapType::Extern => "extern",
+            HeapType::Concrete(i) => return write!(f, "{i}"),
+            HeapType::NoFunc => "nofunc",
+            HeapType::NoExtern => "noextern",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::None => "none",
+            HeapType::Exn => "exn",
+            HeapType::NoExn => "noexn",
+        };
+        f.write_str(name)
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func) => f.write_str("funcref"),
+            (true, HeapType::Extern) => f.write_str("externref"),
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
         }
     }
 }
 
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => r.fmt(f),
+        }
     }
 }
 
@@ -101,7 +220,7 @@ impl fmt::Display for FuncType {
             if v.is_empty() {
                 String::new()
             } else {
-                format!(" ({kw} {})", v.iter().map(|t| t.name()).collect::<Vec<_>>().join(" "))
+                format!(" ({kw} {})", v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" "))
             }
         };
         write!(f, "(func{}{})", group("param", &self.params), group("result", &self.results))
@@ -135,7 +254,7 @@ pub struct MemoryType {
 #[rkyv(derive(Debug))]
 pub struct TableType {
     /// The reference type of the elements.
-    pub element: ValType,
+    pub element: RefType,
     /// Size limits in elements.
     pub limits: Limits,
     /// Whether indices are 64-bit (table64).
@@ -168,8 +287,8 @@ pub enum ConstOp {
     F64Const(u64),
     /// `v128.const`, as raw bits.
     V128Const(u128),
-    /// `ref.null` of the given reference type.
-    RefNull(ValType),
+    /// `ref.null` of the given heap type.
+    RefNull(HeapType),
     /// `ref.func` of a function index.
     RefFunc(u32),
     /// `global.get` of a global index.
@@ -273,10 +392,12 @@ mod tests {
     fn types_print_in_text_format() {
         let mem = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
         assert_eq!(mem.to_string(), "(memory 1 2)");
-        let table = TableType { element: ValType::FuncRef, limits: Limits { min: 10, max: None }, table64: false };
+        let table = TableType { element: RefType::FUNCREF, limits: Limits { min: 10, max: None }, table64: false };
         assert_eq!(table.to_string(), "(table 10 funcref)");
         assert_eq!(GlobalType { content: ValType::I64, mutable: true }.to_string(), "(global (mut i64))");
         let f = FuncType::new([ValType::I32], []);
         assert_eq!(f.to_string(), "(func (param i32))");
+        let typed = ValType::Ref(RefType { nullable: false, heap: HeapType::Concrete(3) });
+        assert_eq!(FuncType::new([typed, ValType::FUNCREF], [ValType::EXTERNREF]).to_string(), "(func (param (ref 3) funcref) (result externref))");
     }
 }

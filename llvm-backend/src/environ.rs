@@ -185,7 +185,7 @@ impl<'a> ModuleEnv<'a> {
                     };
                     let (element_type, items) = match element.items {
                         wasmparser::ElementItems::Functions(funcs) => (
-                            ValType::FuncRef,
+                            kiln_abi::RefType::FUNCREF,
                             ElementItems::Functions(funcs.into_iter().collect::<Result<_, _>>().map_err(invalid)?),
                         ),
                         wasmparser::ElementItems::Expressions(ty, exprs) => {
@@ -304,7 +304,7 @@ fn unsupported(feature: &str, offset: u64) -> CompileError {
     CompileError::Unsupported { feature: feature.to_string(), offset: offset as usize, func_index: None }
 }
 
-/// Converts a value type; typed references belong to later proposals.
+/// Converts a value type.
 pub(crate) fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType> {
     Ok(match ty {
         wasmparser::ValType::I32 => ValType::I32,
@@ -312,16 +312,41 @@ pub(crate) fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType> 
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(r) => ref_type(r, offset)?,
+        wasmparser::ValType::Ref(r) => ValType::Ref(ref_type(r, offset)?),
     })
 }
 
-fn ref_type(ty: RefType, offset: u64) -> Result<ValType> {
-    match ty {
-        RefType::FUNCREF => Ok(ValType::FuncRef),
-        RefType::EXTERNREF => Ok(ValType::ExternRef),
-        _ => Err(unsupported("typed function references", offset)),
-    }
+/// Converts a reference type; concrete heap types keep their module type
+/// index.
+pub(crate) fn ref_type(ty: RefType, offset: u64) -> Result<kiln_abi::RefType> {
+    Ok(kiln_abi::RefType { nullable: ty.is_nullable(), heap: heap_type(ty.heap_type(), offset)? })
+}
+
+/// Converts a heap type.
+pub(crate) fn heap_type(ty: HeapType, offset: u64) -> Result<kiln_abi::HeapType> {
+    use kiln_abi::HeapType as H;
+    use wasmparser::AbstractHeapType as A;
+    Ok(match ty {
+        HeapType::Abstract { shared: true, .. } => return Err(unsupported("shared-everything threads", offset)),
+        HeapType::Abstract { shared: false, ty } => match ty {
+            A::Func => H::Func,
+            A::Extern => H::Extern,
+            A::NoFunc => H::NoFunc,
+            A::NoExtern => H::NoExtern,
+            A::Any => H::Any,
+            A::Eq => H::Eq,
+            A::I31 => H::I31,
+            A::Struct => H::Struct,
+            A::Array => H::Array,
+            A::None => H::None,
+            A::Exn => H::Exn,
+            A::NoExn => H::NoExn,
+            A::Cont | A::NoCont => return Err(unsupported("stack switching", offset)),
+        },
+        HeapType::Concrete(wasmparser::UnpackedIndex::Module(index)) => H::Concrete(index),
+        HeapType::Concrete(_) => return Err(unsupported("GC", offset)),
+        HeapType::Exact(_) => return Err(unsupported("custom descriptors", offset)),
+    })
 }
 
 fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType> {
@@ -361,8 +386,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
             Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
             Operator::V128Const { value } => ConstOp::V128Const(u128::from_le_bytes(*value.bytes())),
-            Operator::RefNull { hty: HeapType::FUNC } => ConstOp::RefNull(ValType::FuncRef),
-            Operator::RefNull { hty: HeapType::EXTERN } => ConstOp::RefNull(ValType::ExternRef),
+            Operator::RefNull { hty } => ConstOp::RefNull(heap_type(hty, offset)?),
             Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
             Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
             Operator::I32Add => ConstOp::I32Add,

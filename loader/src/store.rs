@@ -253,8 +253,8 @@ impl StoreOpaque {
             ValType::F32 => Val::F32(raw.f32_bits()),
             ValType::F64 => Val::F64(raw.f64_bits()),
             ValType::V128 => Val::V128(raw.u128()),
-            ValType::FuncRef => Val::FuncRef(crate::Func::from_raw(self.id, raw.reference())),
-            ValType::ExternRef => Val::ExternRef(crate::ExternRef::from_raw(self.id, raw.reference())),
+            ValType::Ref(r) if r.is_func() => Val::FuncRef(crate::Func::from_raw(self.id, raw.reference())),
+            ValType::Ref(_) => Val::ExternRef(crate::ExternRef::from_raw(self.id, raw.reference())),
         }
     }
 

@@ -263,7 +263,7 @@ fn host_functions_called_from_the_host() {
 fn external_references() {
     let mut store = Store::new(&Engine::default());
     let r = ExternRef::new(&mut store, String::from("hello"));
-    let ty = GlobalType { content: ValType::ExternRef, mutable: true };
+    let ty = GlobalType { content: ValType::EXTERNREF, mutable: true };
     let g = Global::new(&mut store, ty, Val::ExternRef(Some(r))).unwrap();
     let Val::ExternRef(Some(back)) = g.get(&store).unwrap() else { panic!("the reference is stored") };
     assert_eq!(back, r);

@@ -29,7 +29,7 @@ fn importer(start: Option<&str>, extra_data: Option<(i32, &[u8])>) -> ModuleBuil
     }
     m.meta.elements.push(ElementSegment {
         mode: active(0, 1),
-        element_type: FuncRef,
+        element_type: kiln_abi::RefType::FUNCREF,
         items: ElementItems::Functions(vec![read_g]),
     });
     // Offset from the imported global `g`.
@@ -196,7 +196,7 @@ fn link_errors_name_the_import_and_the_reason() {
     check(&mut store, "tab", short.into(), LinkErrorKind::Incompatible, "table limits");
     let externs = Table::new(
         &mut store,
-        kiln_abi::types::TableType { element: ExternRef, limits: limits(2, None), table64: false },
+        kiln_abi::types::TableType { element: kiln_abi::RefType::EXTERNREF, limits: limits(2, None), table64: false },
         Val::ExternRef(None),
     )
     .unwrap();

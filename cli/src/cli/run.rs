@@ -72,7 +72,7 @@ fn load(engine: &Engine, args: &RunArgs, scratch: &Path) -> Result<Module> {
 fn call(store: &mut Store, func: Func, name: &str, args: &[String]) -> Result<Vec<Val>> {
     let ty = func.ty(&*store)?;
     if ty.params.len() != args.len() {
-        let params: Vec<&str> = ty.params.iter().map(|t| t.name()).collect();
+        let params: Vec<String> = ty.params.iter().map(|t| t.to_string()).collect();
         bail!("`{name}` takes {} argument(s) ({}), {} given", ty.params.len(), params.join(" "), args.len());
     }
     let params = ty

@@ -201,7 +201,7 @@ fn define_spectest(linker: &mut Linker, store: &mut Store) -> Result<(), Error> 
         let ty = GlobalType { content: value.ty(), mutable: false };
         linker.define("spectest", name, Global::new(&mut *store, ty, value)?);
     }
-    let table = TableType { element: ValType::FuncRef, limits: Limits { min: 10, max: Some(20) }, table64: false };
+    let table = TableType { element: kiln_abi::RefType::FUNCREF, limits: Limits { min: 10, max: Some(20) }, table64: false };
     linker.define("spectest", "table", Table::new(&mut *store, table, Val::FuncRef(None))?);
     let memory = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
     linker.define("spectest", "memory", Memory::new(&mut *store, memory)?);

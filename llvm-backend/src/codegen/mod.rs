@@ -242,7 +242,7 @@ fn val_type<'ctx>(types: &Types<'ctx>, ty: ValType) -> Result<BasicTypeEnum<'ctx
         ValType::F32 => Ok(types.f32.into()),
         ValType::F64 => Ok(types.f64.into()),
         ValType::V128 => Err(unsupported("SIMD")),
-        ValType::FuncRef | ValType::ExternRef => Err(unsupported("reference types")),
+        ValType::Ref(_) => Err(unsupported("reference types")),
     }
 }
 

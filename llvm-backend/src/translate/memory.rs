@@ -129,6 +129,6 @@ fn value_bytes(ty: ValType) -> u32 {
         ValType::I32 | ValType::F32 => 4,
         ValType::I64 | ValType::F64 => 8,
         ValType::V128 => 16,
-        ValType::FuncRef | ValType::ExternRef => 8,
+        ValType::Ref(_) => 8,
     }
 }

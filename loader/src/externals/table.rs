@@ -3,7 +3,7 @@
 use crate::store::{AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::vm::{RawBox, TableStorage, VMTableDefinition};
 use crate::{Error, Val};
-use kiln_abi::types::{Limits, TableType};
+use kiln_abi::types::{Limits, TableType, ValType};
 use std::ptr::NonNull;
 
 /// A table in a store: its elements and the definition generated code
@@ -127,7 +127,7 @@ impl Table {
         let store = store.as_context();
         let entry = self.entry(store)?;
         let raw = entry.get(index).ok_or(Error::OutOfBounds("table index"))?;
-        Ok(store.raw_to_val(crate::ValRaw::from_ref(raw), entry.ty.element))
+        Ok(store.raw_to_val(crate::ValRaw::from_ref(raw), ValType::Ref(entry.ty.element)))
     }
 
     /// Sets element `index`.
@@ -150,8 +150,8 @@ impl Table {
 
 /// The raw element for `value` in a table of type `ty`.
 fn element(store: &StoreOpaque, ty: &TableType, value: &Val) -> Result<usize, Error> {
-    if value.ty() != ty.element {
-        return Err(Error::type_mismatch("table element", ty.element, value.ty()));
+    if value.ty() != ValType::Ref(ty.element) {
+        return Err(Error::type_mismatch("table element", ValType::Ref(ty.element), value.ty()));
     }
     Ok(store.val_to_raw(value)?.reference())
 }

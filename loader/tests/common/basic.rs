@@ -54,12 +54,12 @@ pub fn builder() -> ModuleBuilder {
     m.export("table", ExternKind::Table, 0);
     m.meta.elements.push(ElementSegment {
         mode: active(0, 1),
-        element_type: FuncRef,
+        element_type: RefType::FUNCREF,
         items: ElementItems::Functions(vec![const42, const7]),
     });
     m.meta.elements.push(ElementSegment {
         mode: SegmentMode::Passive,
-        element_type: FuncRef,
+        element_type: RefType::FUNCREF,
         items: ElementItems::Expressions(vec![ConstExpr::single(ConstOp::RefFunc(const7))]),
     });
 

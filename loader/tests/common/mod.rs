@@ -108,7 +108,7 @@ pub fn memory(min: u64, max: Option<u64>) -> MemoryType {
 }
 
 pub fn table(min: u64, max: Option<u64>) -> TableType {
-    TableType { element: FuncRef, limits: limits(min, max), table64: false }
+    TableType { element: RefType::FUNCREF, limits: limits(min, max), table64: false }
 }
 
 pub fn active(index: u32, offset: i32) -> SegmentMode {
