@@ -19,10 +19,17 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 
 /// The WebAssembly features kiln compiles today. Widen this one constant
 /// (and implement the operators) to support another proposal.
+///
+/// Wasm 2.0 without SIMD, plus typed function references (a 3.0 proposal:
+/// `(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals, table
+/// initializers), which spec scripts mix into otherwise-2.0 modules.
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
-    .union(WasmFeatures::MULTI_VALUE);
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::REFERENCE_TYPES)
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::FUNCTION_REFERENCES);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
