@@ -102,9 +102,7 @@ pub(crate) unsafe fn call_host(
     // SAFETY: the callback has returned; shared borrow.
     let s = unsafe { store.as_ref() };
     for (i, ((result, expected), slot)) in results.iter().zip(&ty.results).zip(values.iter_mut()).enumerate() {
-        if result.ty() != *expected {
-            return Err(Error::type_mismatch(format_args!("host function result {i}"), *expected, result.ty()));
-        }
+        s.check_val(result, *expected, format_args!("host function result {i}"))?;
         *slot = s.val_to_raw(result)?;
     }
     Ok(())
