@@ -104,4 +104,4 @@ pub use vm::ValRaw;
 pub use kiln_abi::artifact::OwnedMetadata;
 pub use kiln_abi::metadata::ExternKind;
 pub use kiln_abi::types::{GlobalType, Limits, MemoryType, TableType};
-pub use kiln_abi::{FuncType, TrapCode, ValType};
+pub use kiln_abi::{FuncType, HeapType, RefType, TrapCode, ValType};
