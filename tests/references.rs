@@ -158,7 +158,8 @@ fn externrefs_travel_from_the_host_through_wasm_and_back() {
     assert_eq!(call(s, &instance, "get", &[Val::I32(0)]).unwrap(), [Val::ExternRef(None)]);
 
     // Through a host function called by wasm.
-    assert_eq!(call(s, &instance, "through-host", &[Val::ExternRef(Some(number))]).unwrap(), [Val::ExternRef(Some(number))]);
+    let echoed = call(s, &instance, "through-host", &[Val::ExternRef(Some(number))]).unwrap();
+    assert_eq!(echoed, [Val::ExternRef(Some(number))]);
     assert_eq!(call(s, &instance, "is-null", &[Val::ExternRef(None)]).unwrap(), [Val::I32(1)]);
     assert_eq!(call(s, &instance, "is-null", &[Val::ExternRef(Some(number))]).unwrap(), [Val::I32(0)]);
 
@@ -249,7 +250,8 @@ fn a_failed_instantiation_keeps_earlier_writes() {
     let library = wat_library(PARTIAL, &CompileOptions::default());
     let module = load(&engine, &library);
     let mut store = Store::new(&engine);
-    let memory = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: None }, memory64: false, shared: false }).unwrap();
+    let memory_type = MemoryType { limits: Limits { min: 1, max: None }, memory64: false, shared: false };
+    let memory = Memory::new(&mut store, memory_type).unwrap();
     let ty = TableType { element: RefType::FUNCREF, limits: Limits { min: 4, max: None }, table64: false };
     let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
     let mut linker = Linker::new(&engine);
@@ -339,11 +341,10 @@ fn typed_references_from_the_host() {
     let s = &mut store;
     let double = instance.get_global(&*s, "double").unwrap();
     let Val::FuncRef(Some(double_fn)) = double.get(&*s).unwrap() else { panic!("null") };
-    let GlobalType { content: ValType::Ref(RefType { nullable: false, heap: HeapType::Concrete(id) }), mutable: false } =
-        double.ty(&*s).unwrap()
-    else {
+    let ValType::Ref(RefType { nullable: false, heap: HeapType::Concrete(id) }) = double.ty(&*s).unwrap().content else {
         panic!("the global's type is a non-null concrete reference")
     };
+    assert!(!double.ty(&*s).unwrap().mutable);
     // Concrete types are reported by engine-wide signature: the function's.
     assert_eq!(double_fn.ty(&*s).unwrap(), FuncType::new([ValType::I32], [ValType::I32]));
     let param = instance.get_func(&*s, "apply").unwrap().ty(&*s).unwrap().params[0];
@@ -356,7 +357,8 @@ fn typed_references_from_the_host() {
     assert_eq!(err.as_trap().map(|t| t.code()), Some(TrapCode::NullFunctionReference));
     assert_eq!(err.to_string(), "null function reference");
     let wrong = Func::wrap(&mut *s, |x: i64| x);
-    assert!(matches!(call(s, &instance, "apply", &[Val::FuncRef(Some(wrong)), Val::I32(1)]), Err(Error::TypeMismatch(_))));
+    let result = call(s, &instance, "apply", &[Val::FuncRef(Some(wrong)), Val::I32(1)]);
+    assert!(matches!(result, Err(Error::TypeMismatch(_))), "a function of another type");
 
     let ops = instance.get_table(&*s, "ops").unwrap();
     ops.set(&mut *s, 0, Val::FuncRef(Some(host))).unwrap();

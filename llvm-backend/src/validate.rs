@@ -125,8 +125,9 @@ pub(crate) fn validate(wasm: &[u8]) -> Result<(), CompileError> {
 
 /// Names the feature a validator message complains about: "bulk memory"
 /// from "bulk memory support is not enabled", "GC" from "gc proposal must
-/// be enabled to use subtypes" or "... requires `gc` proposal to be
-/// enabled"; the whole message if it follows none of these shapes.
+/// be enabled to use subtypes", "... requires `gc` proposal to be enabled"
+/// or "... not supported without the gc feature"; the whole message if it
+/// follows none of these shapes.
 fn feature_from_message(message: &str) -> String {
     const SUFFIXES: &[&str] =
         &[" support is not enabled", " proposal not enabled", " is not enabled", " are not enabled"];
@@ -134,6 +135,12 @@ fn feature_from_message(message: &str) -> String {
         .iter()
         .find_map(|s| message.strip_suffix(s))
         .or_else(|| message.split_once(" proposal must be enabled").map(|(name, _)| name))
+        .or_else(|| {
+            message
+                .strip_suffix(" feature")
+                .and_then(|head| head.rsplit_once(" not supported without the "))
+                .map(|(_, name)| name)
+        })
         .or_else(|| {
             message
                 .split_once(" proposal to be enabled")
@@ -191,6 +198,11 @@ mod tests {
         assert_eq!(feature_from_message("gc proposal must be enabled to use subtypes"), "GC");
         assert_eq!(feature_from_message("rec group usage requires `gc` proposal to be enabled"), "GC");
         assert_eq!(feature_from_message("SIMD support is not enabled"), "SIMD");
+        assert_eq!(feature_from_message("array indexed types not supported without the gc feature"), "GC");
+        assert_eq!(
+            feature_from_message("exception refs not supported without the exception handling feature"),
+            "exception handling"
+        );
         assert_eq!(feature_from_message("something else"), "something else");
     }
 

@@ -74,7 +74,11 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// The address of element `index` (an `i64` already checked against
     /// the size, or equal to it for an empty range).
-    pub(super) fn element_address(&self, base: PointerValue<'ctx>, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+    pub(super) fn element_address(
+        &self,
+        base: PointerValue<'ctx>,
+        index: IntValue<'ctx>,
+    ) -> Result<PointerValue<'ctx>> {
         let intptr = self.cx.types.intptr;
         let index = self.b.trunc_or_same(index, intptr)?;
         let size = intptr.const_int(u64::from(self.cx.offsets.table_element_size()), false);

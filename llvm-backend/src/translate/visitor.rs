@@ -77,7 +77,8 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_select(&mut self) -> Self::Output { self.select() }
     fn visit_typed_select(&mut self, ty: wasmparser::ValType) -> Self::Output { let _ = ty; self.select() }
     fn visit_typed_select_multi(&mut self, tys: Vec<wasmparser::ValType>) -> Self::Output {
-        Err(crate::error::CompileError::internal(format_args!("select with {} result types passed validation", tys.len())))
+        let n = tys.len();
+        Err(crate::error::CompileError::internal(format_args!("select with {n} result types passed validation")))
     }
 
     // ---- references ----
@@ -94,7 +95,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_table_size(&mut self, table: u32) -> Self::Output { self.table_size(table) }
     fn visit_table_grow(&mut self, table: u32) -> Self::Output { self.table_grow(table) }
     fn visit_table_fill(&mut self, table: u32) -> Self::Output { self.table_fill(table) }
-    fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> Self::Output { self.table_copy(dst_table, src_table) }
+    fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> Self::Output {
+        self.table_copy(dst_table, src_table)
+    }
     fn visit_table_init(&mut self, elem_index: u32, table: u32) -> Self::Output { self.table_init(elem_index, table) }
     fn visit_elem_drop(&mut self, elem_index: u32) -> Self::Output { self.elem_drop(elem_index) }
 

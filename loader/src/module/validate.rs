@@ -95,7 +95,8 @@ impl Checker<'_> {
     fn type_refs(&self, ty: ValType, what: impl FnOnce() -> String) -> Result<(), String> {
         match ty {
             ValType::Ref(RefType { heap: HeapType::Concrete(t), .. }) => {
-                check(t < self.counts.types, || format!("{} refers to type {t}, there are {}", what(), self.counts.types))
+                let types = self.counts.types;
+                check(t < types, || format!("{} refers to type {t}, there are {types}", what()))
             }
             _ => Ok(()),
         }
