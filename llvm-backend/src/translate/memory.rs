@@ -89,12 +89,10 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn memory_grow(&mut self, memory: u32) -> Result<()> {
         let delta = self.pop_int()?;
         let delta = self.b.zext(delta, self.cx.types.i64)?;
-        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
         let index = self.b.i32_const(memory as i32);
         let args = [self.vmctx.into(), index.into(), delta.into()];
-        let previous = self.cx.call_builtin(&self.b, builtins, Builtin::memory_grow, &args)?;
-        let previous = previous.ok_or_else(|| crate::error::CompileError::internal("memory_grow returned nothing"))?;
-        let result = self.b.trunc(previous.into_int_value(), self.cx.types.i32)?;
+        let previous = self.call_int_builtin(Builtin::memory_grow, &args)?;
+        let result = self.b.trunc(previous, self.cx.types.i32)?;
         self.push(result);
         Ok(())
     }

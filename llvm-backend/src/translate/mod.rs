@@ -424,15 +424,20 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
         Ok(())
     }
 
+    /// Calls `builtin`, which returns an integer, with `args`.
+    fn call_int_builtin(&mut self, builtin: Builtin, args: &[BasicValueEnum<'ctx>]) -> Result<IntValue<'ctx>> {
+        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
+        match self.cx.call_builtin(&self.b, builtins, builtin, args)? {
+            Some(BasicValueEnum::IntValue(value)) => Ok(value),
+            _ => Err(CompileError::internal(format_args!("builtin {} returns no integer", builtin.name()))),
+        }
+    }
+
     /// Calls a fallible `builtin` with `args` and raises the trap code it
     /// returns, if nonzero; execution continues in a new block otherwise.
     fn call_fallible_builtin(&mut self, builtin: Builtin, args: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        let code = self.call_int_builtin(builtin, args)?;
         let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
-        let code = self
-            .cx
-            .call_builtin(&self.b, builtins, builtin, args)?
-            .ok_or_else(|| CompileError::internal(format_args!("builtin {} returned nothing", builtin.name())))?
-            .into_int_value();
         let failed = self.b.icmp(IntPredicate::NE, code, code.get_type().const_zero())?;
         let trap = self.b.append_block("trap.builtin")?;
         let cont = self.b.append_block("")?;

@@ -32,7 +32,7 @@
 
 use super::{FuncTranslator, Invariant};
 use crate::codegen::builder::Access;
-use crate::error::{CompileError, Result};
+use crate::error::Result;
 use inkwell::IntPredicate;
 use inkwell::values::{BasicValue, IntValue, PointerValue};
 use kiln_abi::{Builtin, TrapCode};
@@ -126,13 +126,9 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn table_grow(&mut self, table: u32) -> Result<()> {
         let delta = self.pop_u32_as_i64()?;
         let init = self.pop_ptr()?;
-        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
         let args = [self.vmctx.into(), self.b.i32_const(table as i32).into(), delta.into(), init.into()];
-        let previous = self
-            .cx
-            .call_builtin(&self.b, builtins, Builtin::table_grow, &args)?
-            .ok_or_else(|| CompileError::internal("table_grow returned nothing"))?;
-        let previous = self.b.trunc(previous.into_int_value(), self.cx.types.i32)?;
+        let previous = self.call_int_builtin(Builtin::table_grow, &args)?;
+        let previous = self.b.trunc(previous, self.cx.types.i32)?;
         self.push(previous);
         Ok(())
     }

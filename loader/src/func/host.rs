@@ -40,7 +40,9 @@ impl Func {
     /// with values of the declared types. An `Err` traps the calling wasm
     /// code: a [`Trap`](crate::Trap) it returns is passed on as is, any other
     /// error becomes a [`TrapCode::HostError`] trap carrying it. A panic
-    /// unwinds to the host code that called into wasm.
+    /// unwinds to the host code that called into wasm. A concrete heap type
+    /// in `ty` (`(ref $t)`) names an engine-wide signature id, as the types
+    /// the runtime reports do.
     pub fn new(
         mut store: impl AsContextMut,
         ty: FuncType,
