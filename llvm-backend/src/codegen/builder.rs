@@ -34,6 +34,13 @@ use inkwell::values::{
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use kiln_abi::VAL_RAW_SIZE;
 
+/// The call instruction of a memory intrinsic, which inkwell returns as a
+/// pointer value.
+#[track_caller]
+fn intrinsic_call(call: PointerValue<'_>) -> Result<InstructionValue<'_>> {
+    call.as_instruction().ok_or_else(|| CompileError::internal("memory intrinsic folded away"))
+}
+
 /// LLVM's `MemoryEffects` encoding of `memory(inaccessiblemem: readwrite)`:
 /// mod-ref bits (3 = read and write) for location 1 (inaccessible memory).
 const INACCESSIBLE_MEM_READ_WRITE: u64 = 3 << 2;
@@ -461,6 +468,12 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         if access == Access::Heap {
             instruction.set_alignment(1).map_err(|e| CompileError::internal(format_args!("alignment: {e}")))?;
         }
+        self.set_tbaa(instruction, access)
+    }
+
+    /// Tags `instruction` with the TBAA type of `access`.
+    #[track_caller]
+    fn set_tbaa(&self, instruction: InstructionValue<'ctx>, access: Access) -> Result<()> {
         match self.tags.tag(access) {
             Some(tag) => self.set_metadata(instruction, tag, self.tags.tbaa_kind),
             None => Ok(()),
@@ -485,7 +498,7 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         access: Access,
     ) -> Result<()> {
         let call = check(self.b.build_memmove(dst, align, src, align, len))?;
-        self.annotate_call(call, access)
+        self.set_tbaa(intrinsic_call(call)?, access)
     }
 
     /// Sets `len` bytes at `dst` to the `i8` `value` with `llvm.memset`;
@@ -500,18 +513,7 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         access: Access,
     ) -> Result<()> {
         let call = check(self.b.build_memset(dst, align, value, len))?;
-        self.annotate_call(call, access)
-    }
-
-    /// Tags a memory intrinsic call (returned by inkwell as a value) with
-    /// what it touches.
-    #[track_caller]
-    fn annotate_call(&self, call: PointerValue<'ctx>, access: Access) -> Result<()> {
-        let instruction = call.as_instruction().ok_or_else(|| CompileError::internal("memory intrinsic folded away"))?;
-        match self.tags.tag(access) {
-            Some(tag) => self.set_metadata(instruction, tag, self.tags.tbaa_kind),
-            None => Ok(()),
-        }
+        self.set_tbaa(intrinsic_call(call)?, access)
     }
 
     /// A stack slot in the current block (callers position at the entry
