@@ -2,7 +2,7 @@
 //! in the configurations the main spec test (`spec.rs`, -O2 with guard
 //! regions) does not cover: explicit bounds checks, and -O0 (no inlining,
 //! no folding, every multi-value return area in memory). All of them are
-//! in the testsuite's foundation set, so every directive must pass.
+//! in the testsuite's wasm 1.0 and 2.0 sets, so every directive must pass.
 
 use kiln::{CompileOptions, OptLevel};
 use kiln_abi::metadata::BoundsChecks;
@@ -17,6 +17,22 @@ const MEMORY: &[&str] = &[
     "load.wast",
     "store.wast",
     "endianness.wast",
+];
+
+/// Scripts about bulk memory and table operations, whose explicit checks
+/// (before any `memmove`/`memset`) matter in both bounds-check modes.
+const BULK: &[&str] = &[
+    "bulk.wast",
+    "memory_copy.wast",
+    "memory_fill.wast",
+    "memory_init.wast",
+    "table_copy.wast",
+    "table_fill.wast",
+    "table_get.wast",
+    "table_set.wast",
+    "table_grow.wast",
+    "ref_func.wast",
+    "call_indirect.wast",
 ];
 
 /// Scripts about numerics, calls and several results.
@@ -60,11 +76,11 @@ fn main() {
     let explicit = CompileOptions { bounds_checks: BoundsChecks::Explicit, ..CompileOptions::default() };
     let o0 = CompileOptions { opt_level: OptLevel::O0, ..CompileOptions::default() };
     let mut trials = Vec::new();
-    for &file in MEMORY {
+    for &file in MEMORY.iter().chain(BULK) {
         let opts = explicit.clone();
         trials.push(Trial::test(format!("explicit/{file}"), move || run(file, &opts)));
     }
-    for &file in NUMERIC.iter().chain(MEMORY) {
+    for &file in NUMERIC.iter().chain(MEMORY).chain(BULK) {
         let opts = o0.clone();
         trials.push(Trial::test(format!("O0/{file}"), move || run(file, &opts)));
     }

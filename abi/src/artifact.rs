@@ -23,7 +23,12 @@ use rkyv::util::AlignedVec;
 ///
 /// Version 2: wasm functions with several results return them through a
 /// return area instead of a struct (see the crate docs).
-pub const FORMAT_VERSION: u32 = 2;
+///
+/// Version 3: reference-typed values (one pointer each) in signatures,
+/// globals and tables; the `NullFunctionReference` trap code; generated
+/// code performs `table.*` and `memory.copy`/`memory.fill` inline and
+/// calls the segment builtins for `table.init`, `memory.init` and the drops.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

@@ -43,11 +43,13 @@ pub enum TrapCode {
     /// A host function called from wasm returned an error; the error itself
     /// travels beside the trap code.
     HostError = 16,
+    /// `call_ref` of a null function reference.
+    NullFunctionReference = 17,
 }
 
 impl TrapCode {
     /// Every trap code, in numeric order.
-    pub const ALL: [TrapCode; 16] = [
+    pub const ALL: [TrapCode; 17] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -64,6 +66,7 @@ impl TrapCode {
         TrapCode::AllocationTooLarge,
         TrapCode::CastFailure,
         TrapCode::HostError,
+        TrapCode::NullFunctionReference,
     ];
 
     /// The code as passed between generated code and the runtime.
@@ -95,6 +98,7 @@ impl TrapCode {
             TrapCode::AllocationTooLarge => "allocation too large",
             TrapCode::CastFailure => "cast failure",
             TrapCode::HostError => "host function error",
+            TrapCode::NullFunctionReference => "null function reference",
         }
     }
 }

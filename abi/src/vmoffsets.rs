@@ -34,7 +34,9 @@
 //! reserved at their maximum size up front), so generated code may load it
 //! once per function and mark the load invariant. Type ids, imports and the
 //! builtin table pointer are likewise fixed for the instance's lifetime.
-//! Table `base`, `current_elements` and a memory's `current_length` do change.
+//! Table `base`, `current_elements` and a memory's `current_length` do change
+//! (except for a table whose declared maximum equals its minimum, which can
+//! never grow).
 
 /// The pointer size of a target, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -19,10 +19,17 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 
 /// The WebAssembly features kiln compiles today. Widen this one constant
 /// (and implement the operators) to support another proposal.
+///
+/// Wasm 2.0 without SIMD, plus typed function references (a 3.0 proposal:
+/// `(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals, table
+/// initializers), which spec scripts mix into otherwise-2.0 modules.
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
-    .union(WasmFeatures::MULTI_VALUE);
+    .union(WasmFeatures::MULTI_VALUE)
+    .union(WasmFeatures::REFERENCE_TYPES)
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::FUNCTION_REFERENCES);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
@@ -118,8 +125,9 @@ pub(crate) fn validate(wasm: &[u8]) -> Result<(), CompileError> {
 
 /// Names the feature a validator message complains about: "bulk memory"
 /// from "bulk memory support is not enabled", "GC" from "gc proposal must
-/// be enabled to use subtypes" or "... requires `gc` proposal to be
-/// enabled"; the whole message if it follows none of these shapes.
+/// be enabled to use subtypes", "... requires `gc` proposal to be enabled"
+/// or "... not supported without the gc feature"; the whole message if it
+/// follows none of these shapes.
 fn feature_from_message(message: &str) -> String {
     const SUFFIXES: &[&str] =
         &[" support is not enabled", " proposal not enabled", " is not enabled", " are not enabled"];
@@ -127,6 +135,12 @@ fn feature_from_message(message: &str) -> String {
         .iter()
         .find_map(|s| message.strip_suffix(s))
         .or_else(|| message.split_once(" proposal must be enabled").map(|(name, _)| name))
+        .or_else(|| {
+            message
+                .strip_suffix(" feature")
+                .and_then(|head| head.rsplit_once(" not supported without the "))
+                .map(|(_, name)| name)
+        })
         .or_else(|| {
             message
                 .split_once(" proposal to be enabled")
@@ -184,6 +198,11 @@ mod tests {
         assert_eq!(feature_from_message("gc proposal must be enabled to use subtypes"), "GC");
         assert_eq!(feature_from_message("rec group usage requires `gc` proposal to be enabled"), "GC");
         assert_eq!(feature_from_message("SIMD support is not enabled"), "SIMD");
+        assert_eq!(feature_from_message("array indexed types not supported without the gc feature"), "GC");
+        assert_eq!(
+            feature_from_message("exception refs not supported without the exception handling feature"),
+            "exception handling"
+        );
         assert_eq!(feature_from_message("something else"), "something else");
     }
 

@@ -245,13 +245,16 @@ fn simd_is_unsupported_not_invalid() {
         Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "SIMD"),
         other => panic!("expected Unsupported SIMD, got {other:?}"),
     }
-    let bulk = wasm(r#"(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))"#);
-    match compile(&bulk, &x86()) {
-        Err(CompileError::Unsupported { feature, func_index, .. }) => {
-            assert_eq!(feature, "bulk memory");
-            assert_eq!(func_index, Some(0));
+    let tail = wasm(r#"(module (func $f (return_call $f)))"#);
+    let tail_ref = wasm(r#"(module (type $t (func)) (func (param (ref $t)) (return_call_ref $t (local.get 0))))"#);
+    for module in [tail, tail_ref] {
+        match compile(&module, &x86()) {
+            Err(CompileError::Unsupported { feature, func_index, .. }) => {
+                assert_eq!(feature, "tail calls");
+                assert_eq!(func_index, Some(0));
+            }
+            other => panic!("expected Unsupported tail calls, got {other:?}"),
         }
-        other => panic!("expected Unsupported bulk memory, got {other:?}"),
     }
 }
 

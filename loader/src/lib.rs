@@ -55,9 +55,11 @@
 //!   exported, in an element segment, referenced by `ref.func`, or the start
 //!   function;
 //! * generated code reads the VM context only at [`kiln_abi::VMOffsets`]
-//!   offsets, may cache a memory's `base` but must reload table `base`,
-//!   `current_elements` and memory `current_length` after any call (host
-//!   functions and builtins may grow them), raises every trap it detects
+//!   offsets, may cache a memory's `base` (and a table's `base` and size
+//!   when its declared maximum equals its minimum: such a table never
+//!   grows) but must reload other tables' `base`, `current_elements` and
+//!   memory `current_length` after any call (host functions and builtins
+//!   may grow them), raises every trap it detects
 //!   through `raise_trap`, and passes a nonzero result of a fallible
 //!   builtin to `raise_trap`;
 //! * every function prologue traps with `StackOverflow` when the stack
@@ -67,9 +69,10 @@
 //! * out-of-bounds accesses fault only in instructions of the library's own
 //!   code, at addresses inside the memory's reservation (base +
 //!   [`kiln_abi::GUARD_RESERVATION`]); the allowed libc helpers
-//!   (`memcpy`, `memmove`, `memset`) must only be called on ranges already
-//!   checked to be in bounds, since a fault inside them is not claimed and
-//!   kills the process.
+//!   (`memcpy`, `memmove`, `memset`, which `memory.copy`, `memory.fill` and
+//!   `table.copy` become) must only be called on ranges already checked to
+//!   be in bounds, since a fault inside them is not claimed and kills the
+//!   process.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -104,4 +107,4 @@ pub use vm::ValRaw;
 pub use kiln_abi::artifact::OwnedMetadata;
 pub use kiln_abi::metadata::ExternKind;
 pub use kiln_abi::types::{GlobalType, Limits, MemoryType, TableType};
-pub use kiln_abi::{FuncType, TrapCode, ValType};
+pub use kiln_abi::{FuncType, HeapType, RefType, TrapCode, ValType};

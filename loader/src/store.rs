@@ -20,7 +20,8 @@ use crate::signatures::SigId;
 use crate::values::ExternData;
 use crate::vm::{RawBox, VMHostFuncContext, VMStoreContext};
 use crate::{Engine, Error, Module, Val, ValRaw};
-use kiln_abi::ValType;
+use crate::signatures::heap_subtype;
+use kiln_abi::{HeapType, ValType};
 use std::any::Any;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -217,6 +218,24 @@ impl StoreOpaque {
 
     pub(crate) fn data_mut<T: Any>(&mut self) -> Option<&mut T> {
         self.data.as_mut()?.downcast_mut()
+    }
+
+    /// Checks that `val` is a value of the canonical type `ty` — a
+    /// reference may be of a subtype, a function reference's type is its
+    /// signature — and that a reference belongs to this store. `what` names
+    /// the value in the error.
+    pub(crate) fn check_val(&self, val: &Val, ty: ValType, what: impl std::fmt::Display) -> Result<(), Error> {
+        let fits = match (*val, ty) {
+            (Val::FuncRef(None), ValType::Ref(r)) => r.nullable && heap_subtype(HeapType::NoFunc, r.heap),
+            (Val::FuncRef(Some(f)), ValType::Ref(r)) => heap_subtype(HeapType::Concrete(f.sig(self)?), r.heap),
+            (Val::ExternRef(None), ValType::Ref(r)) => r.nullable && heap_subtype(HeapType::NoExtern, r.heap),
+            (Val::ExternRef(Some(e)), ValType::Ref(r)) => {
+                self.check(e.store, "external reference")?;
+                heap_subtype(HeapType::Extern, r.heap)
+            }
+            (val, ty) => val.ty() == ty,
+        };
+        if fits { Ok(()) } else { Err(Error::type_mismatch(what, ty, val.ty())) }
     }
 
     /// The untyped form of `val` for wasm, checking that references belong

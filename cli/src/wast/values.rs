@@ -54,11 +54,16 @@ pub fn arg(a: &WastArg<'_>) -> Result<Value, Unsupported> {
     })
 }
 
+/// The kind of reference a heap type in a script names. Without GC, a
+/// concrete heap type (`$t`) is always a function type.
 fn ref_kind(h: &HeapType<'_>) -> Result<RefKind, Unsupported> {
     match h {
-        HeapType::Abstract { ty: AbstractHeapType::Func, shared: false } => Ok(RefKind::Func),
-        HeapType::Abstract { ty: AbstractHeapType::Extern, shared: false } => Ok(RefKind::Extern),
-        _ => Err("typed function references / GC heap types".into()),
+        HeapType::Abstract { ty: AbstractHeapType::Func | AbstractHeapType::NoFunc, shared: false }
+        | HeapType::Concrete(_) => Ok(RefKind::Func),
+        HeapType::Abstract { ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern, shared: false } => {
+            Ok(RefKind::Extern)
+        }
+        _ => Err("GC references".into()),
     }
 }
 

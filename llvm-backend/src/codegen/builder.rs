@@ -34,6 +34,13 @@ use inkwell::values::{
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use kiln_abi::VAL_RAW_SIZE;
 
+/// The call instruction of a memory intrinsic, which inkwell returns as a
+/// pointer value.
+#[track_caller]
+fn intrinsic_call(call: PointerValue<'_>) -> Result<InstructionValue<'_>> {
+    call.as_instruction().ok_or_else(|| CompileError::internal("memory intrinsic folded away"))
+}
+
 /// LLVM's `MemoryEffects` encoding of `memory(inaccessiblemem: readwrite)`:
 /// mod-ref bits (3 = read and write) for location 1 (inaccessible memory).
 const INACCESSIBLE_MEM_READ_WRITE: u64 = 3 << 2;
@@ -115,8 +122,12 @@ pub(crate) enum Access {
     Invariant,
     /// A memory's `current_length`, changed by `memory.grow`.
     MemoryLength,
-    /// A table definition's fields and its elements.
+    /// A table definition's fields (`base`, `current_elements`), changed by
+    /// `table.grow`.
     Table,
+    /// A table's elements, changed by `table.set` and the bulk table
+    /// operations (which never touch a definition).
+    TableElement,
     /// A global's storage.
     Global,
     /// The store context's stack limit.
@@ -138,6 +149,7 @@ pub(crate) struct Tags<'ctx> {
     invariant: MetadataValue<'ctx>,
     memory_length: MetadataValue<'ctx>,
     table: MetadataValue<'ctx>,
+    table_element: MetadataValue<'ctx>,
     global: MetadataValue<'ctx>,
     stack_limit: MetadataValue<'ctx>,
     val_raw: MetadataValue<'ctx>,
@@ -160,6 +172,7 @@ impl<'ctx> Tags<'ctx> {
             invariant: tag("vm invariant"),
             memory_length: tag("memory length"),
             table: tag("table"),
+            table_element: tag("table element"),
             global: tag("global"),
             stack_limit: tag("stack limit"),
             val_raw: tag("val raw"),
@@ -172,6 +185,7 @@ impl<'ctx> Tags<'ctx> {
             Access::Invariant => Some(self.invariant),
             Access::MemoryLength => Some(self.memory_length),
             Access::Table => Some(self.table),
+            Access::TableElement => Some(self.table_element),
             Access::Global => Some(self.global),
             Access::StackLimit => Some(self.stack_limit),
             Access::ValRaw => Some(self.val_raw),
@@ -373,6 +387,11 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         check(self.b.build_is_null(value, ""))
     }
 
+    #[track_caller]
+    pub fn is_not_null(&self, value: PointerValue<'ctx>) -> Result<IntValue<'ctx>> {
+        check(self.b.build_is_not_null(value, ""))
+    }
+
     // ---- memory ----
 
     /// `ptr + offset` bytes.
@@ -449,6 +468,12 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         if access == Access::Heap {
             instruction.set_alignment(1).map_err(|e| CompileError::internal(format_args!("alignment: {e}")))?;
         }
+        self.set_tbaa(instruction, access)
+    }
+
+    /// Tags `instruction` with the TBAA type of `access`.
+    #[track_caller]
+    fn set_tbaa(&self, instruction: InstructionValue<'ctx>, access: Access) -> Result<()> {
         match self.tags.tag(access) {
             Some(tag) => self.set_metadata(instruction, tag, self.tags.tbaa_kind),
             None => Ok(()),
@@ -458,6 +483,37 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     #[track_caller]
     fn set_metadata(&self, instruction: InstructionValue<'ctx>, md: MetadataValue<'ctx>, kind: u32) -> Result<()> {
         instruction.set_metadata(md, kind).map_err(|e| CompileError::internal(format_args!("metadata: {e}")))
+    }
+
+    /// Copies `len` bytes from `src` to `dst`, which may overlap, with
+    /// `llvm.memmove`. Both ranges must already be checked to be in
+    /// bounds: the call may end up in libc, where a fault is not a trap.
+    #[track_caller]
+    pub fn memmove(
+        &self,
+        dst: PointerValue<'ctx>,
+        src: PointerValue<'ctx>,
+        len: IntValue<'ctx>,
+        align: u32,
+        access: Access,
+    ) -> Result<()> {
+        let call = check(self.b.build_memmove(dst, align, src, align, len))?;
+        self.set_tbaa(intrinsic_call(call)?, access)
+    }
+
+    /// Sets `len` bytes at `dst` to the `i8` `value` with `llvm.memset`;
+    /// the range must already be checked (see [`Self::memmove`]).
+    #[track_caller]
+    pub fn memset(
+        &self,
+        dst: PointerValue<'ctx>,
+        value: IntValue<'ctx>,
+        len: IntValue<'ctx>,
+        align: u32,
+        access: Access,
+    ) -> Result<()> {
+        let call = check(self.b.build_memset(dst, align, value, len))?;
+        self.set_tbaa(intrinsic_call(call)?, access)
     }
 
     /// A stack slot in the current block (callers position at the entry

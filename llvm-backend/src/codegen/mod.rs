@@ -242,7 +242,9 @@ fn val_type<'ctx>(types: &Types<'ctx>, ty: ValType) -> Result<BasicTypeEnum<'ctx
         ValType::F32 => Ok(types.f32.into()),
         ValType::F64 => Ok(types.f64.into()),
         ValType::V128 => Err(unsupported("SIMD")),
-        ValType::Ref(_) => Err(unsupported("reference types")),
+        // Every reference is one pointer: a `*const VMFuncRef` or an
+        // externref, null for a null reference.
+        ValType::Ref(_) => Ok(types.ptr.into()),
     }
 }
 

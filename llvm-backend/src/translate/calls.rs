@@ -1,17 +1,21 @@
-//! `call` and `call_indirect`.
+//! `call`, `call_indirect` and `call_ref`.
 //!
 //! A direct call to a defined function is a direct LLVM call, which LLVM
 //! may inline. A call to an imported function goes through its
 //! `VMFunctionImport` (`wasm_call(import_vmctx, my_vmctx, args...)`), whose
 //! fields are fixed at instantiation and loaded once per function.
 //!
-//! `call_indirect` checks, in the order the spec's traps are listed: the
-//! index against the table's current size ("undefined element"), the
-//! element for null ("uninitialized element"), then the callee's
-//! engine-wide signature id against the one the runtime stored in this
-//! vmctx for the expected type ("indirect call type mismatch"). The table's
-//! size and base may change (a table can grow), so they are loaded at each
-//! call; a `VMFuncRef`'s fields never change once written.
+//! `call_indirect` (on any table) checks, in the order the spec's traps are
+//! listed: the index against the table's current size ("undefined
+//! element"), the element for null ("uninitialized element"), then the
+//! callee's engine-wide signature id against the one the runtime stored in
+//! this vmctx for the expected type ("indirect call type mismatch"). The
+//! table's size and base are loaded at each call unless the table can
+//! never grow (see [`super::table`]); a `VMFuncRef`'s fields never change
+//! once a wasm function can reach it.
+//!
+//! `call_ref` needs no signature check — validation proved the reference's
+//! type — only a null check ("null function reference").
 //!
 //! Any function that calls gets the stack-limit check in its prologue.
 //!
@@ -59,18 +63,12 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.needs_stack_check = true;
         let cx = self.cx;
         let o = &cx.offsets;
-        let intptr = cx.types.intptr;
-        let index = self.pop_int()?;
-        let index = self.b.zext_or_same(index, intptr)?;
-        let table = self.table_definition(table_index)?;
-
-        let size = self.b.load_intptr_field(table, o.table_definition_current_elements(), Access::Table)?;
-        let out_of_bounds = self.b.icmp(IntPredicate::UGE, index, size)?;
+        let index = self.pop_u32_as_i64()?;
+        let table = self.table_view(table_index)?;
+        let out_of_bounds = self.b.icmp(IntPredicate::UGE, index, table.len)?;
         self.trap_if(out_of_bounds, TrapCode::UndefinedElement)?;
-        let elements = self.b.load_ptr_field(table, o.table_definition_base(), Access::Table)?;
-        let offset = self.b.int_mul(index, intptr.const_int(u64::from(o.table_element_size()), false))?;
-        let funcref = self.b.load(cx.types.ptr.into(), self.b.byte_offset(elements, offset)?, Access::Table)?;
-        let funcref = funcref.into_pointer_value();
+        let address = self.element_address(table.base, index)?;
+        let funcref = self.b.load(cx.types.ptr.into(), address, Access::TableElement)?.into_pointer_value();
         let is_null = self.b.is_null(funcref)?;
         self.trap_if(is_null, TrapCode::UninitializedElement)?;
 
@@ -78,10 +76,24 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let expected = self.invariant(Invariant::TypeId(type_index))?;
         let mismatch = self.b.icmp(IntPredicate::NE, actual.into_int_value(), expected.into_int_value())?;
         self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch)?;
+        self.call_func_ref(type_index, funcref)
+    }
 
+    pub(super) fn call_ref(&mut self, type_index: u32) -> Result<()> {
+        self.needs_stack_check = true;
+        let funcref = self.pop_ptr()?;
+        let is_null = self.b.is_null(funcref)?;
+        self.trap_if(is_null, TrapCode::NullFunctionReference)?;
+        self.call_func_ref(type_index, funcref)
+    }
+
+    /// Calls the non-null function reference `funcref`, known to be of
+    /// module type `type_index`, with the parameters on the stack.
+    fn call_func_ref(&mut self, type_index: u32, funcref: PointerValue<'ctx>) -> Result<()> {
+        let o = &self.cx.offsets;
         let callee = self.b.load_ptr_field(funcref, o.func_ref_wasm_call(), Access::Invariant)?;
         let callee_vmctx = self.b.load_ptr_field(funcref, o.func_ref_vmctx(), Access::Invariant)?;
-        let params = cx.env.meta.types[type_index as usize].ty.params.len();
+        let params = self.cx.env.meta.types[type_index as usize].ty.params.len();
         let args = self.call_args(callee_vmctx.into(), params)?;
         self.emit_call(type_index, Callee::Indirect(callee), &args)
     }
@@ -124,14 +136,5 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.b.lifetime_end(area, bytes)?;
         self.stack.extend(results);
         Ok(())
-    }
-
-    /// The `VMTableDefinition` of table `index`.
-    fn table_definition(&mut self, index: u32) -> Result<PointerValue<'ctx>> {
-        let imported = self.cx.env.num_imported.tables;
-        if index < imported {
-            return Ok(self.invariant(Invariant::ImportedTable(index))?.into_pointer_value());
-        }
-        self.b.const_offset(self.vmctx, self.cx.offsets.defined_table(index - imported).into())
     }
 }

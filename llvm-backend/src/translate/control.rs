@@ -1,5 +1,6 @@
 //! Structured control flow: `block`, `loop`, `if`/`else`, `end`, the
-//! branches, `return`, `unreachable`.
+//! branches (`br_on_null` and `br_on_non_null` included), `return`,
+//! `unreachable`.
 //!
 //! Wasm blocks become LLVM basic blocks, and the values a branch carries
 //! become phi operands, which is also how multi-value block types (block
@@ -191,6 +192,33 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let target = self.branch_target(relative_depth)?;
         let cont = self.b.append_block("br_if.cont")?;
         self.b.cond_br(cond, target, cont)?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    /// `br_on_null`: branches with the values below the reference if it is
+    /// null; otherwise continues with the reference back on the stack.
+    pub(super) fn br_on_null(&mut self, relative_depth: u32) -> Result<()> {
+        let reference = self.pop_ptr()?;
+        let is_null = self.b.is_null(reference)?;
+        let target = self.branch_target(relative_depth)?;
+        let cont = self.b.append_block("br_on_null.cont")?;
+        self.b.cond_br(is_null, target, cont)?;
+        self.b.position_at_end(cont);
+        self.push(reference);
+        Ok(())
+    }
+
+    /// `br_on_non_null`: branches with the values and the reference if it
+    /// is not null; otherwise drops it and continues.
+    pub(super) fn br_on_non_null(&mut self, relative_depth: u32) -> Result<()> {
+        let reference = self.pop_ptr()?;
+        let is_not_null = self.b.is_not_null(reference)?;
+        self.push(reference);
+        let target = self.branch_target(relative_depth)?;
+        self.pop()?;
+        let cont = self.b.append_block("br_on_non_null.cont")?;
+        self.b.cond_br(is_not_null, target, cont)?;
         self.b.position_at_end(cont);
         Ok(())
     }

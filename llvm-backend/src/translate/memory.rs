@@ -1,4 +1,6 @@
-//! Linear-memory loads and stores, `memory.size` and `memory.grow`.
+//! Linear-memory loads and stores, `memory.size`, `memory.grow`, and the
+//! bulk-memory instructions `memory.copy`, `memory.fill`, `memory.init`,
+//! `data.drop`.
 //!
 //! # Addresses and bounds
 //!
@@ -18,6 +20,18 @@
 //!
 //! Accesses are byte-aligned (wasm's alignment immediate is only a hint)
 //! and never volatile, so LLVM may combine, hoist and vectorize them.
+//!
+//! # Bulk memory
+//!
+//! `memory.copy` and `memory.fill` are checked explicitly in both modes —
+//! `dst + len` (and `src + len`) against the current length, in 64 bits —
+//! and only then become one `llvm.memmove` / `llvm.memset`. The check must
+//! come first: a failing bulk operation traps without writing anything,
+//! and the intrinsic may become a call into libc, where a fault cannot be
+//! claimed as a trap and would kill the process. `memory.init` and
+//! `data.drop` need the data segments, which only the runtime has, so they
+//! call the `memory_init` (checked the same way, in Rust) and `data_drop`
+//! builtins.
 
 use super::conversion::Sign;
 use super::{FuncTranslator, Invariant};
@@ -75,14 +89,74 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn memory_grow(&mut self, memory: u32) -> Result<()> {
         let delta = self.pop_int()?;
         let delta = self.b.zext(delta, self.cx.types.i64)?;
-        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
         let index = self.b.i32_const(memory as i32);
         let args = [self.vmctx.into(), index.into(), delta.into()];
-        let previous = self.cx.call_builtin(&self.b, builtins, Builtin::memory_grow, &args)?;
-        let previous = previous.ok_or_else(|| crate::error::CompileError::internal("memory_grow returned nothing"))?;
-        let result = self.b.trunc(previous.into_int_value(), self.cx.types.i32)?;
+        let previous = self.call_int_builtin(Builtin::memory_grow, &args)?;
+        let result = self.b.trunc(previous, self.cx.types.i32)?;
         self.push(result);
         Ok(())
+    }
+
+    /// `memory.copy`: checks both ranges, then one `memmove` (the ranges
+    /// may overlap).
+    pub(super) fn memory_copy(&mut self, dst_memory: u32, src_memory: u32) -> Result<()> {
+        let len = self.pop_u32_as_i64()?;
+        let src = self.pop_u32_as_i64()?;
+        let dst = self.pop_u32_as_i64()?;
+        self.check_memory_range(src_memory, src, len)?;
+        self.check_memory_range(dst_memory, dst, len)?;
+        let from = self.heap_pointer(src_memory, src)?;
+        let to = self.heap_pointer(dst_memory, dst)?;
+        self.b.memmove(to, from, len, 1, Access::Heap)
+    }
+
+    /// `memory.fill`: checks the range, then one `memset` of the value's
+    /// low byte.
+    pub(super) fn memory_fill(&mut self, memory: u32) -> Result<()> {
+        let len = self.pop_u32_as_i64()?;
+        let value = self.pop_int()?;
+        let dst = self.pop_u32_as_i64()?;
+        self.check_memory_range(memory, dst, len)?;
+        let byte = self.b.trunc(value, self.cx.types.i8)?;
+        let to = self.heap_pointer(memory, dst)?;
+        self.b.memset(to, byte, len, 1, Access::Heap)
+    }
+
+    /// `memory.init`: the `memory_init` builtin, which checks the ranges.
+    pub(super) fn memory_init(&mut self, data: u32, memory: u32) -> Result<()> {
+        let len = self.pop_u32_as_i64()?;
+        let src = self.pop_u32_as_i64()?;
+        let dst = self.pop_u32_as_i64()?;
+        let args = [
+            self.vmctx.into(),
+            self.b.i32_const(memory as i32).into(),
+            self.b.i32_const(data as i32).into(),
+            dst.into(),
+            src.into(),
+            len.into(),
+        ];
+        self.call_fallible_builtin(Builtin::memory_init, &args)
+    }
+
+    pub(super) fn data_drop(&mut self, data: u32) -> Result<()> {
+        let args = [self.vmctx.into(), self.b.i32_const(data as i32).into()];
+        self.call_void_builtin(Builtin::data_drop, &args)
+    }
+
+    /// Traps with "out of bounds memory access" unless `start + len` (both
+    /// `i64` below 2^32) is within memory `memory`'s current length.
+    fn check_memory_range(&mut self, memory: u32, start: IntValue<'ctx>, len: IntValue<'ctx>) -> Result<()> {
+        let end = self.b.int_add(start, len)?;
+        let length = self.memory_length(memory)?;
+        let length = self.b.zext_or_same(length, self.cx.types.i64)?;
+        let out_of_bounds = self.b.icmp(IntPredicate::UGT, end, length)?;
+        self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds)
+    }
+
+    /// `base + index` in memory `memory`, for an `i64` index below 2^32.
+    fn heap_pointer(&mut self, memory: u32, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let base = self.invariant(Invariant::MemoryBase(memory))?.into_pointer_value();
+        self.b.byte_offset(base, index)
     }
 
     /// Pops the address operand and returns where the access of `bytes`

@@ -3,7 +3,8 @@
 //! The body is walked once, operator by operator, through wasmparser's
 //! `VisitOperator` ([`visitor`]); each `visit_*` is a one-line call into a
 //! family module: [`numeric`] and [`conversion`] (generic over width),
-//! [`memory`], [`control`], [`variables`], [`calls`], [`parametric`].
+//! [`memory`] (bulk memory included), [`table`], [`reference`],
+//! [`control`], [`variables`], [`calls`], [`parametric`].
 //!
 //! # The state
 //!
@@ -49,6 +50,8 @@ mod conversion;
 mod memory;
 mod numeric;
 mod parametric;
+mod reference;
+mod table;
 mod variables;
 mod visitor;
 
@@ -108,6 +111,9 @@ enum Invariant {
     ImportedMemory(u32),
     /// Pointer to the definition of imported table `i`.
     ImportedTable(u32),
+    /// Elements of table `i`, for a table that can never grow (see
+    /// [`table`]).
+    FixedTableBase(u32),
     /// Pointer to the storage of imported global `i`.
     ImportedGlobal(u32),
     /// `wasm_call` of imported function `i`.
@@ -320,6 +326,19 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
         }
     }
 
+    fn pop_ptr(&mut self) -> Result<PointerValue<'ctx>> {
+        match self.pop()? {
+            BasicValueEnum::PointerValue(v) => Ok(v),
+            other => Err(CompileError::internal(format_args!("expected a reference operand, found {other:?}"))),
+        }
+    }
+
+    /// Pops an `i32` index or length operand, zero-extended to `i64`.
+    fn pop_u32_as_i64(&mut self) -> Result<IntValue<'ctx>> {
+        let value = self.pop_int()?;
+        self.b.zext_or_same(value, self.cx.types.i64)
+    }
+
     fn pop_float(&mut self) -> Result<FloatValue<'ctx>> {
         match self.pop()? {
             BasicValueEnum::FloatValue(v) => Ok(v),
@@ -360,6 +379,12 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             }
             Invariant::ImportedMemory(i) => (self.vmctx, o.imported_memory(i), ptr),
             Invariant::ImportedTable(i) => (self.vmctx, o.imported_table(i), ptr),
+            Invariant::FixedTableBase(i) if i < env.num_imported.tables => {
+                (self.invariant(Invariant::ImportedTable(i))?.into_pointer_value(), o.table_definition_base(), ptr)
+            }
+            Invariant::FixedTableBase(i) => {
+                (self.vmctx, o.defined_table(i - env.num_imported.tables) + o.table_definition_base(), ptr)
+            }
             Invariant::ImportedGlobal(i) => (self.vmctx, o.imported_global(i), ptr),
             Invariant::ImportCallee(i) => (self.vmctx, o.imported_func(i) + o.function_import_wasm_call(), ptr),
             Invariant::ImportVmctx(i) => (self.vmctx, o.imported_func(i) + o.function_import_vmctx(), ptr),
@@ -397,6 +422,36 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
         self.b.cond_br(cond, trap, cont)?;
         self.b.position_at_end(cont);
         Ok(())
+    }
+
+    /// Calls `builtin`, which returns an integer, with `args`.
+    fn call_int_builtin(&mut self, builtin: Builtin, args: &[BasicValueEnum<'ctx>]) -> Result<IntValue<'ctx>> {
+        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
+        match self.cx.call_builtin(&self.b, builtins, builtin, args)? {
+            Some(BasicValueEnum::IntValue(value)) => Ok(value),
+            _ => Err(CompileError::internal(format_args!("builtin {} returns no integer", builtin.name()))),
+        }
+    }
+
+    /// Calls a fallible `builtin` with `args` and raises the trap code it
+    /// returns, if nonzero; execution continues in a new block otherwise.
+    fn call_fallible_builtin(&mut self, builtin: Builtin, args: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        let code = self.call_int_builtin(builtin, args)?;
+        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
+        let failed = self.b.icmp(IntPredicate::NE, code, code.get_type().const_zero())?;
+        let trap = self.b.append_block("trap.builtin")?;
+        let cont = self.b.append_block("")?;
+        self.b.cond_br(failed, trap, cont)?;
+        self.b.position_at_end(trap);
+        self.cx.call_builtin(&self.b, builtins, Builtin::raise_trap, &[self.vmctx.into(), code.into()])?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    /// Calls a builtin that returns nothing.
+    fn call_void_builtin(&mut self, builtin: Builtin, args: &[BasicValueEnum<'ctx>]) -> Result<()> {
+        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
+        self.cx.call_builtin(&self.b, builtins, builtin, args).map(drop)
     }
 
     /// Traps unconditionally; what follows is dead.

@@ -1,4 +1,4 @@
-//! `drop` and `select`, and pinning values wasm discards.
+//! `drop` and `select` (typed or not), and pinning values wasm discards.
 //!
 //! # Loads whose value is discarded
 //!
@@ -56,8 +56,9 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         Ok(())
     }
 
-    /// `select`: the first operand if the condition is nonzero, else the
-    /// second. Both are already computed, so this is an LLVM `select`.
+    /// `select` (and `select` with a type, whose operands may also be
+    /// references): the first operand if the condition is nonzero, else
+    /// the second. Both are already computed, so this is an LLVM `select`.
     pub(super) fn select(&mut self) -> Result<()> {
         let cond = self.pop_int()?;
         let otherwise = self.pop()?;

@@ -62,9 +62,7 @@ impl Global {
     /// A new host-created global.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global, Error> {
         let store = store.as_context_mut();
-        if value.ty() != ty.content {
-            return Err(Error::type_mismatch("global value", ty.content, value.ty()));
-        }
+        store.check_val(&value, ty.content, "global value")?;
         let raw = store.val_to_raw(&value)?;
         // SAFETY: no outside definition.
         store.globals.push(unsafe { GlobalEntry::new(ty, raw, None) });
@@ -95,9 +93,7 @@ impl Global {
         if !entry.ty.mutable {
             return Err(Error::ImmutableGlobal);
         }
-        if value.ty() != entry.ty.content {
-            return Err(Error::type_mismatch("global value", entry.ty.content, value.ty()));
-        }
+        store.check_val(&value, entry.ty.content, "global value")?;
         let raw = store.val_to_raw(&value)?;
         self.entry(store)?.write(raw);
         Ok(())

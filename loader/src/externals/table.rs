@@ -150,8 +150,6 @@ impl Table {
 
 /// The raw element for `value` in a table of type `ty`.
 fn element(store: &StoreOpaque, ty: &TableType, value: &Val) -> Result<usize, Error> {
-    if value.ty() != ValType::Ref(ty.element) {
-        return Err(Error::type_mismatch("table element", ValType::Ref(ty.element), value.ty()));
-    }
+    store.check_val(value, ValType::Ref(ty.element), "table element")?;
     Ok(store.val_to_raw(value)?.reference())
 }

@@ -40,7 +40,9 @@ impl Func {
     /// with values of the declared types. An `Err` traps the calling wasm
     /// code: a [`Trap`](crate::Trap) it returns is passed on as is, any other
     /// error becomes a [`TrapCode::HostError`] trap carrying it. A panic
-    /// unwinds to the host code that called into wasm.
+    /// unwinds to the host code that called into wasm. A concrete heap type
+    /// in `ty` (`(ref $t)`) names an engine-wide signature id, as the types
+    /// the runtime reports do.
     pub fn new(
         mut store: impl AsContextMut,
         ty: FuncType,
@@ -102,9 +104,7 @@ pub(crate) unsafe fn call_host(
     // SAFETY: the callback has returned; shared borrow.
     let s = unsafe { store.as_ref() };
     for (i, ((result, expected), slot)) in results.iter().zip(&ty.results).zip(values.iter_mut()).enumerate() {
-        if result.ty() != *expected {
-            return Err(Error::type_mismatch(format_args!("host function result {i}"), *expected, result.ty()));
-        }
+        s.check_val(result, *expected, format_args!("host function result {i}"))?;
         *slot = s.val_to_raw(result)?;
     }
     Ok(())

@@ -64,9 +64,7 @@ impl Func {
         let store_ptr = {
             let s = store.as_context_mut();
             for (i, (param, expected)) in params.iter().zip(&ty.params).enumerate() {
-                if param.ty() != *expected {
-                    return Err(Error::type_mismatch(format_args!("parameter {i}"), *expected, param.ty()));
-                }
+                s.check_val(param, *expected, format_args!("parameter {i}"))?;
                 values[i] = s.val_to_raw(param)?;
             }
             s.self_ptr

@@ -16,7 +16,7 @@ use crate::vm::{
 };
 use crate::{Engine, Error, Extern, Module, Trap};
 use kiln_abi::metadata::{ArchivedElementItems, ArchivedImportKind, ArchivedSegmentMode};
-use kiln_abi::types::{ArchivedConstExpr, ArchivedLimits, GlobalType, Limits, MemoryType, TableType};
+use kiln_abi::types::ArchivedConstExpr;
 use kiln_abi::vmoffsets::VMCTX_MAGIC;
 use kiln_abi::{TrapCode, VMOffsets};
 use std::ffi::c_void;
@@ -42,10 +42,6 @@ impl ConstContext for View<'_> {
     fn func_ref(&self, index: u32) -> usize {
         self.instance.func_ref(index) as usize
     }
-}
-
-fn limits(l: &ArchivedLimits) -> Limits {
-    Limits { min: l.min.to_native(), max: l.max.as_ref().map(|m| m.to_native()) }
 }
 
 /// An instance being built: its data already lives in the store.
@@ -190,7 +186,7 @@ impl Builder<'_> {
         let meta = self.module.metadata();
         for (i, g) in meta.globals.iter().enumerate() {
             let value = self.eval(&g.init)?;
-            let ty = GlobalType { content: g.ty.content.to_native(), mutable: g.ty.mutable };
+            let ty = self.module.canonical_global(g.ty.to_native());
             let slot = self.field(self.offsets.defined_global(i as u32));
             // SAFETY: the slot lives in this VM context, as long as the store.
             self.store.globals.push(unsafe { GlobalEntry::new(ty, value, Some(slot)) });
@@ -202,8 +198,7 @@ impl Builder<'_> {
                 Some(expr) => self.eval(expr)?.reference(),
                 None => 0,
             };
-            let ty =
-                TableType { element: t.ty.element.to_native(), limits: limits(&t.ty.limits), table64: t.ty.table64 };
+            let ty = self.module.canonical_table(t.ty.to_native());
             let definition = self.field(self.offsets.defined_table(i as u32));
             // SAFETY: as for globals.
             self.store.tables.push(unsafe { TableEntry::new(ty, init, Some(definition)) }?);
@@ -211,7 +206,7 @@ impl Builder<'_> {
             self.instance().tables.push(id);
         }
         for (i, m) in meta.memories.iter().enumerate() {
-            let ty = MemoryType { limits: limits(&m.limits), memory64: m.memory64, shared: m.shared };
+            let ty = m.to_native();
             let definition = self.field(self.offsets.defined_memory(i as u32));
             // SAFETY: as for globals.
             self.store.memories.push(unsafe { MemoryEntry::new(ty, Some(definition)) }?);

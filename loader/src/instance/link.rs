@@ -1,7 +1,20 @@
 //! Import matching: whether an `Extern` satisfies an import's declared type
 //! (the spec's "import subtyping" for functions, tables, memories, globals).
+//!
+//! Declared types come from the importing module's metadata and are made
+//! canonical first (see `signatures`), so a concrete heap type compares by
+//! engine-wide signature id, whichever module declared it:
+//!
+//! * a function matches when its signature id is the declared one (without
+//!   GC, function types have no proper subtypes);
+//! * a table when its element type equals the declared one (tables are
+//!   read and written, so subtyping must hold both ways) and its limits fit;
+//! * an immutable global when its value type is a subtype of the declared
+//!   one (`(ref $t)` satisfies `(ref null func)`), a mutable global when
+//!   they are equal.
 
 use crate::externals::kind_name;
+use crate::signatures::val_subtype;
 use crate::store::StoreOpaque;
 use crate::{Error, Extern, LinkError, Module};
 use kiln_abi::metadata::{ArchivedImport, ArchivedImportKind, ExternKind};
@@ -56,11 +69,11 @@ pub(crate) fn check_import(
         }
         (ArchivedImportKind::Table(declared), Extern::Table(t)) => {
             let actual = t.ty(store)?;
-            if actual.element != declared.element.to_native() || actual.table64 != declared.table64 {
+            let declared_type = module.canonical_table(declared.to_native());
+            if actual.element != declared_type.element || actual.table64 != declared.table64 {
                 return Err(incompatible(format!(
                     "expected a table of {}, found a table of {}",
-                    declared.element.to_native(),
-                    actual.element
+                    declared_type.element, actual.element
                 )));
             }
             if !limits_match(&actual.limits, &declared.limits) {
@@ -86,12 +99,18 @@ pub(crate) fn check_import(
         }
         (ArchivedImportKind::Global(declared), Extern::Global(g)) => {
             let actual = g.ty(store)?;
+            let declared = module.canonical_global(declared.to_native());
             let mutability = |m: bool| if m { "mutable" } else { "immutable" };
-            if actual.content != declared.content.to_native() || actual.mutable != declared.mutable {
+            let fits = if declared.mutable {
+                actual.mutable && actual.content == declared.content
+            } else {
+                !actual.mutable && val_subtype(actual.content, declared.content)
+            };
+            if !fits {
                 return Err(incompatible(format!(
                     "expected {} {}, found {} {}",
                     mutability(declared.mutable),
-                    declared.content.to_native(),
+                    declared.content,
                     mutability(actual.mutable),
                     actual.content
                 )));

@@ -12,7 +12,9 @@ pub use file::read_metadata;
 
 use crate::Engine;
 use crate::registry::{self, RangeKind, Registration};
-use crate::signatures::SigId;
+use crate::signatures::{self, SigId};
+use kiln_abi::ValType;
+use kiln_abi::types::{GlobalType, TableType};
 use kiln_abi::metadata::{ArchivedExternKind, ArchivedImportKind, ArchivedModuleMetadata, ExternKind};
 use kiln_abi::{PtrSize, VMOffsets, artifact, symbols};
 use std::ffi::c_void;
@@ -110,7 +112,11 @@ impl Module {
         // Found through the metadata (never empty, unlike the function table
         // of a module without functions). A library without code has none.
         let code = crate::sys::code_ranges_containing(blob.as_ptr() as usize);
-        let sig_ids = metadata.types.iter().map(|t| engine.signatures().register(&t.ty.to_native())).collect();
+        let sig_ids = engine
+            .signatures()
+            .register_module(metadata.types.iter().map(|t| t.ty.to_native()))
+            .map_err(|t| err(LoadErrorKind::InvalidMetadata(format!("type {t} refers to itself or a later type"))))?
+            .into_boxed_slice();
         let offsets = VMOffsets::new(PtrSize::HOST, &metadata.shape());
         Ok(Module {
             inner: Arc::new(ModuleInner {
@@ -175,6 +181,22 @@ impl Module {
 
     pub(crate) fn sig_ids(&self) -> &[SigId] {
         &self.inner.sig_ids
+    }
+
+    /// A type of this module's metadata in canonical form (concrete heap
+    /// types as engine-wide signature ids; see `signatures`).
+    pub(crate) fn canonical(&self, ty: ValType) -> ValType {
+        signatures::canonical_val_type(ty, &self.inner.sig_ids)
+    }
+
+    /// [`Module::canonical`] of a table type.
+    pub(crate) fn canonical_table(&self, ty: TableType) -> TableType {
+        TableType { element: signatures::canonical_ref_type(ty.element, &self.inner.sig_ids), ..ty }
+    }
+
+    /// [`Module::canonical`] of a global type.
+    pub(crate) fn canonical_global(&self, ty: GlobalType) -> GlobalType {
+        GlobalType { content: self.canonical(ty.content), ..ty }
     }
 
     /// Entry `slot` of the function table (validated at load to exist).

@@ -7,6 +7,7 @@ use kiln_abi::metadata::{
     ArchivedElementItems, ArchivedExternKind, ArchivedImportKind, ArchivedModuleMetadata, ArchivedSegmentMode,
 };
 use kiln_abi::types::{ArchivedConstExpr, ArchivedConstOp};
+use kiln_abi::{HeapType, RefType, ValType};
 
 /// Counts of each index space.
 #[derive(Clone, Copy, Debug)]
@@ -90,8 +91,36 @@ impl Checker<'_> {
         check(depth == 1, || format!("{what}: constant expression leaves {depth} values"))
     }
 
+    /// A type's concrete heap type, if any, names a module type.
+    fn type_refs(&self, ty: ValType, what: impl FnOnce() -> String) -> Result<(), String> {
+        match ty {
+            ValType::Ref(RefType { heap: HeapType::Concrete(t), .. }) => {
+                let types = self.counts.types;
+                check(t < types, || format!("{} refers to type {t}, there are {types}", what()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn run(&self) -> Result<(), String> {
         let (meta, c) = (self.meta, self.counts);
+        for import in meta.imports.iter() {
+            let ty = match &import.kind {
+                ArchivedImportKind::Table(t) => ValType::Ref(t.element.to_native()),
+                ArchivedImportKind::Global(g) => g.content.to_native(),
+                _ => continue,
+            };
+            self.type_refs(ty, || format!("import \"{}\".\"{}\"", import.module, import.name))?;
+        }
+        for (i, t) in meta.tables.iter().enumerate() {
+            self.type_refs(ValType::Ref(t.ty.element.to_native()), || format!("table {i}"))?;
+        }
+        for (i, g) in meta.globals.iter().enumerate() {
+            self.type_refs(g.ty.content.to_native(), || format!("global {i}"))?;
+        }
+        for (i, seg) in meta.elements.iter().enumerate() {
+            self.type_refs(ValType::Ref(seg.element_type.to_native()), || format!("element segment {i}"))?;
+        }
         check(c.funcs >= c.imported_funcs, || {
             format!("{} functions in the index space but {} imported", c.funcs, c.imported_funcs)
         })?;
