@@ -239,11 +239,12 @@ fn invalid_module_names_function_and_offset() {
 }
 
 #[test]
-fn simd_is_unsupported_not_invalid() {
-    let module = wasm(r#"(module (func (param v128) (result v128) (i32x4.add (local.get 0) (local.get 0))))"#);
+fn relaxed_simd_is_unsupported_not_invalid() {
+    let module =
+        wasm(r#"(module (func (param v128 v128) (result v128) (i8x16.relaxed_swizzle (local.get 0) (local.get 1))))"#);
     match compile(&module, &x86()) {
-        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "SIMD"),
-        other => panic!("expected Unsupported SIMD, got {other:?}"),
+        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "relaxed SIMD"),
+        other => panic!("expected Unsupported relaxed SIMD, got {other:?}"),
     }
     let bulk = wasm(r#"(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))"#);
     match compile(&bulk, &x86()) {
@@ -358,7 +359,9 @@ fn validate_answers_like_compile() {
     let invalid = wasm(r#"(module (func (result i32)))"#);
     assert!(matches!(kiln_llvm::validate(&invalid), Err(CompileError::Invalid { func_index: Some(0), .. })));
     let simd = wasm(r#"(module (func (result v128) (v128.const i64x2 0 0)))"#);
-    assert!(matches!(kiln_llvm::validate(&simd), Err(CompileError::Unsupported { .. })));
+    assert!(kiln_llvm::validate(&simd).is_ok());
+    let relaxed = wasm(r#"(module (func (param v128) (result v128) (i32x4.relaxed_trunc_f32x4_s (local.get 0))))"#);
+    assert!(matches!(kiln_llvm::validate(&relaxed), Err(CompileError::Unsupported { .. })));
 }
 
 fn asm(wat: &str, opts: &CompileOptions) -> String {

@@ -3,7 +3,8 @@
 //! The body is walked once, operator by operator, through wasmparser's
 //! `VisitOperator` ([`visitor`]); each `visit_*` is a one-line call into a
 //! family module: [`numeric`] and [`conversion`] (generic over width),
-//! [`memory`], [`control`], [`variables`], [`calls`], [`parametric`].
+//! [`memory`], [`control`], [`variables`], [`calls`], [`parametric`], and
+//! [`simd`] (generic over lane shape, itself split by family).
 //!
 //! # The state
 //!
@@ -49,6 +50,7 @@ mod conversion;
 mod memory;
 mod numeric;
 mod parametric;
+mod simd;
 mod variables;
 mod visitor;
 
