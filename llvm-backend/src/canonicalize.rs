@@ -20,7 +20,9 @@
 //!   away (no identity constant operand such as ±0.0, ±1.0 or ±∞, no
 //!   `fptrunc` of an `fpext`), the wrapper is dropped: the hardware
 //!   quiets. The same holds for `minimum`/`maximum` on targets whose
-//!   instructions for them quiet NaN operands (AArch64 `fmin`/`fmax`);
+//!   instructions for them quiet NaN operands (AArch64 `fmin`/`fmax`), and
+//!   for a lane extracted from a quieting vector operation (the tail of a
+//!   vectorized reduction);
 //! * otherwise (the operation was folded away, or is `minimum`/`maximum`
 //!   on a target whose lowering may pass an input NaN through, like x86)
 //!   it is expanded to `isnan(x) ? x | quiet_bit : x`, on scalars and
@@ -122,6 +124,12 @@ fn replace<'ctx>(
 fn hardware_quiets(value: BasicValueEnum<'_>, min_max_quiet: bool) -> bool {
     let Some(instruction) = value.as_instruction_value() else { return false };
     let arithmetic = match instruction.get_opcode() {
+        // A lane of a vector result (the tail of a vectorized reduction)
+        // is as quiet as the vector.
+        InstructionOpcode::ExtractElement => {
+            let vector = instruction.get_operand(0).and_then(|o| o.value());
+            return vector.is_some_and(|v| hardware_quiets(v, min_max_quiet));
+        }
         InstructionOpcode::FAdd
         | InstructionOpcode::FSub
         | InstructionOpcode::FMul

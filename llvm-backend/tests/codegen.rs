@@ -671,3 +671,24 @@ fn v128_values_travel_as_vectors() {
     let trampoline = function(&text, "kiln_array_call_0");
     assert!(trampoline.contains("load <2 x i64>, ptr"), "{trampoline}");
 }
+
+#[test]
+fn vectorized_reduction_tails_need_no_quieting() {
+    let text = ir(
+        r#"(module (memory 1)
+        (func (export "dot") (param $a i32) (param $b i32) (param $n i32) (result f32) (local $acc v128) (local $i i32)
+          (block $done (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $acc (f32x4.add (local.get $acc)
+              (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $i)))
+                         (v128.load (i32.add (local.get $b) (local.get $i))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $l)))
+          (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+                   (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc))))))"#,
+        &x86(),
+    );
+    let dot = function(&text, "kiln_func_0");
+    assert!(dot.contains("fmul <4 x float>") && dot.contains("extractelement"), "{dot}");
+    assert!(!dot.contains("fcmp uno"), "the reduction's last add quiets by itself:\n{dot}");
+}
