@@ -162,7 +162,7 @@ fn simd_calls() -> Vec<(&'static str, Vec<Val>)> {
     ];
     for (a, b) in &pairs {
         for op in 0..32 {
-            calls.push(("simd_int", vec![I32(op), a.clone(), b.clone()]));
+            calls.push(("simd_int", vec![I32(op), *a, *b]));
         }
     }
     let unary = [
@@ -176,15 +176,15 @@ fn simd_calls() -> Vec<(&'static str, Vec<Val>)> {
     ];
     for a in &unary {
         for op in 0..17 {
-            calls.push(("simd_int_unary", vec![I32(op), a.clone()]));
+            calls.push(("simd_int_unary", vec![I32(op), *a]));
         }
     }
     let shifted = i8x16([0x80, 0x7f, 0xff, 0x01, 0xc3, 0x3c, 0x00, 0x80, 0x01, 0x02, 0x40, 0x80, 0xfe, 0xef, 0x10, 0x88]);
     for n in [1, 7, 9, 17, 33, 67, -1] {
-        calls.push(("simd_shift", vec![shifted.clone(), I32(n)]));
+        calls.push(("simd_shift", vec![shifted, I32(n)]));
     }
     for a in [&unary[0], &i8x16([0; 16]), &i8x16([0xff; 16]), &i64x2([0x0101_0101_0101_0101, 0x0101_0101_0001_0101])] {
-        calls.push(("simd_tests", vec![a.clone()]));
+        calls.push(("simd_tests", vec![*a]));
     }
     let snan32 = f32::from_bits(F32_SNAN);
     let f32_pairs = [
@@ -195,7 +195,7 @@ fn simd_calls() -> Vec<(&'static str, Vec<Val>)> {
     ];
     for (a, b) in &f32_pairs {
         for op in 0..16 {
-            calls.push(("simd_f32x4", vec![I32(op), a.clone(), b.clone()]));
+            calls.push(("simd_f32x4", vec![I32(op), *a, *b]));
         }
     }
     let snan64 = f64::from_bits(F64_SNAN);
@@ -203,20 +203,20 @@ fn simd_calls() -> Vec<(&'static str, Vec<Val>)> {
         (f64x2([-0.0, snan64]), f64x2([0.0, 2.0])),
         (f64x2([2.5, f64::NEG_INFINITY]), f64x2([-0.0, f64::NEG_INFINITY])),
         (f64x2([4503599627370497.0, 1e300]), f64x2([f64::NAN, 1e-300])),
-        (f32_pairs[0].0.clone(), f64x2([-1.5, 0.0])),
+        (f32_pairs[0].0, f64x2([-1.5, 0.0])),
         (i32x4([0xffff_ffff, 0x8000_0000, 7, 9]), f64x2([-3.5, 3.5])),
     ];
     for (a, b) in &f64_pairs {
         for op in 0..12 {
-            calls.push(("simd_f64x2", vec![I32(op), a.clone(), b.clone()]));
+            calls.push(("simd_f64x2", vec![I32(op), *a, *b]));
         }
     }
     let v = i8x16(std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(0x81)));
     for addr in [100, 65504, 65505, -1] {
-        calls.push(("simd_memory", vec![I32(addr), v.clone()]));
+        calls.push(("simd_memory", vec![I32(addr), v]));
     }
     for c in [0, 1, 0] {
-        calls.push(("simd_flow", vec![I32(c), pairs[0].0.clone(), pairs[1].1.clone()]));
+        calls.push(("simd_flow", vec![I32(c), pairs[0].0, pairs[1].1]));
     }
     calls
 }

@@ -28,9 +28,9 @@
 //!   `±0` into `+0` (and keeps NaNs NaN);
 //!
 //! then NaN lanes are made the canonical NaN with integer operations:
-//! `n = isnan(m)` (all-ones lanes), `m = (m | n) & ~(n >> (mantissa bits
-//! - 1))` keeps sign, exponent and quiet bit and clears the payload. The
-//! result is quiet without a canonicalize marker.
+//! `n = isnan(m)` (all-ones lanes) and `m = (m | n) & ~(n >> s)`, where
+//! `s` counts the sign, exponent and quiet bits, keeps those and clears
+//! the payload. The result is quiet without a canonicalize marker.
 
 use super::super::FuncTranslator;
 use super::{Shape, VectorIsa};
