@@ -2,7 +2,8 @@
 //! in the configurations the main spec test (`spec.rs`, -O2 with guard
 //! regions) does not cover: explicit bounds checks, and -O0 (no inlining,
 //! no folding, every multi-value return area in memory). All of them are
-//! in the testsuite's foundation set, so every directive must pass.
+//! in the testsuite's foundation set or among the 2.0 SIMD scripts, so
+//! every directive must pass.
 
 use kiln::{CompileOptions, OptLevel};
 use kiln_abi::metadata::BoundsChecks;
@@ -17,6 +18,14 @@ const MEMORY: &[&str] = &[
     "load.wast",
     "store.wast",
     "endianness.wast",
+    "simd_address.wast",
+    "simd_load.wast",
+    "simd_store.wast",
+    "simd_load_extend.wast",
+    "simd_load_splat.wast",
+    "simd_load_zero.wast",
+    "simd_load16_lane.wast",
+    "simd_store64_lane.wast",
 ];
 
 /// Scripts about numerics, calls and several results.
@@ -34,6 +43,14 @@ const NUMERIC: &[&str] = &[
     "return.wast",
     "unwind.wast",
     "traps.wast",
+    "simd_f32x4_arith.wast",
+    "simd_f64x2_arith.wast",
+    "simd_f32x4_pmin_pmax.wast",
+    "simd_conversions.wast",
+    "simd_i32x4_trunc_sat_f32x4.wast",
+    "simd_i32x4_trunc_sat_f64x2.wast",
+    "simd_i16x8_q15mulr_sat_s.wast",
+    "simd_lane.wast",
 ];
 
 fn run(file: &str, opts: &CompileOptions) -> Result<(), Failed> {
