@@ -3,7 +3,7 @@
 //! a store that keeps working after a trap.
 
 use kiln::{CompileOptions, Emit};
-use kiln_loader::{Engine, Error, Func, Linker, Module, Store, TrapCode, Val};
+use kiln_loader::{Engine, Error, Func, FuncType, Linker, Module, Store, TrapCode, Val, ValType};
 use std::sync::{Arc, Mutex};
 
 const MODULE: &str = r#"(module
@@ -97,4 +97,57 @@ fn missing_and_mistyped_imports_name_the_import() {
     linker.define("env", "scale", Func::wrap(&mut store, |x: f64| x));
     let err = linker.instantiate(&mut store, &module).unwrap_err();
     assert!(err.to_string().contains("\"env\".\"log\"") && err.to_string().contains("incompatible"), "{err}");
+}
+
+/// `v128` values through a host function (parameters and two results, so
+/// through the host trampoline's return area), an exported global seen
+/// from both sides, and untyped calls.
+#[test]
+fn v128_values_cross_host_calls_globals_and_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("simd.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+          (import "env" "split" (func $split (param v128 i32) (result v128 v128)))
+          (global $last (export "last") (mut v128) (v128.const i64x2 0 0))
+          (func (export "twice") (param $v v128) (result v128 i32)
+            (local $lo v128)
+            (call $split (local.get $v) (i32.const 8))
+            (global.set $last)
+            (local.set $lo)
+            (i32x4.add (local.get $lo) (global.get $last))
+            (i8x16.bitmask (local.get $v))))"#,
+    )
+    .unwrap();
+    let lib = dir.path().join("simd.so");
+    kiln::compile_file(&wat, &CompileOptions::default(), Emit::SharedLibrary, &lib).unwrap();
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, &lib).unwrap();
+    let mut store = Store::new(&engine);
+    let ty = FuncType::new(vec![ValType::V128, ValType::I32], vec![ValType::V128, ValType::V128]);
+    let split = Func::new(&mut store, ty, |_, params, results| {
+        let (Val::V128(v), Val::I32(bytes)) = (params[0], params[1]) else { panic!("{params:?}") };
+        let bits = 8 * bytes as u32;
+        results[0] = Val::V128(v & ((1u128 << bits) - 1));
+        results[1] = Val::V128(v >> bits);
+        Ok(())
+    });
+    let mut linker = Linker::new(&engine);
+    linker.define("env", "split", split);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+
+    let v = 0x8000_0001_7fff_ffff_0000_0002_ffff_fffe_u128;
+    let twice = instance.get_func(&store, "twice").unwrap();
+    let mut out = [Val::V128(0), Val::I32(0)];
+    twice.call(&mut store, &[Val::V128(v)], &mut out).unwrap();
+    let lanes = |x: u128| -> [u32; 4] { std::array::from_fn(|i| (x >> (32 * i)) as u32) };
+    let (low, high) = (lanes(v & u128::from(u64::MAX)), lanes(v >> 64));
+    let sum: [u32; 4] = std::array::from_fn(|i| low[i].wrapping_add(high[i]));
+    assert_eq!(out[0], Val::V128(sum.iter().rev().fold(0, |acc, &l| (acc << 32) | u128::from(l))));
+    assert_eq!(out[1], Val::I32(0b1000_0111_0000_1111));
+    let last = instance.get_global(&store, "last").unwrap();
+    assert_eq!(last.get(&store).unwrap(), Val::V128(v >> 64));
+    last.set(&mut store, Val::V128(u128::MAX)).unwrap();
+    assert_eq!(last.get(&store).unwrap(), Val::V128(u128::MAX));
 }

@@ -5,7 +5,7 @@
 //!
 //! * files of the [`REQUIRED_SETS`] (the testsuite's `sets/*.txt`: wasm 1.0
 //!   and 2.0) must pass every directive — a failed or skipped directive
-//!   fails the test — except the files [`NOT_YET_REQUIRED`] names;
+//!   fails the test;
 //! * the [`MIXED`] files, classed 3.0 only because a few of their cases use
 //!   3.0 features, must pass every directive except those skipped for one
 //!   of the [`WASM3_FEATURES`]; a failure, or a skip for anything else (a
@@ -27,13 +27,6 @@ use std::sync::{Arc, Mutex};
 
 /// Sets whose files must pass every directive.
 const REQUIRED_SETS: &[&str] = &["foundation", "wasm-1.0", "wasm-2.0"];
-
-/// Prefixes of files in the required sets that are not required yet, with
-/// the reason. They still run and are reported.
-const NOT_YET_REQUIRED: &[(&str, &str)] = &[
-    // Delete this line when SIMD is merged: every simd_* file is then required.
-    ("simd_", "SIMD is implemented on another branch"),
-];
 
 /// Files classed wasm 3.0 only because of a few cases; everything else in
 /// them is wasm 2.0 (or typed function references, which kiln implements).
@@ -141,9 +134,7 @@ fn main() {
     let args = Arguments::from_args();
     let root = testsuite_dir();
     assert!(root.join("MANIFEST.md").is_file(), "spec testsuite not found at {}; set KILN_TESTSUITE", root.display());
-    let pending = |file: &str| NOT_YET_REQUIRED.iter().any(|(prefix, _)| file.starts_with(prefix));
-    let required: HashSet<String> =
-        REQUIRED_SETS.iter().flat_map(|s| testsuite_set(s)).filter(|f| !pending(f)).collect();
+    let required: HashSet<String> = REQUIRED_SETS.iter().flat_map(|s| testsuite_set(s)).collect();
     let mixed: HashSet<String> = MIXED.iter().map(|f| f.to_string()).collect();
     let mut files = Vec::new();
     wast_files(&root, &root, &mut files);
@@ -192,12 +183,6 @@ fn main() {
         let set = |s: &str| testsuite_set(s).into_iter().collect::<HashSet<_>>();
         group("required (every directive)", &required);
         group("mixed (all but 3.0 features)", &mixed);
-        let in_sets: HashSet<String> = REQUIRED_SETS.iter().flat_map(|s| testsuite_set(s)).collect();
-        for (prefix, reason) in NOT_YET_REQUIRED {
-            let files: HashSet<String> = in_sets.iter().filter(|n| n.starts_with(prefix)).cloned().collect();
-            group(&format!("not yet required: {prefix}*"), &files);
-            println!("{:<36} ({reason})", "");
-        }
         group("wasm 1.0", &set("wasm-1.0"));
         group("wasm 2.0", &set("wasm-2.0"));
         let classified: HashSet<String> = set("wasm-1.0").union(&set("wasm-2.0")).cloned().collect();

@@ -17,6 +17,14 @@ const MEMORY: &[&str] = &[
     "load.wast",
     "store.wast",
     "endianness.wast",
+    "simd_address.wast",
+    "simd_load.wast",
+    "simd_store.wast",
+    "simd_load_extend.wast",
+    "simd_load_splat.wast",
+    "simd_load_zero.wast",
+    "simd_load16_lane.wast",
+    "simd_store64_lane.wast",
 ];
 
 /// Scripts about bulk memory and table operations, whose explicit checks
@@ -50,6 +58,14 @@ const NUMERIC: &[&str] = &[
     "return.wast",
     "unwind.wast",
     "traps.wast",
+    "simd_f32x4_arith.wast",
+    "simd_f64x2_arith.wast",
+    "simd_f32x4_pmin_pmax.wast",
+    "simd_conversions.wast",
+    "simd_i32x4_trunc_sat_f32x4.wast",
+    "simd_i32x4_trunc_sat_f64x2.wast",
+    "simd_i16x8_q15mulr_sat_s.wast",
+    "simd_lane.wast",
 ];
 
 fn run(file: &str, opts: &CompileOptions) -> Result<(), Failed> {

@@ -22,7 +22,9 @@
 //! from the wasm type `[p...] -> [r...]` alone, in the target's C calling
 //! convention:
 //!
-//! * parameters: `callee_vmctx`, `caller_vmctx`, then `p...`;
+//! * parameters: `callee_vmctx`, `caller_vmctx`, then `p...` (a `v128` is
+//!   a 128-bit integer vector, `<2 x i64>`, so it travels in a vector
+//!   register, or as the convention passes vectors);
 //! * no result: returns nothing; one result: returns it in a register;
 //! * several results: one more, trailing pointer parameter to a *return
 //!   area* the caller provides, [`RETURN_AREA_ALIGN`]-aligned, of one

@@ -17,12 +17,20 @@
 //! * if its operand is still a real quieting operation — `fadd`, `fsub`,
 //!   `fmul`, `fdiv`, `fpext`, `fptrunc`, or a call to `sqrt`, `floor`,
 //!   `ceil`, `trunc`, `roundeven` — that code generation will not fold
-//!   away (no identity constant operand such as ±0.0 or ±1.0, no
+//!   away (no identity constant operand such as ±0.0, ±1.0 or ±∞, no
 //!   `fptrunc` of an `fpext`), the wrapper is dropped: the hardware
-//!   quiets;
-//! * otherwise (the operation was folded away, or is `minimum`/`maximum`,
-//!   whose lowering may pass an input NaN through) it is expanded to
-//!   `isnan(x) ? x | quiet_bit : x`, on scalars and vectors alike.
+//!   quiets. The same holds for `minimum`/`maximum` on targets whose
+//!   instructions for them quiet NaN operands (AArch64 `fmin`/`fmax`), and
+//!   for a lane extracted from a quieting vector operation (the tail of a
+//!   vectorized reduction);
+//! * otherwise (the operation was folded away, or is `minimum`/`maximum`
+//!   on a target whose lowering may pass an input NaN through, like x86)
+//!   it is expanded to `isnan(x) ? x | quiet_bit : x`, on scalars and
+//!   vectors alike.
+//!
+//! Scalars and vectors are treated alike: the optimizer's vectorizers
+//! turn scalar wrappers into vector ones, and SIMD lowering wraps vector
+//! arithmetic itself (`translate::simd`).
 //!
 //! Nothing else is wrapped: loads, stores, constants, `select`,
 //! reinterpretations and the bitwise `neg`/`abs`/`copysign` must keep
@@ -42,8 +50,14 @@ const CANONICALIZE: &str = "llvm.canonicalize.";
 /// Intrinsics whose machine instructions quiet a signaling NaN.
 const QUIETING_INTRINSICS: &[&str] = &["llvm.sqrt.", "llvm.floor.", "llvm.ceil.", "llvm.trunc.", "llvm.roundeven."];
 
-/// Replaces every `llvm.canonicalize` call in `module`.
-pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>) -> Result<()> {
+/// Intrinsics whose machine instructions quiet a signaling NaN on targets
+/// where `min_max_quiet` holds.
+const MIN_MAX_INTRINSICS: &[&str] = &["llvm.minimum.", "llvm.maximum."];
+
+/// Replaces every `llvm.canonicalize` call in `module`. `min_max_quiet`
+/// says whether the target's instructions for `llvm.minimum`/`maximum`
+/// quiet NaN operands.
+pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>, min_max_quiet: bool) -> Result<()> {
     let b = FnBuilder::new(types, Tags::new(&types), module);
     let mut function = module.get_first_function();
     while let Some(f) = function {
@@ -52,7 +66,7 @@ pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>
             while let Some(instruction) = next {
                 next = instruction.get_next_instruction();
                 if let Some(operand) = canonicalize_operand(instruction) {
-                    replace(&b, instruction, operand)?;
+                    replace(&b, instruction, operand, min_max_quiet)?;
                 }
             }
         }
@@ -79,8 +93,13 @@ fn called_name(instruction: InstructionValue<'_>) -> Option<String> {
     Some(callee.get_name().to_string_lossy().into_owned())
 }
 
-fn replace<'ctx>(b: &FnBuilder<'_, 'ctx>, call: InstructionValue<'ctx>, operand: BasicValueEnum<'ctx>) -> Result<()> {
-    let replacement = if hardware_quiets(operand) {
+fn replace<'ctx>(
+    b: &FnBuilder<'_, 'ctx>,
+    call: InstructionValue<'ctx>,
+    operand: BasicValueEnum<'ctx>,
+    min_max_quiet: bool,
+) -> Result<()> {
+    let replacement = if hardware_quiets(operand, min_max_quiet) {
         operand
     } else {
         b.position_before(&call);
@@ -102,9 +121,15 @@ fn replace<'ctx>(b: &FnBuilder<'_, 'ctx>, call: InstructionValue<'ctx>, operand:
 
 /// Whether `value` is computed by an instruction whose machine code
 /// quiets NaNs and that code generation will not fold away.
-fn hardware_quiets(value: BasicValueEnum<'_>) -> bool {
+fn hardware_quiets(value: BasicValueEnum<'_>, min_max_quiet: bool) -> bool {
     let Some(instruction) = value.as_instruction_value() else { return false };
     let arithmetic = match instruction.get_opcode() {
+        // A lane of a vector result (the tail of a vectorized reduction)
+        // is as quiet as the vector.
+        InstructionOpcode::ExtractElement => {
+            let vector = instruction.get_operand(0).and_then(|o| o.value());
+            return vector.is_some_and(|v| hardware_quiets(v, min_max_quiet));
+        }
         InstructionOpcode::FAdd
         | InstructionOpcode::FSub
         | InstructionOpcode::FMul
@@ -112,9 +137,10 @@ fn hardware_quiets(value: BasicValueEnum<'_>) -> bool {
         | InstructionOpcode::FPExt => true,
         // Code generation folds `fptrunc (fpext x)` back to `x`.
         InstructionOpcode::FPTrunc => !operand_is(instruction, InstructionOpcode::FPExt),
-        InstructionOpcode::Call => {
-            called_name(instruction).is_some_and(|name| QUIETING_INTRINSICS.iter().any(|q| name.starts_with(q)))
-        }
+        InstructionOpcode::Call => called_name(instruction).is_some_and(|name| {
+            let quiets = |list: &[&str]| list.iter().any(|q| name.starts_with(q));
+            quiets(QUIETING_INTRINSICS) || (min_max_quiet && quiets(MIN_MAX_INTRINSICS))
+        }),
         _ => false,
     };
     arithmetic && !has_identity_operand(instruction)
@@ -127,12 +153,20 @@ fn operand_is(instruction: InstructionValue<'_>, opcode: InstructionOpcode) -> b
 }
 
 fn has_identity_operand(instruction: InstructionValue<'_>) -> bool {
-    let is_identity = |v: FloatValue| v.get_constant().is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0);
+    let is_identity =
+        |v: FloatValue| v.get_constant().is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0 || c.is_infinite());
     instruction.get_operands().flatten().filter_map(|o| o.value()).any(|operand| match operand {
         BasicValueEnum::FloatValue(v) => is_identity(v),
-        BasicValueEnum::VectorValue(v) if v.is_const() => (0..v.get_type().get_size())
-            .map(|i| v.get_element_as_constant(i))
-            .any(|e| matches!(e, BasicValueEnum::FloatValue(f) if is_identity(f))),
+        // Lanes can only be read from a `ConstantDataVector`. Any other
+        // constant vector (`zeroinitializer`, a constant-expression bitcast
+        // of an integer vector, as unoptimized code has them) may hold an
+        // identity; assume it does.
+        BasicValueEnum::VectorValue(v) if v.is_const() => {
+            !v.is_constant_data_vector()
+                || (0..v.get_type().get_size())
+                    .map(|i| v.get_element_as_constant(i))
+                    .any(|e| matches!(e, BasicValueEnum::FloatValue(f) if is_identity(f)))
+        }
         _ => false,
     })
 }

@@ -286,11 +286,13 @@ impl<'a> ModuleEnv<'a> {
         let defined = index.checked_sub(self.num_imported.globals)?;
         let global = &self.meta.globals[defined as usize];
         match global.init.ops.as_slice() {
-            [op @ (ConstOp::I32Const(_) | ConstOp::I64Const(_) | ConstOp::F32Const(_) | ConstOp::F64Const(_))]
-                if !global.ty.mutable =>
-            {
-                Some(*op)
-            }
+            [
+                op @ (ConstOp::I32Const(_)
+                | ConstOp::I64Const(_)
+                | ConstOp::F32Const(_)
+                | ConstOp::F64Const(_)
+                | ConstOp::V128Const(_)),
+            ] if !global.ty.mutable => Some(*op),
             _ => None,
         }
     }

@@ -46,6 +46,28 @@ pub(crate) struct TargetSetup {
     /// Inline-asm constraint of the register class that holds scalar
     /// floats, if kiln knows it (see `FnBuilder::keep_alive`).
     pub float_register: Option<&'static str>,
+    /// Which target vector instructions SIMD lowering may use directly.
+    pub vector_isa: VectorIsa,
+    /// Whether the instructions LLVM selects for `llvm.minimum`/`maximum`
+    /// quiet NaN operands (AArch64 `fmin`/`fmax` do; x86 has no such
+    /// instruction and LLVM's expansion passes an operand through).
+    pub min_max_quiet: bool,
+}
+
+/// The vector instruction set the SIMD lowering may name directly, for the
+/// few wasm operations generic LLVM IR cannot express efficiently (see
+/// `translate::simd`). Derived from the features the artifact *requires*
+/// of its host, so code never uses an instruction the loader did not check
+/// for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum VectorIsa {
+    /// x86-64: SSE2 always; SSSE3 (`pshufb`, `pmulhrsw`) and SSE4.1
+    /// (`roundpd`, `pmaxsd`, `packusdw`) when the CPU has them.
+    X86 { ssse3: bool, sse41: bool },
+    /// AArch64 with Advanced SIMD (NEON), which kiln always requires there.
+    Aarch64,
+    /// Generic IR only.
+    Generic,
 }
 
 /// Registers the LLVM targets kiln can generate code for, once per process.
@@ -103,13 +125,20 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         Architecture::Aarch64(_) => (Some("sp"), Some("w")),
         _ => (None, None),
     };
+    let has = |feature: &str| required.iter().any(|f| f == feature);
+    let vector_isa = match arch {
+        Architecture::X86_64 => VectorIsa::X86 { ssse3: has("ssse3"), sse41: has("sse4.1") },
+        Architecture::Aarch64(_) => VectorIsa::Aarch64,
+        _ => VectorIsa::Generic,
+    };
     let info = TargetInfo {
         triple: target.name(),
         cpu,
         features: required,
         pointer_size: target.pointer_size().bytes() as u8,
     };
-    Ok(TargetSetup { machine, info, stack_pointer, float_register })
+    let min_max_quiet = matches!(arch, Architecture::Aarch64(_));
+    Ok(TargetSetup { machine, info, stack_pointer, float_register, vector_isa, min_max_quiet })
 }
 
 /// The CPU name to give LLVM, the feature string that goes with it, and the

@@ -29,7 +29,8 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::MULTI_VALUE)
     .union(WasmFeatures::REFERENCE_TYPES)
     .union(WasmFeatures::BULK_MEMORY)
-    .union(WasmFeatures::FUNCTION_REFERENCES);
+    .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::SIMD);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {

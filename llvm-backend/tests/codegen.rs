@@ -239,11 +239,12 @@ fn invalid_module_names_function_and_offset() {
 }
 
 #[test]
-fn simd_is_unsupported_not_invalid() {
-    let module = wasm(r#"(module (func (param v128) (result v128) (i32x4.add (local.get 0) (local.get 0))))"#);
+fn relaxed_simd_is_unsupported_not_invalid() {
+    let module =
+        wasm(r#"(module (func (param v128 v128) (result v128) (i8x16.relaxed_swizzle (local.get 0) (local.get 1))))"#);
     match compile(&module, &x86()) {
-        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "SIMD"),
-        other => panic!("expected Unsupported SIMD, got {other:?}"),
+        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "relaxed SIMD"),
+        other => panic!("expected Unsupported relaxed SIMD, got {other:?}"),
     }
     let tail = wasm(r#"(module (func $f (return_call $f)))"#);
     let tail_ref = wasm(r#"(module (type $t (func)) (func (param (ref $t)) (return_call_ref $t (local.get 0))))"#);
@@ -361,7 +362,9 @@ fn validate_answers_like_compile() {
     let invalid = wasm(r#"(module (func (result i32)))"#);
     assert!(matches!(kiln_llvm::validate(&invalid), Err(CompileError::Invalid { func_index: Some(0), .. })));
     let simd = wasm(r#"(module (func (result v128) (v128.const i64x2 0 0)))"#);
-    assert!(matches!(kiln_llvm::validate(&simd), Err(CompileError::Unsupported { .. })));
+    assert!(kiln_llvm::validate(&simd).is_ok());
+    let relaxed = wasm(r#"(module (func (param v128) (result v128) (i32x4.relaxed_trunc_f32x4_s (local.get 0))))"#);
+    assert!(matches!(kiln_llvm::validate(&relaxed), Err(CompileError::Unsupported { .. })));
 }
 
 fn asm(wat: &str, opts: &CompileOptions) -> String {
@@ -518,4 +521,177 @@ fn pinned_floats_stay_in_float_registers() {
         assert_eq!(pins(h).len(), 2, "{h}");
         assert!(!moves.iter().any(|m| h.contains(m)), "a pin moved a float to an integer register:\n{h}");
     }
+}
+
+// ---- SIMD ----
+
+fn aarch64() -> CompileOptions {
+    target("aarch64-unknown-linux-gnu")
+}
+
+/// One function per SIMD family, `kiln_func_0` to `kiln_func_10`.
+const SIMD: &str = r#"(module (memory 1)
+    (func (export "add") (param v128 v128) (result v128) (f32x4.add (local.get 0) (local.get 1)))
+    (func (export "swizzle") (param v128 v128) (result v128) (i8x16.swizzle (local.get 0) (local.get 1)))
+    (func (export "q15") (param v128 v128) (result v128) (i16x8.q15mulr_sat_s (local.get 0) (local.get 1)))
+    (func (export "trunc") (param v128) (result v128) (i32x4.trunc_sat_f32x4_u (local.get 0)))
+    (func (export "min") (param v128 v128) (result v128) (f64x2.min (local.get 0) (local.get 1)))
+    (func (export "narrow") (param v128 v128) (result v128) (i8x16.narrow_i16x8_u (local.get 0) (local.get 1)))
+    (func (export "dot") (param v128 v128) (result v128) (i32x4.dot_i16x8_s (local.get 0) (local.get 1)))
+    (func (export "bitmask") (param v128) (result i32) (i8x16.bitmask (local.get 0)))
+    (func (export "nearest") (param v128) (result v128) (f32x4.nearest (local.get 0)))
+    (func (export "load") (param i32) (result v128) (v128.load32x2_s offset=8 (local.get 0)))
+    (func (export "shift") (param v128 i32) (result v128) (i32x4.shr_s (local.get 0) (local.get 1))))"#;
+
+/// Checks that function `index` of [`SIMD`] compiled for `opts` contains
+/// each of `expected` (instruction prefixes, in order) and no call.
+fn assert_simd_asm(opts: &CompileOptions, expected: &[(u32, &[&str])]) {
+    let text = asm(SIMD, opts);
+    for &(index, wanted) in expected {
+        let name = format!("kiln_func_{index}");
+        let body = instructions(function(&text, &name));
+        let mut rest = body.iter();
+        for want in wanted {
+            assert!(rest.any(|i| i.starts_with(want)), "{name}: no `{want}` (in order) in {body:#?}");
+        }
+        assert!(!body.iter().any(|i| i.starts_with("call") || i.starts_with("bl\t")), "{name} calls: {body:#?}");
+    }
+}
+
+#[test]
+fn simd_uses_sse_instructions_on_x86_64() {
+    assert_simd_asm(
+        &x86(),
+        &[
+            (0, &["addps"]),
+            (1, &["paddusb", "pshufb"]),
+            (2, &["pmulhrsw", "pcmpeqw", "pxor"]),
+            (3, &["maxps", "cvttps2dq", "cvttps2dq", "pmaxsd", "paddd"]),
+            (4, &["minpd", "minpd", "orpd", "cmpunordpd"]),
+            (5, &["packuswb"]),
+            (6, &["pmaddwd"]),
+            (7, &["pmovmskb"]),
+            (8, &["roundps\t$8"]),
+            (9, &["pmovsxdq\t8("]),
+            (10, &["andl\t$31", "psrad\t%xmm"]),
+        ],
+    );
+    let text = asm(SIMD, &x86());
+    let trunc = instructions(function(&text, "kiln_func_3"));
+    assert!(!trunc.iter().any(|i| i.starts_with("cvttss2si")), "scalarized: {trunc:#?}");
+}
+
+#[test]
+fn simd_uses_neon_instructions_on_aarch64() {
+    assert_simd_asm(
+        &aarch64(),
+        &[
+            (0, &["fadd\tv0.4s"]),
+            (1, &["tbl\tv0.16b"]),
+            (2, &["sqrdmulh\tv0.8h"]),
+            (3, &["fcvtzu\tv0.4s"]),
+            (4, &["fmin\tv0.2d"]),
+            (5, &["sqxtun\t", "sqxtun2\t"]),
+            (6, &["smull", "addp"]),
+            (7, &["cmlt", "addv"]),
+            (8, &["frintn\tv0.4s"]),
+            (9, &["ldr\td0, [x8, #8]", "sshll\tv0.2d"]),
+            (10, &["and\tw8, w2, #0x1f", "neg\tv1.4s", "sshl\tv0.4s"]),
+        ],
+    );
+    let text = asm(SIMD, &aarch64());
+    let min = instructions(function(&text, "kiln_func_4"));
+    assert_eq!(min.len(), 2, "fmin quiets NaNs by itself; nothing else is needed: {min:#?}");
+}
+
+#[test]
+fn simd_without_ssse3_falls_back_to_generic_vector_code() {
+    let v1 = CompileOptions { cpu: Some("x86-64".into()), ..x86() };
+    assert_simd_asm(&v1, &[(1, &["pcmpeqb", "pand", "por"]), (2, &["pmullw"])]);
+    let text = asm(SIMD, &v1);
+    for index in [1, 2] {
+        let body = instructions(function(&text, &format!("kiln_func_{index}")));
+        assert!(!body.iter().any(|i| i.starts_with("pshufb") || i.starts_with("pmulhrsw")), "{body:#?}");
+    }
+}
+
+#[test]
+fn folded_vector_identity_keeps_nan_quieting() {
+    let text = ir(
+        r#"(module
+        (func (export "mul1") (param v128) (result v128) (f32x4.mul (local.get 0) (v128.const f32x4 1 1 1 1)))
+        (func (export "sub0") (param v128) (result v128) (f64x2.sub (local.get 0) (v128.const i64x2 0 0)))
+        (func (export "add") (param v128 v128) (result v128) (f32x4.add (local.get 0) (local.get 1))))"#,
+        &x86(),
+    );
+    for (name, shape) in [("kiln_func_0", "<4 x float>"), ("kiln_func_1", "<2 x double>")] {
+        let body = function(&text, name);
+        assert!(body.contains(&format!("fcmp uno {shape}")) && body.contains("select <"), "{body}");
+    }
+    let add = function(&text, "kiln_func_2");
+    assert!(add.contains("fadd <4 x float>") && !add.contains("fcmp"), "{add}");
+    let markers = text.lines().filter(|l| l.contains("call") && l.contains("@llvm.canonicalize")).count();
+    assert_eq!(markers, 0, "canonicalize markers left:\n{text}");
+}
+
+#[test]
+fn unoptimized_vector_constants_are_canonicalized_safely() {
+    let source = r#"(module (func (export "f") (param v128) (result v128)
+        (f32x4.add (local.get 0) (v128.const i32x4 0 0x80000000 1 2))))"#;
+    let text = ir(source, &CompileOptions { opt_level: OptLevel::O0, ..x86() });
+    assert!(function(&text, "kiln_func_0").contains("fcmp uno <4 x float>"), "{text}");
+}
+
+#[test]
+fn dropped_vector_loads_are_pinned_in_vector_registers() {
+    let source = r#"(module (memory 1) (func (export "f") (param i32) (drop (v128.load (local.get 0)))))"#;
+    let text = ir(source, &x86());
+    let body = function(&text, "kiln_func_0");
+    assert!(body.contains("load <2 x i64>") && body.contains(r#"asm sideeffect "", "x""#), "{body}");
+    for (opts, load) in [(x86(), "movups\t("), (aarch64(), "ldr\tq0")] {
+        let text = asm(source, &opts);
+        let f = function(&text, "kiln_func_0");
+        assert!(instruction_before_pin(f).starts_with(load), "the pin costs an instruction:\n{f}");
+    }
+}
+
+#[test]
+fn v128_values_travel_as_vectors() {
+    let text = compile_to_text(
+        &wasm(
+            r#"(module (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+            (func (export "f") (param v128) (result v128 v128 v128)
+              (local.get 0) (global.get $g) (i32x4.add (local.get 0) (global.get $g))))"#,
+        ),
+        &x86(),
+        TextKind::LlvmIrUnoptimized,
+    )
+    .unwrap();
+    let area = "ptr noalias nocapture noundef align 16 dereferenceable(48) %results";
+    assert!(text.contains(&format!("define internal void @kiln_func_0(ptr %vmctx, ptr %0, <2 x i64> %1, {area})")));
+    let f = function(&text, "kiln_func_0");
+    assert!(f.contains("store <2 x i64>") && f.contains("load <2 x i64>"), "{f}");
+    let trampoline = function(&text, "kiln_array_call_0");
+    assert!(trampoline.contains("load <2 x i64>, ptr"), "{trampoline}");
+}
+
+#[test]
+fn vectorized_reduction_tails_need_no_quieting() {
+    let text = ir(
+        r#"(module (memory 1)
+        (func (export "dot") (param $a i32) (param $b i32) (param $n i32) (result f32) (local $acc v128) (local $i i32)
+          (block $done (loop $l
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $acc (f32x4.add (local.get $acc)
+              (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $i)))
+                         (v128.load (i32.add (local.get $b) (local.get $i))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $l)))
+          (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+                   (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc))))))"#,
+        &x86(),
+    );
+    let dot = function(&text, "kiln_func_0");
+    assert!(dot.contains("fmul <4 x float>") && dot.contains("extractelement"), "{dot}");
+    assert!(!dot.contains("fcmp uno"), "the reduction's last add quiets by itself:\n{dot}");
 }

@@ -10,7 +10,7 @@
 
 mod env;
 mod table;
-mod values;
+pub mod values;
 
 pub use table::{format_table, totals_line};
 

@@ -25,11 +25,11 @@ use inkwell::context::Context;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::types::{
-    BasicType, BasicTypeEnum, FloatMathType, FloatType, FunctionType, IntMathType, IntType, PointerType,
+    BasicType, BasicTypeEnum, FloatMathType, FloatType, FunctionType, IntMathType, IntType, PointerType, VectorType,
 };
 use inkwell::values::{
     BasicMetadataValueEnum, BasicValue, BasicValueEnum, CallSiteValue, FloatMathValue, FloatValue, FunctionValue,
-    InstructionValue, IntMathValue, IntValue, MetadataValue, PhiValue, PointerValue,
+    InstructionValue, IntMathValue, IntValue, MetadataValue, PhiValue, PointerValue, VectorValue,
 };
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use kiln_abi::VAL_RAW_SIZE;
@@ -62,6 +62,9 @@ pub(crate) struct Types<'ctx> {
     pub ptr: PointerType<'ctx>,
     /// An integer as wide as a pointer of the target.
     pub intptr: IntType<'ctx>,
+    /// A wasm `v128` wherever it is stored or passed: `<2 x i64>`. Lane
+    /// operations bitcast to their own shape (see `translate::simd`).
+    pub v128: VectorType<'ctx>,
 }
 
 impl<'ctx> Types<'ctx> {
@@ -75,6 +78,7 @@ impl<'ctx> Types<'ctx> {
             f64: context.f64_type(),
             ptr: context.ptr_type(AddressSpace::default()),
             intptr: if pointer_bytes == 4 { context.i32_type() } else { context.i64_type() },
+            v128: context.i64_type().vec_type(2),
         }
     }
 
@@ -192,6 +196,19 @@ impl<'ctx> Tags<'ctx> {
             Access::Local => None,
         }
     }
+}
+
+/// A lane-wise conversion ([`FnBuilder::lanes_cast`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LaneCast {
+    SignExtend,
+    ZeroExtend,
+    Truncate,
+    FloatToUnsigned,
+    SignedToFloat,
+    UnsignedToFloat,
+    FloatExtend,
+    FloatTruncate,
 }
 
 /// An instruction builder for one module, with typed, fallible helpers.
@@ -632,16 +649,22 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     ///
     /// The operand is taken in the register class that holds the value
     /// anyway — general registers for integers, `float_register` (the
-    /// target's constraint for float registers) for floats — so the use
-    /// costs no instruction. A float on a target without a known float
-    /// constraint is reinterpreted as an integer, which may cost a move.
+    /// target's constraint for float and vector registers) for floats and
+    /// vectors — so the use costs no instruction. On a target without a
+    /// known float constraint a float is reinterpreted as an integer and a
+    /// vector pinned as two 64-bit halves, which may cost moves.
     #[track_caller]
     pub fn keep_alive(&self, value: BasicValueEnum<'ctx>, float_register: Option<&str>) -> Result<()> {
         let (value, constraint) = match (value, float_register) {
-            (BasicValueEnum::FloatValue(_), Some(constraint)) => (value, constraint),
+            (BasicValueEnum::FloatValue(_) | BasicValueEnum::VectorValue(_), Some(constraint)) => (value, constraint),
             (BasicValueEnum::FloatValue(f), None) => {
                 let bits = self.types.int(self.float_bits(f.get_type()))?;
                 (self.bit_cast(value, bits.into())?, "r")
+            }
+            (BasicValueEnum::VectorValue(_), None) => {
+                let halves = self.bit_cast(value, self.types.v128.into())?.into_vector_value();
+                self.keep_alive(self.extract_lane(halves, 0)?, None)?;
+                return self.keep_alive(self.extract_lane(halves, 1)?, None);
             }
             (other, _) => (other, "r"),
         };
@@ -655,6 +678,97 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
             self.types.context.create_enum_attribute(memory, INACCESSIBLE_MEM_READ_WRITE),
         );
         Ok(())
+    }
+
+    // ---- vectors ----
+
+    /// Lane-wise integer comparison, one `i1` per lane.
+    #[track_caller]
+    pub fn lanes_icmp(
+        &self,
+        pred: IntPredicate,
+        lhs: VectorValue<'ctx>,
+        rhs: VectorValue<'ctx>,
+    ) -> Result<VectorValue<'ctx>> {
+        check(self.b.build_int_compare(pred, lhs, rhs, ""))
+    }
+
+    /// Lane-wise shift right, arithmetic (`signed`) or logical.
+    #[track_caller]
+    pub fn lanes_shr(&self, lhs: VectorValue<'ctx>, rhs: VectorValue<'ctx>, signed: bool) -> Result<VectorValue<'ctx>> {
+        check(self.b.build_right_shift(lhs, rhs, signed, ""))
+    }
+
+    /// Bitwise complement of every lane.
+    #[track_caller]
+    pub fn lanes_not(&self, value: VectorValue<'ctx>) -> Result<VectorValue<'ctx>> {
+        check(self.b.build_not(value, ""))
+    }
+
+    /// Lane-wise float negation (a sign-bit flip).
+    #[track_caller]
+    pub fn lanes_fneg(&self, value: VectorValue<'ctx>) -> Result<VectorValue<'ctx>> {
+        check(self.b.build_float_neg(value, ""))
+    }
+
+    /// Converts every lane of `value` to the lanes of `ty` (same lane
+    /// count). Float-to-int casts are poison out of range: callers clamp
+    /// first.
+    #[track_caller]
+    pub fn lanes_cast(
+        &self,
+        value: VectorValue<'ctx>,
+        ty: VectorType<'ctx>,
+        cast: LaneCast,
+    ) -> Result<VectorValue<'ctx>> {
+        let b = &self.b;
+        check(match cast {
+            LaneCast::SignExtend => b.build_int_s_extend(value, ty, ""),
+            LaneCast::ZeroExtend => b.build_int_z_extend(value, ty, ""),
+            LaneCast::Truncate => b.build_int_truncate(value, ty, ""),
+            LaneCast::FloatToUnsigned => b.build_float_to_unsigned_int(value, ty, ""),
+            LaneCast::SignedToFloat => b.build_signed_int_to_float(value, ty, ""),
+            LaneCast::UnsignedToFloat => b.build_unsigned_int_to_float(value, ty, ""),
+            LaneCast::FloatExtend => b.build_float_ext(value, ty, ""),
+            LaneCast::FloatTruncate => b.build_float_trunc(value, ty, ""),
+        })
+    }
+
+    /// Lane `lane` of `vector`.
+    #[track_caller]
+    pub fn extract_lane(&self, vector: VectorValue<'ctx>, lane: u32) -> Result<BasicValueEnum<'ctx>> {
+        check(self.b.build_extract_element(vector, self.i32_const(lane as i32), ""))
+    }
+
+    /// `vector` with lane `lane` replaced by `value`.
+    #[track_caller]
+    pub fn insert_lane(
+        &self,
+        vector: VectorValue<'ctx>,
+        value: BasicValueEnum<'ctx>,
+        lane: u32,
+    ) -> Result<VectorValue<'ctx>> {
+        check(self.b.build_insert_element(vector, value, self.i32_const(lane as i32), ""))
+    }
+
+    /// `shufflevector`: lane `i` of the result is lane `mask[i]` of the
+    /// concatenation of `lhs` and `rhs`.
+    #[track_caller]
+    pub fn shuffle(&self, lhs: VectorValue<'ctx>, rhs: VectorValue<'ctx>, mask: &[u32]) -> Result<VectorValue<'ctx>> {
+        let mask: Vec<IntValue> = mask.iter().map(|&i| self.i32_const(i as i32)).collect();
+        check(self.b.build_shuffle_vector(lhs, rhs, VectorType::const_vector(&mask), ""))
+    }
+
+    /// A vector of `lanes` copies of the scalar `value`.
+    #[track_caller]
+    pub fn splat(&self, value: BasicValueEnum<'ctx>, lanes: u32) -> Result<VectorValue<'ctx>> {
+        let ty = match value {
+            BasicValueEnum::IntValue(v) => v.get_type().vec_type(lanes),
+            BasicValueEnum::FloatValue(v) => v.get_type().vec_type(lanes),
+            other => return Err(CompileError::internal(format_args!("splat of {other:?}"))),
+        };
+        let single = self.insert_lane(ty.get_poison(), value, 0)?;
+        self.shuffle(single, ty.get_poison(), &vec![0; lanes as usize])
     }
 
     // ---- control flow ----

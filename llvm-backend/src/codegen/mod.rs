@@ -46,7 +46,7 @@ mod trampolines;
 
 use crate::environ::ModuleEnv;
 use crate::error::{CompileError, Result};
-use crate::target::TargetSetup;
+use crate::target::{TargetSetup, VectorIsa};
 use builder::{Access, FnBuilder, Tags, Types};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
@@ -117,6 +117,8 @@ pub(crate) struct ModuleCx<'a, 'ctx> {
     pub stack_pointer: Option<&'static str>,
     /// Inline-asm constraint for a float register, if kiln knows one.
     pub float_register: Option<&'static str>,
+    /// The vector instructions SIMD lowering may ask for by name.
+    pub vector_isa: VectorIsa,
 }
 
 impl<'ctx> ModuleCx<'_, 'ctx> {
@@ -234,14 +236,12 @@ fn return_area_attributes(types: &Types<'_>, results: usize) -> [Attribute; 5] {
 }
 
 fn val_type<'ctx>(types: &Types<'ctx>, ty: ValType) -> Result<BasicTypeEnum<'ctx>> {
-    let unsupported =
-        |feature: &str| CompileError::Unsupported { feature: feature.into(), offset: 0, func_index: None };
     match ty {
         ValType::I32 => Ok(types.i32.into()),
         ValType::I64 => Ok(types.i64.into()),
         ValType::F32 => Ok(types.f32.into()),
         ValType::F64 => Ok(types.f64.into()),
-        ValType::V128 => Err(unsupported("SIMD")),
+        ValType::V128 => Ok(types.v128.into()),
         // Every reference is one pointer: a `*const VMFuncRef` or an
         // externref, null for a null reference.
         ValType::Ref(_) => Ok(types.ptr.into()),
@@ -318,6 +318,7 @@ pub(crate) fn build_module<'ctx>(
         bounds_checks,
         stack_pointer: setup.stack_pointer,
         float_register: setup.float_register,
+        vector_isa: setup.vector_isa,
     };
     for (defined, body) in env.bodies.iter().enumerate() {
         crate::translate::translate_function(&cx, env.num_imported.funcs + defined as u32, body)?;

@@ -161,7 +161,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// Pops the address operand and returns where the access of `bytes`
     /// bytes goes, checking bounds if the mode asks for it.
-    fn heap_address(&mut self, memarg: &MemArg, bytes: u32) -> Result<PointerValue<'ctx>> {
+    pub(super) fn heap_address(&mut self, memarg: &MemArg, bytes: u32) -> Result<PointerValue<'ctx>> {
         let memory = match memarg.target {
             MemArgTarget::Memory(0) => 0,
             MemArgTarget::Memory(_) => return Err(self.unsupported("multiple memories")),

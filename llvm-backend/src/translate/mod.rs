@@ -4,7 +4,8 @@
 //! `VisitOperator` ([`visitor`]); each `visit_*` is a one-line call into a
 //! family module: [`numeric`] and [`conversion`] (generic over width),
 //! [`memory`] (bulk memory included), [`table`], [`reference`],
-//! [`control`], [`variables`], [`calls`], [`parametric`].
+//! [`control`], [`variables`], [`calls`], [`parametric`], and [`simd`]
+//! (generic over lane shape, itself split by family).
 //!
 //! # The state
 //!
@@ -51,6 +52,7 @@ mod memory;
 mod numeric;
 mod parametric;
 mod reference;
+mod simd;
 mod table;
 mod variables;
 mod visitor;

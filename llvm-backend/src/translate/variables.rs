@@ -68,6 +68,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             Some(ConstOp::I64Const(v)) => self.b.i64_const(v).into(),
             Some(ConstOp::F32Const(bits)) => self.b.float_from_bits(cx.types.f32, bits.into())?.into(),
             Some(ConstOp::F64Const(bits)) => self.b.float_from_bits(cx.types.f64, bits)?.into(),
+            Some(ConstOp::V128Const(bits)) => self.v128_constant(bits).into(),
             _ => {
                 let global = cx.env.globals[index as usize];
                 let access = if global.mutable { Access::Global } else { Access::Invariant };
