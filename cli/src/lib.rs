@@ -4,11 +4,13 @@
 //! compiler (`kiln-llvm`) and the linker (`kiln-linker`) from a `.wasm` or
 //! `.wat` file to a native library; [`runtime`] is the loader that opens
 //! such libraries and runs them; [`wast`] runs WebAssembly spec test
-//! scripts through both. The `kiln` command is a thin layer over these.
+//! scripts through both; [`cache`] keeps compiled libraries for `kiln run`. The `kiln` command is a thin layer over these.
 
+pub mod cache;
 pub mod compile;
 pub mod wast;
 
+pub use cache::Cache;
 pub use compile::{CompileReport, Emit, Error, compile_file, compile_to_file, read_module};
 pub use kiln_llvm::{CompileError, CompileOptions, OptLevel};
 

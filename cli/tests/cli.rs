@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 fn kiln(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    // Keep `kiln run`'s compiled-artifact cache out of the user's home.
+    cmd.env("KILN_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-test-cache"));
     for a in args {
         cmd.arg(a);
     }

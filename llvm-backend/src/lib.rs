@@ -240,3 +240,10 @@ fn guard<T>(f: impl FnOnce() -> Result<T, CompileError>) -> Result<T, CompileErr
         Err(CompileError::Internal(format!("panic: {message}")))
     })
 }
+
+/// This machine's CPU as LLVM names it, and its feature string: what
+/// `--cpu native` resolves to.
+pub fn host_cpu() -> (String, String) {
+    use inkwell::targets::TargetMachine;
+    (TargetMachine::get_host_cpu_name().to_string(), TargetMachine::get_host_cpu_features().to_string())
+}

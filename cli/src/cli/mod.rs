@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and dispatch. Each command
 //! lives in its own file; the work itself is done by the library crates.
 
+mod cache;
 mod inspect;
 mod run;
 mod wast;
@@ -39,6 +40,9 @@ enum Command {
     Wast(wast::WastArgs),
     /// List the targets this kiln can compile for.
     Targets,
+    /// Manage the cache of libraries `kiln run` compiled from .wasm/.wat files.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
 }
 
 #[derive(Args)]
@@ -141,6 +145,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::inspect(args),
         Command::Wast(args) => wast::wast(args),
         Command::Targets => targets(),
+        Command::Cache(command) => cache::cache(command),
     };
     match result {
         Ok(code) => code,

@@ -4,13 +4,15 @@
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use kiln::runtime::{Engine, Error, Func, Linker, Module, Store, Val, ValType};
+use kiln::cache::{Cache, Lookup};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
     /// A library compiled by kiln (.so), or a .wasm/.wat module, which is
-    /// compiled first (into a temporary directory).
+    /// compiled on first use and kept in the compiled-artifact cache.
     module: PathBuf,
     /// Exported function to call. Without it, the module is instantiated
     /// (running its start function) and `_start` is called if exported.
@@ -22,6 +24,14 @@ pub(crate) struct RunArgs {
     args: Vec<String>,
     #[command(flatten)]
     codegen: super::CodegenArgs,
+    /// Compile a .wasm/.wat module into a temporary directory instead of
+    /// using the compiled-artifact cache (see `kiln cache`).
+    #[arg(long)]
+    no_cache: bool,
+    /// Report on stderr where the library came from (cache hit, compile
+    /// and its timing).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
@@ -55,18 +65,45 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens a compiled library, or compiles a wasm/wat module first. A file is
-/// taken for a library if it is an ELF file or is named like one.
+/// Opens a compiled library, or a wasm/wat module compiled through the
+/// cache (or into `scratch` with `--no-cache`). A file is taken for a
+/// library if it is an ELF file or is named like one.
 fn load(engine: &Engine, args: &RunArgs, scratch: &Path) -> Result<Module> {
-    let bytes = std::fs::read(&args.module).with_context(|| format!("cannot read `{}`", args.module.display()))?;
-    let library_name = args.module.extension().is_some_and(|e| e == "so" || e == "dylib" || e == "dll");
+    let path = &args.module;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let library_name = path.extension().is_some_and(|e| e == "so" || e == "dylib" || e == "dll");
     if bytes.starts_with(b"\x7fELF") || library_name {
-        return Ok(Module::from_file(engine, &args.module)?);
+        return Ok(Module::from_file(engine, path)?);
     }
-    let library = scratch.join("module.so");
     let opts = args.codegen.options()?;
-    kiln::compile_file(&args.module, &opts, kiln::Emit::SharedLibrary, &library)?;
-    Ok(Module::from_file(engine, &library)?)
+    let wasm = kiln::read_module(path)?;
+    if args.no_cache {
+        let library = scratch.join("module.so");
+        let report = kiln::compile_to_file(&wasm, path, &opts, kiln::Emit::SharedLibrary, &library)?;
+        if args.verbose {
+            eprintln!("kiln: compiled {} in {:.2?} (cache not used)", path.display(), report.compile_time + report.link_time);
+        }
+        return Ok(Module::from_file(engine, &library)?);
+    }
+    let cache = Cache::user()?;
+    let announce = || {
+        if args.verbose || std::io::stderr().is_terminal() {
+            eprintln!("kiln: compiling {} (the library is cached for the next run)", path.display());
+        }
+    };
+    let entry = cache.get_or_compile(&wasm, path, &opts, announce)?;
+    if args.verbose {
+        let library = entry.library.display();
+        match &entry.lookup {
+            Lookup::Hit => eprintln!("kiln: cache hit, loading {library} (no compilation)"),
+            Lookup::Compiled(r) => eprintln!("kiln: compiled in {:.2?}, cached as {library}", r.compile_time + r.link_time),
+            Lookup::Rebuilt { reason, report: r } => eprintln!(
+                "kiln: cache entry was damaged ({reason}); recompiled in {:.2?}, cached as {library}",
+                r.compile_time + r.link_time
+            ),
+        }
+    }
+    Ok(Module::from_file(engine, &entry.library)?)
 }
 
 fn call(store: &mut Store, func: Func, name: &str, args: &[String]) -> Result<Vec<Val>> {
