@@ -14,10 +14,9 @@ fn main() {
     if let Some(head) = git(&["rev-parse", "--path-format=absolute", "--git-path", "HEAD"]) {
         println!("cargo:rerun-if-changed={head}");
     }
-    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(path) = git(&["rev-parse", "--path-format=absolute", "--git-path", &r]) {
-            println!("cargo:rerun-if-changed={path}");
-        }
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+    if let Some(path) = branch.and_then(|r| git(&["rev-parse", "--path-format=absolute", "--git-path", &r])) {
+        println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rustc-env=KILN_GIT_COMMIT={commit}");
 }
