@@ -15,7 +15,10 @@ fn main() {
         println!("cargo:rerun-if-changed={head}");
     }
     let branch = git(&["symbolic-ref", "-q", "HEAD"]);
-    if let Some(path) = branch.and_then(|r| git(&["rev-parse", "--path-format=absolute", "--git-path", &r])) {
+    let branch_file = branch.and_then(|r| git(&["rev-parse", "--path-format=absolute", "--git-path", &r]));
+    let packed = git(&["rev-parse", "--path-format=absolute", "--git-path", "packed-refs"]);
+    // A path that does not exist would make cargo rerun this every build.
+    for path in branch_file.into_iter().chain(packed).filter(|p| std::path::Path::new(p).exists()) {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rustc-env=KILN_GIT_COMMIT={commit}");
