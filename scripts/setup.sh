@@ -10,6 +10,8 @@ packages=(
   lld-19 clang-19
   # running and building aarch64 Linux artifacts on an x86_64 host
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  # building C programs for wasm32-wasi (the WASI tests): libc and compiler runtime
+  wasi-libc libclang-rt-19-dev-wasm32
 )
 
 missing=()
