@@ -8,6 +8,8 @@ packages=(
   llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev
   # the linker for every target, and clang for C harnesses and wasm test programs
   lld-19 clang-19
+  # wasi-libc and its compiler runtime, for the WASI test programs
+  wasi-libc libclang-rt-19-dev-wasm32
   # running and building aarch64 Linux artifacts on an x86_64 host
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # building C programs for wasm32-wasi (the WASI tests): libc and compiler runtime
