@@ -92,7 +92,11 @@ fn same_input_compiles_to_identical_bytes() {
 fn a_trap_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let lib = compiled(dir.path(), &[]);
-    let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"div", &"1", &"0"]));
+    let o = kiln(&[&"run", &lib, &"--invoke", &"div", &"1", &"0"]);
+    // A trap exits like a native program that aborts, distinct from kiln's own failures (1).
+    assert_eq!(o.status.code(), Some(134), "{o:?}");
+    let err = stderr(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
     assert!(err.contains("integer divide by zero") && err.contains("`div`") && err.contains("good.so"), "{err}");
 }
 

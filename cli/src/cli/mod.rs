@@ -3,6 +3,7 @@
 
 mod cache;
 mod inspect;
+mod invoke;
 mod run;
 mod wast;
 

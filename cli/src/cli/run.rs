@@ -1,49 +1,82 @@
-//! `kiln run`: load (or compile and load) a module, call an export, print
-//! its results.
+//! `kiln run`: load (or compile and load) a module and run it — a WASI
+//! command through `_start`, or one export with `--invoke`.
 
+use super::invoke::{format_val, parse_params};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use kiln::runtime::{Engine, Error, Func, Linker, Module, Store, Val, ValType};
 use kiln::cache::{Cache, Lookup};
+use kiln::runtime::{Engine, Error, Linker, Module, Store, Val};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The exit status when wasm traps, as for a native program that aborts
+/// (128 + SIGABRT).
+pub(crate) const TRAP_EXIT_CODE: u8 = 134;
+
 #[derive(Args)]
+#[command(after_help = "Exit status: the program's own (its proc_exit code, 0 when _start returns); \
+    134 when the wasm code traps; 1 when kiln cannot read, compile, load or link the module.\n\n\
+    Examples:\n  \
+    kiln run app.wasm -- input.txt -v      run a WASI program with two arguments\n  \
+    kiln run app.wasm --dir data::/data    let it read and write ./data as /data\n  \
+    kiln run app.wasm --dir . --env LANG=C the current directory, one variable\n  \
+    kiln run lib.so --invoke add 2 3       call an export and print its results")]
 pub(crate) struct RunArgs {
     /// A library compiled by kiln (.so), or a .wasm/.wat module, which is
     /// compiled on first use and kept in the compiled-artifact cache.
     module: PathBuf,
-    /// Exported function to call. Without it, the module is instantiated
-    /// (running its start function) and `_start` is called if exported.
-    #[arg(long, value_name = "NAME")]
-    invoke: Option<String>,
-    /// Arguments for the function, parsed by parameter type: integers in
-    /// decimal or 0x hex, floats like 1.5, -0, inf, nan.
+    /// Arguments: for a WASI program (after `--`), its argv[1..]; with
+    /// `--invoke`, the function's parameters, parsed by type (integers in
+    /// decimal or 0x hex, floats like 1.5, -0, inf, nan).
     #[arg(allow_negative_numbers = true, value_name = "ARGS")]
     args: Vec<String>,
+    /// Call this exported function instead of the WASI entry point `_start`,
+    /// and print its results.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Give the program a host directory, as GUEST (default: the same path).
+    /// It cannot reach anything outside it. Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the program. Repeatable; nothing of
+    /// kiln's own environment is passed on.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    envs: Vec<(String, String)>,
     #[command(flatten)]
     codegen: super::CodegenArgs,
     /// Compile a .wasm/.wat module into a temporary directory instead of
     /// using the compiled-artifact cache (see `kiln cache`).
     #[arg(long)]
     no_cache: bool,
-    /// Report on stderr where the library came from (cache hit, compile
-    /// and its timing).
+    /// Report on stderr where the library came from (cache hit, or a
+    /// compile and its timing).
     #[arg(short, long)]
     verbose: bool,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some(("", _)) => Err(format!("`{s}`: the variable name is empty")),
+        Some((name, value)) => Ok((name.to_string(), value.to_string())),
+        None => Err(format!("`{s}` is not NAME=VALUE")),
+    }
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let engine = Engine::default();
     let scratch = tempfile::Builder::new().prefix("kiln-run-").tempdir().context("creating a temporary directory")?;
     let module = load(&engine, &args, scratch.path())?;
-    let mut store = Store::new(&engine);
     let file = args.module.display();
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .map_err(|e| anyhow!("{file}: cannot instantiate: {}", describe(&e)))?;
+    let mut store = Store::new(&engine);
+    let mut linker = Linker::new(&engine);
+    let wasi = wasi_context(&args)?;
+    kiln_wasi::add_to_linker(&mut linker, &mut store, wasi).map_err(|e| anyhow!("{file}: {e}"))?;
 
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(e) => return finish(&file, "instantiation", e),
+    };
     let (name, func) = match &args.invoke {
         Some(name) => {
             let func = instance.get_func(&store, name).ok_or_else(|| {
@@ -54,15 +87,58 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
         }
         None => match instance.get_func(&store, "_start") {
             Some(f) => ("_start", f),
-            None if args.args.is_empty() => return Ok(ExitCode::SUCCESS),
-            None => bail!("{file}: arguments given but no --invoke NAME and no `_start` export"),
+            None => return Ok(ExitCode::SUCCESS),
         },
     };
-    let results = call(&mut store, func, name, &args.args).map_err(|e| anyhow!("{file}: {e:#}"))?;
+    let ty = func.ty(&store)?;
+    let params = match &args.invoke {
+        Some(_) => parse_params(&ty, name, &args.args).with_context(|| format!("{file}"))?,
+        None if ty.params.is_empty() && ty.results.is_empty() => Vec::new(),
+        None => bail!("{file}: `_start` has type {ty}, not [] -> []; use --invoke to call it with arguments"),
+    };
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    if let Err(e) = func.call(&mut store, &params, &mut results) {
+        return finish(&file, &format!("`{name}`"), e);
+    }
     for r in results {
         println!("{}", format_val(&r));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The exit status for a run that ended in `error`: the program's own
+/// code if it called `proc_exit`, else a report on stderr.
+fn finish(file: &dyn std::fmt::Display, during: &str, error: Error) -> Result<ExitCode> {
+    if let Some(code) = kiln_wasi::exit_code(&error) {
+        // What a native `exit(code)` reports: the low 8 bits.
+        return Ok(ExitCode::from(code as u8));
+    }
+    match error {
+        Error::Trap(trap) => {
+            eprintln!("kiln: error: {file}: {during}: wasm trap: {trap} (trap code {:?})", trap.code());
+            Ok(ExitCode::from(TRAP_EXIT_CODE))
+        }
+        other => Err(anyhow!("{file}: {during}: {other}")),
+    }
+}
+
+/// The program's WASI view: its arguments, environment, preopened
+/// directories and this process's standard streams.
+fn wasi_context(args: &RunArgs) -> Result<kiln_wasi::WasiCtx> {
+    let mut builder = kiln_wasi::WasiCtxBuilder::new();
+    builder.arg(args.module.to_string_lossy());
+    if args.invoke.is_none() {
+        builder.args(&args.args);
+    }
+    for (name, value) in &args.envs {
+        builder.env(name, value);
+    }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder.preopened_dir(host, guest).with_context(|| format!("--dir {dir}"))?;
+    }
+    builder.inherit_stdio();
+    Ok(builder.build())
 }
 
 /// Opens a compiled library, or a wasm/wat module compiled through the
@@ -104,81 +180,4 @@ fn load(engine: &Engine, args: &RunArgs, scratch: &Path) -> Result<Module> {
         }
     }
     Ok(Module::from_file(engine, &entry.library)?)
-}
-
-fn call(store: &mut Store, func: Func, name: &str, args: &[String]) -> Result<Vec<Val>> {
-    let ty = func.ty(&*store)?;
-    if ty.params.len() != args.len() {
-        let params: Vec<String> = ty.params.iter().map(|t| t.to_string()).collect();
-        bail!("`{name}` takes {} argument(s) ({}), {} given", ty.params.len(), params.join(" "), args.len());
-    }
-    let params = ty
-        .params
-        .iter()
-        .zip(args)
-        .enumerate()
-        .map(|(i, (t, a))| parse_arg(*t, a).with_context(|| format!("argument {} of `{name}`", i + 1)))
-        .collect::<Result<Vec<_>>>()?;
-    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
-    func.call(&mut *store, &params, &mut results).map_err(|e| anyhow!("`{name}`: {}", describe(&e)))?;
-    Ok(results)
-}
-
-fn describe(e: &Error) -> String {
-    match e {
-        Error::Trap(t) => format!("wasm trap: {t} (trap code {:?})", t.code()),
-        other => other.to_string(),
-    }
-}
-
-fn parse_arg(ty: ValType, s: &str) -> Result<Val> {
-    let int = |s: &str| -> Result<i128> {
-        let (neg, digits) = s.strip_prefix('-').map_or((false, s), |d| (true, d));
-        let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-            Some(hex) => i128::from_str_radix(hex, 16),
-            None => digits.parse::<i128>(),
-        }
-        .map_err(|_| anyhow!("`{s}` is not an integer"))?;
-        Ok(if neg { -v } else { v })
-    };
-    Ok(match ty {
-        ValType::I32 => {
-            let v = int(s)?;
-            if !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&v) {
-                bail!("`{s}` does not fit in an i32");
-            }
-            Val::I32(v as u32 as i32)
-        }
-        ValType::I64 => {
-            let v = int(s)?;
-            if !(i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(&v) {
-                bail!("`{s}` does not fit in an i64");
-            }
-            Val::I64(v as u64 as i64)
-        }
-        ValType::F32 => Val::from_f32(s.parse().map_err(|_| anyhow!("`{s}` is not a number"))?),
-        ValType::F64 => Val::from_f64(s.parse().map_err(|_| anyhow!("`{s}` is not a number"))?),
-        other => bail!("parameters of type {other} cannot be given on the command line"),
-    })
-}
-
-fn format_val(v: &Val) -> String {
-    match v {
-        Val::I32(x) => x.to_string(),
-        Val::I64(x) => x.to_string(),
-        Val::F32(b) => format_float(f64::from(f32::from_bits(*b)), f32::from_bits(*b).is_nan(), u64::from(b & 0x7f_ffff), *b >> 31 == 1),
-        Val::F64(b) => format_float(f64::from_bits(*b), f64::from_bits(*b).is_nan(), b & 0xf_ffff_ffff_ffff, *b >> 63 == 1),
-        Val::V128(b) => format!("{b:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
-        Val::FuncRef(Some(_)) => "funcref".into(),
-        Val::ExternRef(Some(_)) => "externref".into(),
-    }
-}
-
-fn format_float(v: f64, is_nan: bool, payload: u64, negative: bool) -> String {
-    if is_nan {
-        let sign = if negative { "-" } else { "" };
-        return format!("{sign}nan:{payload:#x}");
-    }
-    v.to_string()
 }
