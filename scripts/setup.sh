@@ -6,14 +6,15 @@ set -euo pipefail
 packages=(
   # LLVM 19 for the compiler (inkwell links it; static linking needs polly/zstd/zlib)
   llvm-19-dev libpolly-19-dev libzstd-dev zlib1g-dev
-  # the linker for every target, and clang for C harnesses and wasm test programs
+  # the linker for every target (ld.lld, ld64.lld and lld-link: ELF, Mach-O
+  # and PE/COFF; no target SDK needed), and clang for C harnesses and wasm
+  # test programs
   lld-19 clang-19
-  # wasi-libc and its compiler runtime, for the WASI test programs
-  wasi-libc libclang-rt-19-dev-wasm32
-  # running and building aarch64 Linux artifacts on an x86_64 host
-  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   # building C programs for wasm32-wasi (the WASI tests): libc and compiler runtime
   wasi-libc libclang-rt-19-dev-wasm32
+  # running aarch64 and riscv64 Linux artifacts on an x86_64 host, in C
+  # harnesses built with the cross compilers
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 )
 
 missing=()

@@ -192,6 +192,12 @@ impl OwnedMetadata {
         // never mutated afterwards.
         unsafe { rkyv::access_unchecked::<ArchivedModuleMetadata>(&self.payload) }
     }
+
+    /// The metadata as an ordinary value (a copy).
+    pub fn to_metadata(&self) -> Result<ModuleMetadata, MetadataError> {
+        rkyv::deserialize::<ModuleMetadata, rkyv::rancor::Error>(self.get())
+            .map_err(|e| MetadataError::Invalid(e.to_string()))
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 //! both names with a user-chosen name so several modules can be linked into
 //! one program.
 
+use crate::target::Target;
+use target_lexicon::BinaryFormat;
+
 /// The exported metadata blob (header + rkyv archive, 16-byte aligned).
 pub const METADATA: &str = "kiln_metadata";
 
@@ -47,10 +50,42 @@ pub fn wasm_to_host_trampoline(type_index: u32) -> String {
 }
 
 /// Symbols a library may leave undefined, resolved from the host process when
-/// the library is loaded. LLVM emits calls to the first three for large
+/// the library is loaded (C names; Mach-O spells them with a leading `_`,
+/// see [`object_symbol`]). LLVM emits calls to the first three for large
 /// copies and fills; the rounding functions are only referenced on x86_64
 /// CPUs without SSE4.1 (kiln's default x86_64 CPU has it).
+///
+/// This is the list for Linux. Other targets allow a subset
+/// ([`allowed_undefined`]).
 pub const ALLOWED_UNDEFINED: &[&str] = &[
     "memcpy", "memmove", "memset", "ceil", "ceilf", "floor", "floorf", "trunc", "truncf",
     "roundeven", "roundevenf",
 ];
+
+/// The symbols a library for `target` may leave undefined (C names):
+///
+/// * Linux: [`ALLOWED_UNDEFINED`], from the C library the host process
+///   already has loaded;
+/// * macOS: `memcpy`, `memmove`, `memset`, bound to `libSystem`, which every
+///   process has (the linker is given a stub of `libSystem` naming exactly
+///   these, so no SDK is needed and nothing else can stay undefined); x86_64
+///   code for macOS needs SSE4.1, so no rounding functions;
+/// * Windows: none. There is no C runtime to import from, so the module
+///   defines `memcpy`, `memmove` and `memset` itself, and x86_64 code for
+///   Windows needs SSE4.1.
+pub fn allowed_undefined(target: &Target) -> &'static [&'static str] {
+    match target.binary_format() {
+        BinaryFormat::Macho => &ALLOWED_UNDEFINED[..3],
+        BinaryFormat::Coff => &[],
+        _ => ALLOWED_UNDEFINED,
+    }
+}
+
+/// The name a C symbol `name` has in an object file of `format`: Mach-O
+/// prefixes an underscore, ELF and COFF (on 64-bit targets) do not.
+pub fn object_symbol(format: BinaryFormat, name: &str) -> String {
+    match format {
+        BinaryFormat::Macho => format!("_{name}"),
+        _ => name.to_string(),
+    }
+}

@@ -77,15 +77,22 @@ fn compile_run_and_inspect_a_module() {
     }
 }
 
+/// Same input, same bytes, for every target, whatever the output is
+/// called (the name never reaches the file: not in a soname, an install
+/// name, a code signature or a DLL's export directory).
 #[test]
 fn same_input_compiles_to_identical_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let wat = write(dir.path(), "m.wat", GOOD);
-    let (a, b) = (dir.path().join("a.so"), dir.path().join("b.so"));
-    for out in [&a, &b] {
-        assert!(kiln(&[&"compile", &wat, &"-o", out, &"-O3"]).status.success());
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for (triple, _) in kiln_abi::target::SUPPORTED {
+        let (a, b) = (dir.path().join(format!("a-{triple}")), dir.path().join(format!("sub/b-{triple}.lib")));
+        for out in [&a, &b] {
+            let o = kiln(&[&"compile", &wat, &"-o", out, &"-O3", &"--target", triple]);
+            assert!(o.status.success(), "{triple}: {}", stderr(&o));
+        }
+        assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), "{triple}");
     }
-    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
 
 #[test]
@@ -170,15 +177,47 @@ fn flipped_byte_in_metadata() {
     assert!(err.contains("checksum"), "{err}");
 }
 
+/// Every other target's library is refused by the loader, naming both
+/// targets, and inspected from the file alone (ELF, Mach-O, PE alike).
 #[test]
 fn library_for_another_target() {
     let dir = tempfile::tempdir().unwrap();
-    let lib = compiled(dir.path(), &["--target", "aarch64-unknown-linux-gnu"]);
-    let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"add", &"1", &"2"]));
-    assert!(err.contains("aarch64-unknown-linux-gnu") && err.contains("x86_64-unknown-linux-gnu"), "{err}");
-    // Inspecting works for any target.
-    let o = kiln(&[&"inspect", &lib]);
-    assert!(o.status.success() && stdout(&o).contains("aarch64-unknown-linux-gnu"), "{}", stderr(&o));
+    let host = kiln_abi::target::Target::host().name();
+    for (triple, cpu) in kiln_abi::target::SUPPORTED.iter().filter(|(t, _)| *t != host) {
+        let lib = compiled(dir.path(), &["--target", triple]);
+        let err = fails(&kiln(&[&"run", &lib, &"--invoke", &"add", &"1", &"2"]));
+        assert!(err.contains(&format!("built for {triple}, this host is {host}")), "{err}");
+        let o = kiln(&[&"inspect", &lib]);
+        let text = stdout(&o);
+        assert!(o.status.success(), "{triple}: {}", stderr(&o));
+        let target_line = format!("target:      {triple} (cpu {cpu};");
+        let add = "add: (func (param i32 i32) (result i32))";
+        for expected in [target_line.as_str(), add, "exports:     3", "imports:     0"] {
+            assert!(text.contains(expected), "{triple}: `{expected}` missing from:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn targets_lists_all_six_with_their_cpu() {
+    let o = kiln(&[&"targets"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    let host = kiln_abi::target::Target::host().name();
+    for (triple, cpu) in [
+        ("x86_64-unknown-linux-gnu", "x86-64-v2"),
+        ("aarch64-unknown-linux-gnu", "generic"),
+        ("riscv64gc-unknown-linux-gnu", "generic-rv64"),
+        ("x86_64-apple-darwin", "x86-64-v2"),
+        ("aarch64-apple-darwin", "generic"),
+        ("x86_64-pc-windows-msvc", "x86-64-v2"),
+    ] {
+        let line = text.lines().find(|l| l.split_whitespace().next() == Some(triple));
+        let line = line.unwrap_or_else(|| panic!("{triple} missing:\n{text}"));
+        assert_eq!(line.split_whitespace().nth(1), Some(cpu), "{line}");
+        assert_eq!(line.contains("(host)"), triple == host, "{line}");
+    }
+    assert_eq!(text.matches("(host)").count(), 1, "{text}");
 }
 
 #[test]

@@ -7,6 +7,10 @@
 //! ([`verify`]): only kiln's two symbols exported, only the documented
 //! symbols left undefined.
 //!
+//! Every target links with LLD and no SDK: `ld.lld` for ELF (Linux),
+//! `ld64.lld` for Mach-O (macOS), `lld-link` for PE/COFF (Windows); [`lld`]
+//! has the flags per format and why.
+//!
 //! Output is reproducible (no build id, no timestamps, a fixed soname) and
 //! atomic: the library is linked into a temporary file beside the
 //! destination and renamed into place only when linking and checks succeed,
@@ -60,6 +64,14 @@ pub enum LinkError {
     /// kiln cannot link for this target yet.
     #[error("linking for target `{0}` is not supported")]
     UnsupportedTarget(String),
+    /// kiln cannot produce this kind of output for the target.
+    #[error("kiln cannot produce {what} for target `{target}`; produce a shared library instead")]
+    UnsupportedOutput {
+        /// The target.
+        target: String,
+        /// What was asked for.
+        what: &'static str,
+    },
     /// A file operation failed.
     #[error("{action} `{}`: {error}", path.display())]
     Io {
@@ -94,9 +106,6 @@ impl LinkError {
 /// Links `request` into `output`, replacing it atomically. On error,
 /// `output` is untouched and no temporary file remains.
 pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
-    if !request.target.is_linux() {
-        return Err(LinkError::UnsupportedTarget(request.target.name()));
-    }
     let work = tempfile::Builder::new()
         .prefix("kiln-link-")
         .tempdir()
@@ -123,7 +132,8 @@ pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
         .map_err(|e| LinkError::io("creating the output in", dir, e))?
         .into_temp_path();
 
-    lld::run(request, &inputs, &staged)?;
+    let linked = lld::run(request, work.path(), &inputs)?;
+    fs::copy(&linked, &staged).map_err(|e| LinkError::io("copying the linked output to", &staged, e))?;
     verify::check(request, &staged)?;
     set_mode(&staged)?;
     staged.persist(output).map_err(|e| LinkError::io("moving the linked output to", output, e.error))?;

@@ -35,10 +35,10 @@ fn request<'a>(target: &'a Target, objects: &'a [&'a [u8]], metadata: &'a [u8]) 
 
 #[test]
 fn shared_library_exports_exactly_kiln_symbols() {
-    for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+    for triple in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "riscv64gc-unknown-linux-gnu"] {
         let dir = tempfile::tempdir().unwrap();
         let target = Target::parse(triple).unwrap();
-        let obj = clang_object(dir.path(), triple, CODE);
+        let obj = clang_object(dir.path(), &target.llvm_triple(), CODE);
         let blob = kiln_abi::artifact::encode(&Default::default());
         let out = dir.path().join("lib.so");
         link(&request(&target, &[&obj], &blob), &out).unwrap();

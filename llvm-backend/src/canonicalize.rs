@@ -22,7 +22,11 @@
 //!   quiets. The same holds for `minimum`/`maximum` on targets whose
 //!   instructions for them quiet NaN operands (AArch64 `fmin`/`fmax`), and
 //!   for a lane extracted from a quieting vector operation (the tail of a
-//!   vectorized reduction);
+//!   vectorized reduction). What quiets is a per-target fact
+//!   ([`Quieting`]): RISC-V arithmetic returns the canonical NaN, but
+//!   LLVM rounds there by converting to an integer only when `|x| < 2^52`
+//!   and returns any other `x`, a signalling NaN included, unchanged, so
+//!   the rounding functions are not quieting on RISC-V;
 //! * otherwise (the operation was folded away, or is `minimum`/`maximum`
 //!   on a target whose lowering may pass an input NaN through, like x86)
 //!   it is expanded to `isnan(x) ? x | quiet_bit : x`, on scalars and
@@ -47,17 +51,33 @@ use inkwell::values::{
 
 const CANONICALIZE: &str = "llvm.canonicalize.";
 
-/// Intrinsics whose machine instructions quiet a signaling NaN.
-const QUIETING_INTRINSICS: &[&str] = &["llvm.sqrt.", "llvm.floor.", "llvm.ceil.", "llvm.trunc.", "llvm.roundeven."];
+/// Intrinsics whose machine instructions quiet a signaling NaN everywhere.
+const QUIETING_INTRINSICS: &[&str] = &["llvm.sqrt."];
+
+/// Rounding intrinsics, which quiet a signaling NaN where
+/// [`Quieting::rounding`] holds.
+const ROUNDING_INTRINSICS: &[&str] = &["llvm.floor.", "llvm.ceil.", "llvm.trunc.", "llvm.roundeven."];
 
 /// Intrinsics whose machine instructions quiet a signaling NaN on targets
-/// where `min_max_quiet` holds.
+/// where [`Quieting::min_max`] holds.
 const MIN_MAX_INTRINSICS: &[&str] = &["llvm.minimum.", "llvm.maximum."];
 
-/// Replaces every `llvm.canonicalize` call in `module`. `min_max_quiet`
-/// says whether the target's instructions for `llvm.minimum`/`maximum`
-/// quiet NaN operands.
-pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>, min_max_quiet: bool) -> Result<()> {
+/// Which operations beyond basic arithmetic quiet NaNs in the code LLVM
+/// generates for the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Quieting {
+    /// `llvm.minimum`/`maximum` (AArch64 `fmin`/`fmax` quiet; x86 has no
+    /// such instruction and LLVM's expansion passes an operand through; on
+    /// RISC-V LLVM makes both operands the NaN and `fmin`/`fmax` of two
+    /// NaNs return the canonical NaN).
+    pub min_max: bool,
+    /// `llvm.floor`/`ceil`/`trunc`/`roundeven` (x86 `roundsd`, AArch64
+    /// `frint*` quiet; RISC-V without Zfa has no rounding instruction).
+    pub rounding: bool,
+}
+
+/// Replaces every `llvm.canonicalize` call in `module`.
+pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>, quieting: Quieting) -> Result<()> {
     let b = FnBuilder::new(types, Tags::new(&types), module);
     let mut function = module.get_first_function();
     while let Some(f) = function {
@@ -66,7 +86,7 @@ pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>
             while let Some(instruction) = next {
                 next = instruction.get_next_instruction();
                 if let Some(operand) = canonicalize_operand(instruction) {
-                    replace(&b, instruction, operand, min_max_quiet)?;
+                    replace(&b, instruction, operand, quieting)?;
                 }
             }
         }
@@ -97,9 +117,9 @@ fn replace<'ctx>(
     b: &FnBuilder<'_, 'ctx>,
     call: InstructionValue<'ctx>,
     operand: BasicValueEnum<'ctx>,
-    min_max_quiet: bool,
+    quieting: Quieting,
 ) -> Result<()> {
-    let replacement = if hardware_quiets(operand, min_max_quiet) {
+    let replacement = if hardware_quiets(operand, quieting) {
         operand
     } else {
         b.position_before(&call);
@@ -121,14 +141,14 @@ fn replace<'ctx>(
 
 /// Whether `value` is computed by an instruction whose machine code
 /// quiets NaNs and that code generation will not fold away.
-fn hardware_quiets(value: BasicValueEnum<'_>, min_max_quiet: bool) -> bool {
+fn hardware_quiets(value: BasicValueEnum<'_>, quieting: Quieting) -> bool {
     let Some(instruction) = value.as_instruction_value() else { return false };
     let arithmetic = match instruction.get_opcode() {
         // A lane of a vector result (the tail of a vectorized reduction)
         // is as quiet as the vector.
         InstructionOpcode::ExtractElement => {
             let vector = instruction.get_operand(0).and_then(|o| o.value());
-            return vector.is_some_and(|v| hardware_quiets(v, min_max_quiet));
+            return vector.is_some_and(|v| hardware_quiets(v, quieting));
         }
         InstructionOpcode::FAdd
         | InstructionOpcode::FSub
@@ -139,7 +159,9 @@ fn hardware_quiets(value: BasicValueEnum<'_>, min_max_quiet: bool) -> bool {
         InstructionOpcode::FPTrunc => !operand_is(instruction, InstructionOpcode::FPExt),
         InstructionOpcode::Call => called_name(instruction).is_some_and(|name| {
             let quiets = |list: &[&str]| list.iter().any(|q| name.starts_with(q));
-            quiets(QUIETING_INTRINSICS) || (min_max_quiet && quiets(MIN_MAX_INTRINSICS))
+            quiets(QUIETING_INTRINSICS)
+                || (quieting.rounding && quiets(ROUNDING_INTRINSICS))
+                || (quieting.min_max && quiets(MIN_MAX_INTRINSICS))
         }),
         _ => false,
     };

@@ -214,7 +214,7 @@ struct Lowered<'ctx> {
 
 impl Lowered<'_> {
     fn optimize(&self, level: OptLevel) -> Result<(), CompileError> {
-        pipeline::optimize(&self.module, &self.setup.machine, level, self.types, self.setup.min_max_quiet)
+        pipeline::optimize(&self.module, &self.setup.machine, level, self.types, self.setup.quieting)
     }
 }
 

@@ -21,14 +21,14 @@ pub(crate) fn verify(module: &Module<'_>) -> Result<()> {
 }
 
 /// Runs the optimization pipeline for `level`, then lowers the NaN
-/// canonicalization markers (`min_max_quiet`: see
+/// canonicalization markers (`quieting`: see
 /// [`canonicalize::lower_canonicalize`]).
 pub(crate) fn optimize<'ctx>(
     module: &Module<'ctx>,
     machine: &TargetMachine,
     level: OptLevel,
     types: Types<'ctx>,
-    min_max_quiet: bool,
+    quieting: canonicalize::Quieting,
 ) -> Result<()> {
     verify(module)?;
     let options = PassBuilderOptions::create();
@@ -39,7 +39,7 @@ pub(crate) fn optimize<'ctx>(
     module
         .run_passes(level.pipeline(), machine, options)
         .map_err(|e| CompileError::internal(format_args!("LLVM pass pipeline: {}", e.to_string_lossy())))?;
-    canonicalize::lower_canonicalize(module, types, min_max_quiet)?;
+    canonicalize::lower_canonicalize(module, types, quieting)?;
     verify(module)
 }
 

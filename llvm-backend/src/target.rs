@@ -10,32 +10,36 @@
 //! record exactly which CPU features it needs so the loader can refuse a
 //! host that lacks them, and for other CPU names kiln cannot say. `native`
 //! is the exception: it means "this host", whose features LLVM reports.
+//! Errors for unknown names suggest a close known one and say where the
+//! full list comes from.
 
+use crate::canonicalize::Quieting;
 use crate::error::{CompileError, Result};
 use crate::{CompileOptions, OptLevel};
 use inkwell::OptimizationLevel;
 use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, TargetMachine, TargetTriple};
 use kiln_abi::metadata::TargetInfo;
-use kiln_abi::target::{Target, cpu_required_features};
+use kiln_abi::target::{Target, cpu_required_features, did_you_mean};
 use std::sync::Once;
 use target_lexicon::Architecture;
 
 /// CPU names (beside `native`) whose required features kiln knows, per
 /// architecture; used for error messages.
-const KNOWN_CPUS: &[&str] = &["generic", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"];
+const KNOWN_CPUS: &[&str] = &["generic", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "generic-rv64"];
 
 /// Features that define the calling convention or the architecture itself:
 /// changing them would make objects disagree about how floats are passed,
-/// or make LLVM abort.
-const ABI_FEATURES: &[(&str, &str)] = &[
-    ("x86_64", "-sse"),
-    ("x86_64", "-sse2"),
-    ("x86_64", "-x87"),
-    ("x86_64", "-64bit"),
-    ("x86_64", "+soft-float"),
-    ("aarch64", "-fp-armv8"),
-    ("aarch64", "-neon"),
-];
+/// make LLVM abort, or (RISC-V `m`, `a`) turn plain arithmetic into calls
+/// of runtime functions no kiln library may import.
+fn changes_abi(arch: Architecture, feature: &str) -> bool {
+    let features: &[&str] = match arch {
+        Architecture::X86_64 => &["-sse", "-sse2", "-x87", "-64bit", "+soft-float"],
+        Architecture::Aarch64(_) => &["-fp-armv8", "-neon"],
+        Architecture::Riscv64(_) => &["-64bit", "-m", "-a", "-f", "-d", "+e"],
+        _ => &[],
+    };
+    features.contains(&feature)
+}
 
 /// A configured target machine and the facts metadata records about it.
 pub(crate) struct TargetSetup {
@@ -48,10 +52,19 @@ pub(crate) struct TargetSetup {
     pub float_register: Option<&'static str>,
     /// Which target vector instructions SIMD lowering may use directly.
     pub vector_isa: VectorIsa,
-    /// Whether the instructions LLVM selects for `llvm.minimum`/`maximum`
-    /// quiet NaN operands (AArch64 `fmin`/`fmax` do; x86 has no such
-    /// instruction and LLVM's expansion passes an operand through).
-    pub min_max_quiet: bool,
+    /// Which float operations besides arithmetic quiet NaNs in the code
+    /// LLVM generates for the target.
+    pub quieting: Quieting,
+    /// Whether the target has no C library the artifact may import from
+    /// (Windows: no CRT is linked), so the module must define `memcpy`,
+    /// `memmove`, `memset` and the stack probe itself.
+    pub freestanding: bool,
+    /// Whether every function needs unwind information. Win64 requires it
+    /// of every function that calls another or uses the stack: Windows
+    /// walks frames with it (stack walks, and the unwinding `longjmp` a
+    /// runtime would use to leave a trap), where a frame without it is
+    /// taken for a leaf and the walk goes wrong.
+    pub unwind_tables: bool,
 }
 
 /// The vector instruction set the SIMD lowering may name directly, for the
@@ -77,6 +90,7 @@ fn initialize_llvm() {
         let config = InitializationConfig::default();
         inkwell::targets::Target::initialize_x86(&config);
         inkwell::targets::Target::initialize_aarch64(&config);
+        inkwell::targets::Target::initialize_riscv(&config);
     });
 }
 
@@ -87,7 +101,9 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
     let arch = target.architecture();
     let known_features = known_features(arch)
         .ok_or_else(|| CompileError::Target(format!("kiln cannot generate code for `{target}`")))?;
-    let (cpu, mut llvm_features, mut required) = resolve_cpu(target, opts.cpu.as_deref())?;
+    let (cpu, cpu_features, mut required) = resolve_cpu(target, opts.cpu.as_deref())?;
+    let mut llvm_features: Vec<String> = target.baseline_features().iter().map(|f| f.to_string()).collect();
+    llvm_features.extend(cpu_features);
     for feature in &opts.features {
         let (enable, name) = match feature.split_at_checked(1) {
             Some(("+", name)) => (true, name),
@@ -95,13 +111,20 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
             _ => return Err(CompileError::Target(format!("CPU feature `{feature}` must start with `+` or `-`"))),
         };
         if !known_features.split_ascii_whitespace().any(|f| f == name) {
-            return Err(CompileError::Target(format!("unknown CPU feature `{name}` for target `{target}`")));
+            return Err(CompileError::Target(format!(
+                "unknown CPU feature `{name}` for target `{target}`; {}kiln accepts LLVM 19's names, which \
+                 `llc-19 -mtriple={} -mattr=help` lists",
+                did_you_mean(name, known_features.split_ascii_whitespace()),
+                target.llvm_triple()
+            )));
         }
-        if ABI_FEATURES.iter().any(|&(a, f)| a == arch.to_string() && f == feature) {
-            return Err(CompileError::Target(format!("CPU feature `{feature}` would change the calling convention")));
+        if changes_abi(arch, feature) {
+            return Err(CompileError::Target(format!(
+                "CPU feature `{feature}` would change the calling convention or the baseline of `{target}`"
+            )));
         }
         required.retain(|f| f != name);
-        if enable {
+        if enable && !target.baseline_features().contains(&feature.as_str()) {
             required.push(name.to_string());
         }
         llvm_features.push(feature.clone());
@@ -123,9 +146,22 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
     let (stack_pointer, float_register) = match arch {
         Architecture::X86_64 => (Some("rsp"), Some("x")),
         Architecture::Aarch64(_) => (Some("sp"), Some("w")),
+        // No float constraint: `f` would not take a vector without the V
+        // extension, so `keep_alive` pins floats through integer registers.
+        Architecture::Riscv64(_) => (Some("sp"), None),
         _ => (None, None),
     };
     let has = |feature: &str| required.iter().any(|f| f == feature);
+    // Without a C library to call, `floor` and friends must be single
+    // instructions (SSE4.1 `roundss`/`roundsd`).
+    let freestanding = target.is_windows();
+    if arch == Architecture::X86_64 && !target.is_linux() && !has("sse4.1") {
+        return Err(CompileError::Target(format!(
+            "x86_64 code for `{target}` needs SSE4.1 (float rounding cannot call a C library there): \
+             use a CPU that has it, such as the default {}, or add +sse4.1",
+            target.default_cpu()
+        )));
+    }
     let vector_isa = match arch {
         Architecture::X86_64 => VectorIsa::X86 { ssse3: has("ssse3"), sse41: has("sse4.1") },
         Architecture::Aarch64(_) => VectorIsa::Aarch64,
@@ -137,8 +173,21 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         features: required,
         pointer_size: target.pointer_size().bytes() as u8,
     };
-    let min_max_quiet = matches!(arch, Architecture::Aarch64(_));
-    Ok(TargetSetup { machine, info, stack_pointer, float_register, vector_isa, min_max_quiet })
+    let quieting = Quieting {
+        min_max: matches!(arch, Architecture::Aarch64(_) | Architecture::Riscv64(_)),
+        rounding: !matches!(arch, Architecture::Riscv64(_)),
+    };
+    let unwind_tables = target.is_windows();
+    Ok(TargetSetup {
+        machine,
+        info,
+        stack_pointer,
+        float_register,
+        vector_isa,
+        quieting,
+        freestanding,
+        unwind_tables,
+    })
 }
 
 /// The CPU name to give LLVM, the feature string that goes with it, and the
@@ -163,7 +212,8 @@ fn resolve_cpu(target: &Target, cpu: Option<&str>) -> Result<(String, Vec<String
                 let known: Vec<&str> =
                     KNOWN_CPUS.iter().copied().filter(|c| cpu_required_features(arch, c).is_some()).collect();
                 Err(CompileError::Target(format!(
-                    "unknown or unsupported CPU `{name}` for target `{target}`; kiln knows what these require: {}, native",
+                    "unknown or unsupported CPU `{name}` for target `{target}`; {}kiln knows what these require: {}, native",
+                    did_you_mean(name, known.iter().copied()),
                     known.join(", ")
                 )))
             }
@@ -176,6 +226,7 @@ fn known_features(arch: Architecture) -> Option<&'static str> {
     match arch {
         Architecture::X86_64 => Some(include_str!("target/x86_64-features.txt")),
         Architecture::Aarch64(_) => Some(include_str!("target/aarch64-features.txt")),
+        Architecture::Riscv64(_) => Some(include_str!("target/riscv64-features.txt")),
         _ => None,
     }
 }

@@ -695,3 +695,54 @@ fn vectorized_reduction_tails_need_no_quieting() {
     assert!(dot.contains("fmul <4 x float>") && dot.contains("extractelement"), "{dot}");
     assert!(!dot.contains("fcmp uno"), "the reduction's last add quiets by itself:\n{dot}");
 }
+
+/// RISC-V rounds by converting to an integer when `|x| < 2^52` and passes
+/// any other value through, a signalling NaN included, so rounding keeps
+/// its NaN quieting there; arithmetic and min/max quiet in hardware.
+#[test]
+fn riscv64_quiets_rounding_but_not_arithmetic() {
+    let opts = target("riscv64gc-unknown-linux-gnu");
+    let text = ir(
+        r#"(module
+        (func (export "floor") (param f64) (result f64) (f64.floor (local.get 0)))
+        (func (export "add") (param f64 f64) (result f64) (f64.add (local.get 0) (local.get 1)))
+        (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1))))"#,
+        &opts,
+    );
+    let floor = function(&text, "kiln_func_0");
+    assert!(floor.contains("llvm.floor.f64") && floor.contains("fcmp uno"), "{floor}");
+    for f in ["kiln_func_1", "kiln_func_2"] {
+        let body = function(&text, f);
+        assert!(!body.contains("fcmp uno"), "{body}");
+    }
+    let mul = r#"(module (func (export "f") (param f64 f64) (result f64) (f64.mul (local.get 0) (local.get 1))))"#;
+    let asm = compile_to_text(&wasm(mul), &opts, TextKind::Assembly).unwrap();
+    assert!(function(&asm, "kiln_func_0").contains("fmul.d\tfa0, fa0, fa1"), "lp64d passes doubles in float registers:\n{asm}");
+}
+
+/// A Windows DLL links no C runtime: the module defines `memcpy`,
+/// `memmove`, `memset` and `__chkstk` itself, and every function has
+/// unwind information.
+#[test]
+fn windows_modules_are_freestanding() {
+    let opts = target("x86_64-pc-windows-msvc");
+    let wat = r#"(module (memory 1)
+        (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+        (func (export "big") (param i32) (result i32) (local v128)
+          (call 0 (local.get 0) (local.get 0) (local.get 0)) (local.get 0))
+        (func (export "half") (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5))))"#;
+    let text = ir(wat, &opts);
+    for f in ["memcpy", "memmove", "memset"] {
+        assert!(text.contains(&format!("define ptr @{f}(")), "{f} not defined:\n{text}");
+    }
+    assert!(text.contains("__chkstk:"), "no stack probe");
+    assert!(text.contains("uwtable"), "no unwind tables");
+    let compiled = compile(&wasm(wat), &opts).unwrap();
+    let file = object::File::parse(&*compiled.object).unwrap();
+    assert_eq!(file.format(), object::BinaryFormat::Coff);
+    let undefined: Vec<_> = file.symbols().filter(|s| s.is_undefined()).map(|s| s.name().unwrap().to_string()).collect();
+    assert_eq!(undefined, ["_fltused"], "only what the metadata object defines");
+    assert!(file.section_by_name(".pdata").is_some());
+    // Elsewhere nothing of the kind is added.
+    assert!(!ir(wat, &x86()).contains("define ptr @memcpy("));
+}

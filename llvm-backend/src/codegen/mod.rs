@@ -42,6 +42,7 @@
 //! address is never taken to `fastcc` and inlines across them freely.
 
 pub(crate) mod builder;
+mod freestanding;
 mod trampolines;
 
 use crate::environ::ModuleEnv;
@@ -324,5 +325,19 @@ pub(crate) fn build_module<'ctx>(
         crate::translate::translate_function(&cx, env.num_imported.funcs + defined as u32, body)?;
     }
     trampolines::emit(&cx, table, symbol_prefix)?;
+    if setup.freestanding {
+        freestanding::emit(&module, types)?;
+    }
+    if setup.unwind_tables {
+        // Asynchronous unwind tables (`uwtable(async)`).
+        let uwtable = types.int_attribute("uwtable", 2);
+        let mut function = module.get_first_function();
+        while let Some(f) = function {
+            if f.count_basic_blocks() > 0 {
+                f.add_attribute(AttributeLoc::Function, uwtable);
+            }
+            function = f.get_next_function();
+        }
+    }
     Ok((module, types))
 }

@@ -46,21 +46,50 @@ fn find_symbol<'d, 'f>(file: &'f object::File<'d>, name: &str) -> Option<object:
     file.dynamic_symbols().find(wanted).or_else(|| file.symbols().find(wanted))
 }
 
+/// Where a symbol's bytes lie: its address, and its size if the file
+/// records one (0 otherwise).
+#[derive(Clone, Copy)]
+struct Location {
+    address: u64,
+    size: u64,
+    /// The section, when a symbol table names it (sections of a relocatable
+    /// object all start at address 0).
+    section: Option<object::SectionIndex>,
+}
+
+/// Finds the defined symbol `name` in the symbol tables (ELF, Mach-O,
+/// relocatable COFF), else in the export table (a PE DLL has no symbol
+/// table; its exports carry addresses only).
+fn locate(file: &object::File<'_>, name: &str) -> Option<Location> {
+    if let Some(symbol) = find_symbol(file, name) {
+        return Some(Location { address: symbol.address(), size: symbol.size(), section: symbol.section_index() });
+    }
+    let name = mangled(file.format(), name);
+    let exports = file.exports().ok()?;
+    exports.filter_map(Result::ok).find_map(|export| match (export.name(), export.target()) {
+        (object::NameOrOrdinal::Name(n), object::ExportTarget::Address { address }) if n == name.as_bytes() => {
+            Some(Location { address, size: 0, section: None })
+        }
+        _ => None,
+    })
+}
+
 /// The file bytes a symbol covers: its size if recorded, else up to the end
-/// of its section.
-fn symbol_bytes<'a>(
-    file: &object::File<'a>,
-    data: &'a [u8],
-    symbol: &object::Symbol<'a, '_>,
-) -> Result<&'a [u8], LoadErrorKind> {
+/// of the section that contains it.
+fn symbol_bytes<'a>(file: &object::File<'a>, data: &'a [u8], symbol: Location) -> Result<&'a [u8], LoadErrorKind> {
     let location = |what: &str| LoadErrorKind::MetadataLocation(what.to_string());
-    let index = symbol.section_index().ok_or_else(|| location("it is not in a section"))?;
-    let section = file.section_by_index(index).map_err(|e| location(&e.to_string()))?;
+    let section = match symbol.section {
+        Some(index) => file.section_by_index(index).map_err(|e| location(&e.to_string()))?,
+        None => file
+            .sections()
+            .find(|s| (s.address()..s.address().saturating_add(s.size())).contains(&symbol.address))
+            .ok_or_else(|| location("it is not in a section"))?,
+    };
     let (offset, size) = section.file_range().ok_or_else(|| location("its section has no file data"))?;
-    let start = symbol.address().checked_sub(section.address()).filter(|&s| s <= size);
-    let start = start.ok_or_else(|| location("it lies outside its section"))?;
+    let start = symbol.address.checked_sub(section.address()).filter(|&s| s <= size);
+    let start = start.ok_or_else(|| location("it lies outside its section's file data"))?;
     let available = size - start;
-    let len = match symbol.size() {
+    let len = match symbol.size {
         0 => available,
         n if n <= available => n,
         _ => return Err(LoadErrorKind::Malformed("the metadata symbol extends past its section".into())),
@@ -74,12 +103,14 @@ fn symbol_bytes<'a>(
 }
 
 fn metadata_bytes<'a>(path: &Path, file: &object::File<'a>, data: &'a [u8]) -> Result<&'a [u8], LoadError> {
-    let symbol = find_symbol(file, symbols::METADATA).ok_or_else(|| LoadErrorKind::NotKiln.at(path))?;
-    symbol_bytes(file, data, &symbol).map_err(|k| k.at(path))
+    let symbol = locate(file, symbols::METADATA).ok_or_else(|| LoadErrorKind::NotKiln.at(path))?;
+    symbol_bytes(file, data, symbol).map_err(|k| k.at(path))
 }
 
 /// Reads the metadata of any kiln artifact (a library, or an object file),
-/// for any target, without loading it.
+/// for any target, without loading it: an ELF `.so`, a Mach-O `.dylib`
+/// (symbol `_kiln_metadata`) or a PE `.dll` (found through its export
+/// table), whatever the host.
 pub fn read_metadata(path: impl AsRef<Path>) -> Result<OwnedMetadata, LoadError> {
     let path = path.as_ref();
     let data = map(path)?;

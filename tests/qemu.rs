@@ -1,15 +1,18 @@
-//! Runs wasm compiled for aarch64 under `qemu-aarch64` and checks it: the
-//! portable fixture against the same module compiled for x86_64, and the
-//! spec's SIMD scripts against their own expectations.
+//! Runs wasm compiled for other Linux architectures under qemu-user and
+//! checks it: the portable fixture against the same module compiled for
+//! x86_64 (on aarch64 and riscv64), and the spec's SIMD scripts against
+//! their own expectations (on aarch64 with NEON; on riscv64, where SIMD is
+//! lowered as generic vector IR without the V extension, a selection of
+//! the scripts for the operations with target-specific lowering elsewhere).
 //!
-//! The x86_64 library runs through kiln's loader. The aarch64 library runs
-//! under `qemu-aarch64` in a small C harness, cross-built with
-//! `aarch64-linux-gnu-gcc`, that does what the loader does for a module
-//! without imports: lay out the VM context (offsets from `kiln_abi`
-//! computed for the target), fill type ids, function references, the table,
-//! globals, the memory and its data segments, and call exports through
-//! their array-call trampolines with a `sigsetjmp`-based trap builtin and
-//! fault handler.
+//! The x86_64 library runs through kiln's loader. A foreign library runs
+//! under `qemu-<arch>` in a small C harness, cross-built with Debian's
+//! `<arch>-linux-gnu-gcc` (one generator for every [`Emulated`] target),
+//! that does what the loader does for a module without imports: lay out
+//! the VM context (offsets from `kiln_abi` computed for the target), fill
+//! type ids, function references, the table, globals, the memory and its
+//! data segments, and call exports through their array-call trampolines
+//! with a `sigsetjmp`-based trap builtin and fault handler.
 //!
 //! The harness prints raw result bits. Comparing with x86_64, NaN results
 //! are compared by class (canonical, arithmetic, signalling), since the
@@ -36,6 +39,30 @@ use wast::{WastDirective, WastExecute, WastRet};
 
 const F32_SNAN: u32 = 0x7fa0_0000;
 const F64_SNAN: u64 = 0x7ff4_0000_0000_0000;
+
+/// A Linux target whose code runs under qemu-user.
+struct Emulated {
+    triple: &'static str,
+    /// Debian's cross compiler for the harness.
+    gcc: &'static str,
+    qemu: &'static str,
+    /// Where the target's C library lives (qemu's `-L`).
+    sysroot: &'static str,
+}
+
+const AARCH64: Emulated = Emulated {
+    triple: "aarch64-unknown-linux-gnu",
+    gcc: "aarch64-linux-gnu-gcc",
+    qemu: "qemu-aarch64",
+    sysroot: "/usr/aarch64-linux-gnu",
+};
+
+const RISCV64: Emulated = Emulated {
+    triple: "riscv64gc-unknown-linux-gnu",
+    gcc: "riscv64-linux-gnu-gcc",
+    qemu: "qemu-riscv64",
+    sysroot: "/usr/riscv64-linux-gnu",
+};
 
 /// A call: export name and arguments.
 type Call = (String, Vec<Val>);
@@ -347,17 +374,17 @@ fn run_native(lib: &Path, calls: &[Call]) -> Vec<Outcome> {
     out
 }
 
-/// Builds the C harness for the aarch64 library `lib` and `calls`, runs it
+/// Builds the C harness for `target`'s library `lib` and `calls`, runs it
 /// under qemu and reads back what each call did.
-fn run_emulated(lib: &Path, calls: &[Call], dir: &Path) -> Vec<Outcome> {
+fn run_emulated(target: &Emulated, lib: &Path, calls: &[Call], dir: &Path) -> Vec<Outcome> {
     let meta = kiln_loader::read_metadata(lib).unwrap();
     let meta = meta.get();
-    assert_eq!(meta.target.triple.as_str(), "aarch64-unknown-linux-gnu");
+    assert_eq!(meta.target.triple.as_str(), target.triple);
     let stem = lib.file_stem().unwrap().to_string_lossy();
     let source = dir.join(format!("{stem}-harness.c"));
     std::fs::write(&source, harness_source(meta, calls)).unwrap();
     let harness = dir.join(format!("{stem}-harness"));
-    let out = Command::new("aarch64-linux-gnu-gcc")
+    let out = Command::new(target.gcc)
         .args(["-O1", "-o"])
         .arg(&harness)
         .arg(&source)
@@ -365,11 +392,10 @@ fn run_emulated(lib: &Path, calls: &[Call], dir: &Path) -> Vec<Outcome> {
         .output()
         .unwrap();
     assert!(out.status.success(), "building the harness failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let run =
-        Command::new("qemu-aarch64").args(["-L", "/usr/aarch64-linux-gnu"]).arg(&harness).arg(lib).output().unwrap();
+    let run = Command::new(target.qemu).arg("-L").arg(target.sysroot).arg(&harness).arg(lib).output().unwrap();
     assert!(run.status.success(), "harness failed: {}\n{}", run.status, String::from_utf8_lossy(&run.stderr));
     let lines: Vec<String> = String::from_utf8(run.stdout).unwrap().lines().map(String::from).collect();
-    assert_eq!(lines.len(), calls.len(), "aarch64 printed:\n{}", lines.join("\n"));
+    assert_eq!(lines.len(), calls.len(), "{} printed:\n{}", target.triple, lines.join("\n"));
     let exports: HashMap<&str, u32> = meta.exports.iter().map(|e| (e.name.as_str(), e.index.to_native())).collect();
     lines
         .iter()
@@ -418,7 +444,7 @@ fn const_i32(ops: &[ArchivedConstOp]) -> u32 {
     }
 }
 
-/// Writes the C harness for `meta` (the aarch64 library's metadata) that
+/// Writes the C harness for `meta` (the foreign library's metadata) that
 /// makes `calls`.
 fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
     let shape = meta.shape();
@@ -627,31 +653,32 @@ fn tool(name: &str) -> bool {
     Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-fn require_tools() {
-    for t in ["qemu-aarch64", "aarch64-linux-gnu-gcc"] {
+fn require_tools(target: &Emulated) {
+    for t in [target.qemu, target.gcc] {
         assert!(tool(t), "{t} is missing; scripts/setup.sh installs it");
     }
 }
 
-#[test]
-fn aarch64_library_under_qemu_matches_x86_64() {
-    require_tools();
+/// Runs the portable fixture on `target` under qemu and on x86_64 through
+/// the loader, and compares every call.
+fn portable_fixture_matches_x86_64(target: &Emulated) {
+    require_tools(target);
     let dir = tempfile::tempdir().unwrap();
     let wat = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/portable.wat");
     let native = compile(&wat, "x86_64-unknown-linux-gnu", dir.path());
-    let arm = compile(&wat, "aarch64-unknown-linux-gnu", dir.path());
+    let foreign = compile(&wat, target.triple, dir.path());
     let calls: Vec<Call> = calls().into_iter().map(|(name, args)| (name.to_string(), args)).collect();
     let describe_all = |outcomes: Vec<Outcome>| -> Vec<String> {
         calls.iter().zip(&outcomes).map(|(call, outcome)| describe(call, outcome)).collect()
     };
-    let emulated = describe_all(run_emulated(&arm, &calls, dir.path()));
+    let emulated = describe_all(run_emulated(target, &foreign, &calls, dir.path()));
     let expected = describe_all(run_native(&native, &calls));
     let mismatches: Vec<String> = expected
         .iter()
         .zip(&emulated)
         .zip(&calls)
         .filter(|((x, a), (_, args))| x != a && !allowed_difference(x, a, args))
-        .map(|((x, a), _)| format!("x86_64:  {x}\naarch64: {a}"))
+        .map(|((x, a), _)| format!("x86_64: {x}\n{}: {a}", target.triple))
         .collect();
     assert!(mismatches.is_empty(), "{} of {} calls differ:\n{}", mismatches.len(), expected.len(), mismatches.join("\n"));
     // The comparison is only meaningful if traps and NaNs were exercised.
@@ -664,6 +691,16 @@ fn aarch64_library_under_qemu_matches_x86_64() {
     }
     assert!(simd.iter().filter(|l| l.contains(": trap ")).count() == 2, "{simd:#?}");
     println!("{} calls ({} of them SIMD) agree on x86_64 and aarch64", expected.len(), simd.len());
+}
+
+#[test]
+fn aarch64_library_under_qemu_matches_x86_64() {
+    portable_fixture_matches_x86_64(&AARCH64);
+}
+
+#[test]
+fn riscv64_library_under_qemu_matches_x86_64() {
+    portable_fixture_matches_x86_64(&RISCV64);
 }
 
 /// One module of a spec script and the calls the script makes on it, each
@@ -721,19 +758,26 @@ fn to_value(val: &Val) -> Value {
     }
 }
 
-/// Every `assert_return` and `assert_trap` of the spec's SIMD scripts, run
-/// on the aarch64 code under qemu and checked against the script (the
-/// spec test checks the same on x86_64). Skipped: modules with imports
+/// Runs every `assert_return` and `assert_trap` of the SIMD `scripts`
+/// (all of the testsuite's when `None`) on `target`'s code under qemu and
+/// checks it against the script (the spec test checks the same on x86_64),
+/// and returns how many calls it checked. Skipped: modules with imports
 /// (`simd_linking`) and calls on named modules.
-#[test]
-fn spec_simd_scripts_hold_on_aarch64() {
-    require_tools();
+fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize {
+    require_tools(target);
     let dir = tempfile::tempdir().unwrap();
-    let target = Target::parse("aarch64-unknown-linux-gnu").unwrap();
-    let opts = CompileOptions { target, ..CompileOptions::default() };
+    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
     let simd = |f: &String| f.starts_with("simd_") && f != "simd_memory-multi.wast";
     let files: Vec<String> = testsuite_set("wasm-2.0").into_iter().filter(simd).collect();
     assert!(files.len() >= 57, "{files:?}");
+    let files: Vec<String> = match scripts {
+        Some(wanted) => {
+            let chosen: Vec<String> = files.into_iter().filter(|f| wanted.contains(&f.as_str())).collect();
+            assert_eq!(chosen.len(), wanted.len(), "not in the testsuite: {wanted:?} vs {chosen:?}");
+            chosen
+        }
+        None => files,
+    };
     let (mut checked, mut wrong) = (0, Vec::new());
     for (f, file) in files.iter().enumerate() {
         let text = std::fs::read_to_string(testsuite_dir().join(file)).unwrap();
@@ -748,7 +792,7 @@ fn spec_simd_scripts_hold_on_aarch64() {
             if !kiln_loader::read_metadata(&lib).unwrap().get().imports.is_empty() {
                 continue;
             }
-            let outcomes = run_emulated(&lib, &module.calls, dir.path());
+            let outcomes = run_emulated(target, &lib, &module.calls, dir.path());
             for ((call, expected), outcome) in module.calls.iter().zip(&module.expected).zip(&outcomes) {
                 checked += 1;
                 let ok = match (expected, outcome) {
@@ -766,7 +810,42 @@ fn spec_simd_scripts_hold_on_aarch64() {
         }
     }
     let shown = wrong[..wrong.len().min(30)].join("\n");
-    assert!(wrong.is_empty(), "{} of {checked} calls wrong on aarch64:\n{shown}", wrong.len());
+    assert!(wrong.is_empty(), "{} of {checked} calls wrong on {}:\n{shown}", wrong.len(), target.triple);
+    checked
+}
+
+#[test]
+fn spec_simd_scripts_hold_on_aarch64() {
+    let checked = spec_simd_scripts_hold(&AARCH64, None);
     assert!(checked > 20_000, "only {checked} calls checked");
     println!("{checked} calls of {} SIMD scripts agree with the spec on aarch64", files.len());
+}
+
+/// The scripts whose operations kiln lowers with target instructions on
+/// x86 or AArch64 and generically elsewhere (swizzle, Q15 multiply,
+/// saturating truncation, narrowing, float min/max and pmin/pmax,
+/// extended multiply and pairwise add, lane tests), plus float rounding,
+/// which riscv64 without the V extension does lane by lane.
+const RISCV64_SIMD_SCRIPTS: &[&str] = &[
+    "simd_i8x16_arith2.wast",
+    "simd_i16x8_q15mulr_sat_s.wast",
+    "simd_conversions.wast",
+    "simd_f32x4_pmin_pmax.wast",
+    "simd_f64x2_pmin_pmax.wast",
+    "simd_f32x4.wast",
+    "simd_f64x2.wast",
+    "simd_f32x4_rounding.wast",
+    "simd_f64x2_rounding.wast",
+    "simd_i32x4_trunc_sat_f32x4.wast",
+    "simd_i32x4_trunc_sat_f64x2.wast",
+    "simd_i16x8_extmul_i8x16.wast",
+    "simd_i16x8_extadd_pairwise_i8x16.wast",
+    "simd_boolean.wast",
+    "simd_lane.wast",
+];
+
+#[test]
+fn spec_simd_scripts_hold_on_riscv64() {
+    let checked = spec_simd_scripts_hold(&RISCV64, Some(RISCV64_SIMD_SCRIPTS));
+    assert!(checked > 5_000, "only {checked} calls checked");
 }
