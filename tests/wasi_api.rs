@@ -59,6 +59,17 @@ impl Run {
         self.stdout.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
+    /// Checks each `(name, value)` against the `name=value` lines.
+    fn assert_values(&self, expected: &[(&str, &str)]) {
+        let values = self.values();
+        let mismatches: Vec<String> = expected
+            .iter()
+            .filter(|(k, v)| values.get(*k).map(String::as_str) != Some(*v))
+            .map(|(k, v)| format!("{k}: expected {v}, got {:?}", values.get(*k)))
+            .collect();
+        assert!(mismatches.is_empty(), "{}\nstdout:\n{}", mismatches.join("\n"), self.stdout);
+    }
+
     fn exited(&self) -> i32 {
         match &self.status {
             Ok(code) => *code,
@@ -214,13 +225,7 @@ fn escapes_from_a_preopen_are_refused() {
         ("symlink_dotdot_create", "0"),
         ("symlink_dotdot_follow", NOTCAPABLE),
     ];
-    let values = run.values();
-    let mismatches: Vec<String> = expected
-        .iter()
-        .filter(|(k, v)| values.get(*k).map(String::as_str) != Some(*v))
-        .map(|(k, v)| format!("{k}: expected {v}, got {:?}", values.get(*k)))
-        .collect();
-    assert!(mismatches.is_empty(), "{}\nstdout:\n{}", mismatches.join("\n"), run.stdout);
+    run.assert_values(expected);
 
     // Nothing outside the preopen was written, created or removed.
     assert_eq!(snapshot(&secret), before);
@@ -258,7 +263,6 @@ fn files_directories_rights_clocks_and_poll() {
         b.preopened_dir(tmp.path(), "/dir").expect("preopen").stdin(InputPipe::new("x"));
     });
     assert_eq!(run.exited(), 0, "{}", run.stdout);
-    let values = run.values();
     let expected: &[(&str, &str)] = &[
         ("preopen_fd", "3"),
         ("prestat_stdout", "8"),
@@ -339,12 +343,7 @@ fn files_directories_rights_clocks_and_poll() {
         ("sock_send", "57"),
         ("stdin_fdstat_rights", "1"),
     ];
-    let mismatches: Vec<String> = expected
-        .iter()
-        .filter(|(k, v)| values.get(*k).map(String::as_str) != Some(*v))
-        .map(|(k, v)| format!("{k}: expected {v}, got {:?}", values.get(*k)))
-        .collect();
-    assert!(mismatches.is_empty(), "{}\nstdout:\n{}", mismatches.join("\n"), run.stdout);
+    run.assert_values(expected);
     // What the program left in the preopen, seen from the host.
     assert_eq!(snapshot(tmp.path()).into_keys().collect::<Vec<_>>(), ["t.txt"]);
 }
