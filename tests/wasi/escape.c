@@ -1,6 +1,6 @@
 // Tries to get out of the preopen "/sandbox" every way there is. Each
 // attempt prints "name=errno" (0 if it succeeded); whatever an attempt
-// manages to open is printed, so a leak shows in the output.
+// manages to open is printed as "read(name): ...", so a leak shows.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@ static void try_open(const char *name, const char *path, int flags) {
     if (fd >= 0) {
         char buf[128] = {0};
         ssize_t n = read(fd, buf, sizeof buf - 1);
-        if (n > 0) printf("LEAKED(%s): %s\n", name, buf);
+        if (n > 0) printf("read(%s): %s\n", name, buf);
         if (flags & O_WRONLY) write(fd, "pwned", 5);
         close(fd);
     }
@@ -37,7 +37,7 @@ static void raw_open(const char *name, const char *path, __wasi_lookupflags_t lo
         char buf[128] = {0};
         __wasi_iovec_t iov = {(uint8_t *)buf, sizeof buf - 1};
         __wasi_size_t n = 0;
-        if (__wasi_fd_read(fd, &iov, 1, &n) == 0 && n > 0) printf("LEAKED(%s): %s\n", name, buf);
+        if (__wasi_fd_read(fd, &iov, 1, &n) == 0 && n > 0) printf("read(%s): %s\n", name, buf);
         __wasi_fd_close(fd);
     }
 }
@@ -67,7 +67,7 @@ int main(void) {
     report("opendir_out", d != NULL);
     if (d) {
         struct dirent *e;
-        while ((e = readdir(d))) printf("LEAKED(opendir_out): %s\n", e->d_name);
+        while ((e = readdir(d))) printf("read(opendir_out): %s\n", e->d_name);
         closedir(d);
     }
     d = opendir("/sandbox/..");

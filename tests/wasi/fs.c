@@ -185,6 +185,16 @@ int main(void) {
     printf("poll_none=%d\n", __wasi_poll_oneoff(subs, events, 0, &nevents));
     close(fd);
 
+    // fd_tell itself (lseek goes through fd_seek), and flags that are
+    // fixed at open.
+    fd = open("/dir/t.txt", O_RDONLY);
+    lseek(fd, 2, SEEK_SET);
+    __wasi_filesize_t pos = 0;
+    printf("fd_tell=%d pos=%llu\n", __wasi_fd_tell(fd, &pos), (unsigned long long)pos);
+    printf("set_flags_sync=%d\n", __wasi_fd_fdstat_set_flags(fd, __WASI_FDFLAGS_SYNC));
+    printf("set_flags_unknown=%d\n", __wasi_fd_fdstat_set_flags(fd, 0x100));
+    close(fd);
+
     // The rest of the surface.
     printf("sched_yield=%d\n", __wasi_sched_yield());
     printf("sock_accept=%d\n", __wasi_sock_accept(1, 0, &(__wasi_fd_t){0}));

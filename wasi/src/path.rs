@@ -162,13 +162,16 @@ pub fn path_filestat_get(
     mem.write(out, &Filestat::from_cap(&meta).encode())
 }
 
-/// A `*_set_times` change as cap-std's time spec.
-fn time_spec(change: Option<Option<u64>>) -> Option<SystemTimeSpec> {
-    change.map(|value| match value {
-        None => SystemTimeSpec::SymbolicNow,
-        Some(ns) => SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(
-            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns),
-        )),
+/// A `*_set_times` change as cap-std's time spec (`EINVAL` for a time the
+/// host cannot represent).
+fn time_spec(change: Option<Option<u64>>) -> WasiResult<Option<SystemTimeSpec>> {
+    Ok(match change {
+        None => None,
+        Some(None) => Some(SystemTimeSpec::SymbolicNow),
+        Some(Some(ns)) => {
+            let time = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_nanos(ns)).ok_or(Errno::Inval)?;
+            Some(SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(time)))
+        }
     })
 }
 
@@ -187,8 +190,8 @@ pub fn path_filestat_set_times(
 ) -> WasiResult<()> {
     let (dir, _) = ctx.table.dir(fd, rights::PATH_FILESTAT_SET_TIMES)?;
     let path = mem.read_str(path, len)?;
-    let atime = time_spec(time_change(fst, atim, fstflags::ATIM, fstflags::ATIM_NOW)?);
-    let mtime = time_spec(time_change(fst, mtim, fstflags::MTIM, fstflags::MTIM_NOW)?);
+    let atime = time_spec(time_change(fst, atim, fstflags::ATIM, fstflags::ATIM_NOW)?)?;
+    let mtime = time_spec(time_change(fst, mtim, fstflags::MTIM, fstflags::MTIM_NOW)?)?;
     if follow(flags)? {
         Ok(dir.dir.set_times(path, atime, mtime)?)
     } else {

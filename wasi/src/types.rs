@@ -22,44 +22,44 @@ pub enum Filetype {
 }
 
 impl Filetype {
-    /// From a host file type (std's and cap-std's share the accessors).
+    /// From the answers a host file type gives, in this order: directory,
+    /// regular file, symlink, block device, character device, socket.
+    fn classify(kinds: [bool; 6]) -> Filetype {
+        const TYPES: [Filetype; 6] = [
+            Filetype::Directory,
+            Filetype::RegularFile,
+            Filetype::SymbolicLink,
+            Filetype::BlockDevice,
+            Filetype::CharacterDevice,
+            Filetype::SocketStream,
+        ];
+        kinds.iter().zip(TYPES).find(|(is, _)| **is).map_or(Filetype::Unknown, |(_, ty)| ty)
+    }
+
+    /// From a std file type.
     pub(crate) fn from_std(ty: std::fs::FileType) -> Filetype {
         use std::os::unix::fs::FileTypeExt;
-        if ty.is_dir() {
-            Filetype::Directory
-        } else if ty.is_file() {
-            Filetype::RegularFile
-        } else if ty.is_symlink() {
-            Filetype::SymbolicLink
-        } else if ty.is_block_device() {
-            Filetype::BlockDevice
-        } else if ty.is_char_device() {
-            Filetype::CharacterDevice
-        } else if ty.is_socket() {
-            Filetype::SocketStream
-        } else {
-            Filetype::Unknown
-        }
+        Filetype::classify([
+            ty.is_dir(),
+            ty.is_file(),
+            ty.is_symlink(),
+            ty.is_block_device(),
+            ty.is_char_device(),
+            ty.is_socket(),
+        ])
     }
 
     /// From a cap-std file type.
     pub(crate) fn from_cap(ty: cap_std::fs::FileType) -> Filetype {
         use cap_std::fs::FileTypeExt;
-        if ty.is_dir() {
-            Filetype::Directory
-        } else if ty.is_file() {
-            Filetype::RegularFile
-        } else if ty.is_symlink() {
-            Filetype::SymbolicLink
-        } else if ty.is_block_device() {
-            Filetype::BlockDevice
-        } else if ty.is_char_device() {
-            Filetype::CharacterDevice
-        } else if ty.is_socket() {
-            Filetype::SocketStream
-        } else {
-            Filetype::Unknown
-        }
+        Filetype::classify([
+            ty.is_dir(),
+            ty.is_file(),
+            ty.is_symlink(),
+            ty.is_block_device(),
+            ty.is_char_device(),
+            ty.is_socket(),
+        ])
     }
 }
 
