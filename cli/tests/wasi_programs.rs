@@ -234,3 +234,69 @@ fn exit_codes() {
         assert!(!o.stdout.contains("buffered and lost"), "{}", o.stdout);
     }
 }
+
+fn kiln_run(cwd: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.env("KILN_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasi-programs-cache"));
+    cmd.arg("run").current_dir(cwd);
+    for a in args {
+        cmd.arg(a);
+    }
+    cmd.output().unwrap()
+}
+
+/// `--dir HOST::GUEST` maps a host directory to a guest path; the program
+/// reaches nothing beside it.
+#[test]
+fn guest_paths_and_what_lies_outside() {
+    let (_build, _native, wasm) = build("copy");
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("input.bin"), noise(5000, 7)).unwrap();
+    std::fs::write(root.path().join("secret.txt"), "outside").unwrap();
+    let before = tree(root.path());
+    let dir = format!("{}::/sandbox", data.display());
+
+    let o = kiln_run(root.path(), &[&wasm, &"--dir", &dir, &"--", &"/sandbox/input.bin", &"/sandbox/out.bin"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    // The copy works; its log, a relative path, has no preopen to go to.
+    assert!(out.starts_with("copied 5000 bytes") && out.contains("open copy.log: other"), "{out}");
+    assert_eq!(o.status.code(), Some(4), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(data.join("out.bin")).unwrap(), std::fs::read(data.join("input.bin")).unwrap());
+
+    for (from, to) in [
+        ("/sandbox/../secret.txt", "/sandbox/x"),
+        ("secret.txt", "/sandbox/x"),
+        ("/sandbox/input.bin", "/sandbox/../stolen.bin"),
+        ("/sandbox/input.bin", "/elsewhere/stolen.bin"),
+    ] {
+        let o = kiln_run(root.path(), &[&wasm, &"--dir", &dir, &"--", &from, &to]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(2), "{from} -> {to}: {out}");
+        assert!(!out.contains("outside"), "{out}");
+    }
+    let mut after = tree(root.path());
+    after.remove("data/out.bin");
+    assert_eq!(after, before, "something outside /sandbox changed");
+}
+
+#[test]
+fn bad_wasi_options_are_one_line_errors() {
+    let (_build, _native, wasm) = build("hello");
+    let root = tempfile::tempdir().unwrap();
+    let missing = root.path().join("no-such-dir");
+    for (args, expected) in [
+        (vec![wasm.as_os_str(), "--dir".as_ref(), missing.as_os_str()], "cannot open the directory"),
+        (vec![wasm.as_os_str(), "--dir".as_ref(), wasm.as_os_str()], "cannot open the directory"),
+        (vec![wasm.as_os_str(), "--env".as_ref(), "NOVALUE".as_ref()], "is not NAME=VALUE"),
+        (vec![wasm.as_os_str(), "--env".as_ref(), "=x".as_ref()], "the variable name is empty"),
+    ] {
+        let args: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
+        let o = kiln_run(root.path(), &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(matches!(o.status.code(), Some(1 | 2)), "{err}");
+        assert!(err.contains(expected) && !err.contains("panicked"), "{err}");
+        assert!(o.stdout.is_empty(), "the program must not have run");
+    }
+}

@@ -226,7 +226,7 @@ impl WasiCtxBuilder {
     pub fn preopened_dir(&mut self, host: impl AsRef<Path>, guest: impl AsRef<str>) -> Result<&mut Self, WasiError> {
         let host = host.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
-            .map_err(|source| WasiError::Preopen { path: host.to_path_buf(), source })?;
+            .map_err(|error| WasiError::Preopen { path: host.to_path_buf(), error })?;
         self.preopens.push((dir, guest.as_ref().to_string()));
         Ok(self)
     }

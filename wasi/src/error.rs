@@ -9,13 +9,14 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum WasiError {
     /// A directory to preopen could not be opened.
-    #[error("cannot open the directory {} to preopen it: {source}", path.display())]
+    // The message already holds the cause, so it is not also a `source`
+    // (reports that walk the chain would print it twice).
+    #[error("cannot open the directory {} to preopen it: {error}", path.display())]
     Preopen {
         /// The host path.
         path: PathBuf,
         /// Why.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A WASI function that takes pointers was called by a module that
     /// exports no `memory`.

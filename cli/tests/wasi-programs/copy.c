@@ -23,6 +23,7 @@ int main(int argc, char **argv) {
     printf("copied %zu bytes, checksum %llu\n", total, sum);
     /* Appending adds to the end. */
     FILE *log = fopen("copy.log", "a");
+    if (!log) { printf("open copy.log: %s\n", errno_name(errno)); return 4; }
     fprintf(log, "copied %s to %s\n", from, to);
     fclose(log);
     log = fopen("copy.log", "a");
