@@ -65,6 +65,12 @@ pub(crate) struct TargetSetup {
     /// runtime would use to leave a trap), where a frame without it is
     /// taken for a leaf and the walk goes wrong.
     pub unwind_tables: bool,
+    /// The CPU LLVM tunes instruction choice for (`tune-cpu` on every
+    /// function), when it is not the target CPU itself: a baseline CPU
+    /// such as `x86-64-v2` carries one vendor's tuning (there, `shld` for
+    /// rotates, slow on AMD), so code for the default CPU is tuned for
+    /// `generic`, as clang does; a CPU the user names is tuned for itself.
+    pub tune_cpu: Option<&'static str>,
 }
 
 /// The vector instruction set the SIMD lowering may name directly, for the
@@ -178,6 +184,7 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         rounding: !matches!(arch, Architecture::Riscv64(_)),
     };
     let unwind_tables = target.is_windows();
+    let tune_cpu = opts.cpu.is_none().then_some("generic");
     Ok(TargetSetup {
         machine,
         info,
@@ -187,6 +194,7 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         quieting,
         freestanding,
         unwind_tables,
+        tune_cpu,
     })
 }
 

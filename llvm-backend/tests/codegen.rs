@@ -746,3 +746,20 @@ fn windows_modules_are_freestanding() {
     // Elsewhere nothing of the kind is added.
     assert!(!ir(wat, &x86()).contains("define ptr @memcpy("));
 }
+
+/// Code for the default CPU is tuned for `generic`, as clang's is: the
+/// baseline CPU's own tuning picks `shld` for rotates, which is slow on
+/// AMD cores. A CPU the user names keeps its own tuning.
+#[test]
+fn default_cpu_code_is_tuned_generically() {
+    let rotate = r#"(module
+        (func (export "rot") (param i32) (result i32)
+          (i32.xor (i32.rotl (local.get 0) (i32.const 7)) (i32.rotl (local.get 0) (i32.const 19)))))"#;
+    let asm = compile_to_text(&wasm(rotate), &x86(), TextKind::Assembly).unwrap();
+    let body = function(&asm, "kiln_func_0");
+    assert!(body.contains("rol") && !body.contains("shld"), "{body}");
+    let ir = ir(rotate, &x86());
+    assert!(ir.contains("\"tune-cpu\"=\"generic\""), "{ir}");
+    let named = CompileOptions { cpu: Some("x86-64-v3".into()), ..x86() };
+    assert!(!compile_to_text(&wasm(rotate), &named, TextKind::LlvmIr).unwrap().contains("tune-cpu"));
+}

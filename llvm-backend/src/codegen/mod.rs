@@ -288,6 +288,7 @@ pub(crate) fn build_module<'ctx>(
     // LLVM must not turn loops over linear memory into `memset`/`memcpy`
     // calls: a fault inside libc is not one the runtime can claim as a trap.
     let no_builtins = context.create_string_attribute("no-builtins", "");
+    let tune_cpu = setup.tune_cpu.map(|cpu| context.create_string_attribute("tune-cpu", cpu));
     let functions = (0..env.meta.functions.len() as u32)
         .map(|index| {
             (!env.is_imported_func(index)).then(|| {
@@ -300,6 +301,9 @@ pub(crate) fn build_module<'ctx>(
                 function.add_attribute(AttributeLoc::Function, nounwind);
                 function.add_attribute(AttributeLoc::Function, no_tail_calls);
                 function.add_attribute(AttributeLoc::Function, no_builtins);
+                if let Some(tune) = tune_cpu {
+                    function.add_attribute(AttributeLoc::Function, tune);
+                }
                 mark_return_area(&types, function, &env.meta.types[type_index].ty);
                 function
             })
