@@ -327,19 +327,17 @@ pub fn generate(input: &Input<'_>) -> Result<String, String> {
             );
         }
         let call_args: Vec<String> = (0..params.len()).map(|i| format!("p{i}")).collect();
-        let _ = writeln!(
-            wiring,
-            "                let __out = __lock(&host).{method}({});",
-            call_args.join(", ")
-        );
+        let call = format!("__lock(&host).{method}({})", call_args.join(", "));
         match results.len() {
             0 => {
-                let _ = writeln!(wiring, "                let () = __out;");
+                let _ = writeln!(wiring, "                {call};");
             }
             1 => {
+                let _ = writeln!(wiring, "                let __out = {call};");
                 let _ = writeln!(wiring, "                _results[0] = {};", (results[0].to_val)(r, "__out"));
             }
             _ => {
+                let _ = writeln!(wiring, "                let __out = {call};");
                 for (i, t) in results.iter().enumerate() {
                     let _ = writeln!(wiring, "                _results[{i}] = {};", (t.to_val)(r, &format!("__out.{i}")));
                 }

@@ -2,10 +2,8 @@
 //! compiles C.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     kiln::build::Build::new().file("plugin.wat").opt_level(3).compile("plugin");
-//! }
+//! // build.rs, in `fn main`:
+//! kiln::build::Build::new().file("plugin.wat").opt_level(3).compile("plugin");
 //! ```
 //!
 //! ```ignore
