@@ -4,7 +4,14 @@
 //! function-pointer table. Everything else has hidden visibility or internal
 //! linkage, so nothing else is reachable with `dlsym`. Static archives prefix
 //! both names with a user-chosen name so several modules can be linked into
-//! one program.
+//! one program; there, every other symbol is local to its object, so two
+//! modules' archives never clash.
+//!
+//! A static archive's function table ends with two more entries, the
+//! addresses of [`CODE_START`] and [`CODE_END`]: local symbols at the start
+//! and end of the module's one code section. A program that links the
+//! archive has no other way to tell where the module's code lies, and the
+//! runtime needs that range to claim faults in it as traps.
 
 use crate::target::Target;
 use target_lexicon::BinaryFormat;
@@ -31,6 +38,25 @@ fn prefixed(prefix: Option<&str>, name: &str) -> String {
         Some(p) => format!("{p}_{name}"),
         None => name.to_string(),
     }
+}
+
+/// Local symbol at the first byte of a static archive's code section.
+pub const CODE_START: &str = "kiln_code_start";
+
+/// Local symbol just past the last byte of a static archive's code section.
+pub const CODE_END: &str = "kiln_code_end";
+
+/// Number of entries a static archive's function table has after the
+/// module's own: the [`CODE_START`] and [`CODE_END`] addresses.
+pub const CODE_RANGE_SLOTS: usize = 2;
+
+/// Whether `prefix` may prefix kiln's symbols: a C identifier (ASCII
+/// letters, digits and `_`, not starting with a digit), so the prefixed
+/// names can be declared from C and Rust.
+pub fn is_valid_prefix(prefix: &str) -> bool {
+    let mut chars = prefix.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Internal name of defined function `index` (an index in the module's
@@ -78,6 +104,18 @@ pub fn allowed_undefined(target: &Target) -> &'static [&'static str] {
         BinaryFormat::Macho => &ALLOWED_UNDEFINED[..3],
         BinaryFormat::Coff => &[],
         _ => ALLOWED_UNDEFINED,
+    }
+}
+
+/// The symbols a static archive for `target` may leave undefined (C
+/// names), resolved when the program it is linked into is linked: the
+/// shared-library list on Linux; on Windows `_fltused`, which LLVM
+/// references from code that uses floating point and the program's C
+/// runtime defines (a DLL defines it itself).
+pub fn allowed_undefined_static(target: &Target) -> &'static [&'static str] {
+    match target.binary_format() {
+        BinaryFormat::Coff => &["_fltused"],
+        _ => allowed_undefined(target),
     }
 }
 

@@ -18,6 +18,9 @@ pub enum Emit {
     SharedLibrary,
     /// One relocatable object with code and metadata.
     Object,
+    /// A static archive (`.a`, `.lib` for Windows) for linking into a
+    /// program; needs `CompileOptions::symbol_prefix`.
+    StaticLibrary,
     /// LLVM IR as generated, before optimization.
     LlvmIrUnoptimized,
     /// LLVM IR after optimization.
@@ -125,7 +128,7 @@ pub fn compile_to_file(
         Emit::LlvmIrUnoptimized => Some(TextKind::LlvmIrUnoptimized),
         Emit::LlvmIr => Some(TextKind::LlvmIr),
         Emit::Assembly => Some(TextKind::Assembly),
-        Emit::SharedLibrary | Emit::Object => None,
+        Emit::SharedLibrary | Emit::Object | Emit::StaticLibrary => None,
     };
     if let Some(kind) = text_kind {
         let text = kiln_llvm::compile_to_text(wasm, opts, kind).map_err(compile_err)?;
@@ -139,6 +142,13 @@ pub fn compile_to_file(
         });
     }
 
+    let static_opts;
+    let opts = if emit == Emit::StaticLibrary && !opts.static_library {
+        static_opts = CompileOptions { static_library: true, ..opts.clone() };
+        &static_opts
+    } else {
+        opts
+    };
     let compiled = kiln_llvm::compile(wasm, opts).map_err(compile_err)?;
     let compile_time = start.elapsed();
     let blob = kiln_abi::artifact::encode(&compiled.metadata);
@@ -148,7 +158,11 @@ pub fn compile_to_file(
         objects: &objects,
         metadata: &blob,
         symbol_prefix: opts.symbol_prefix.as_deref(),
-        kind: if emit == Emit::Object { OutputKind::Object } else { OutputKind::SharedLibrary },
+        kind: match emit {
+            Emit::Object => OutputKind::Object,
+            Emit::StaticLibrary => OutputKind::StaticLibrary,
+            _ => OutputKind::SharedLibrary,
+        },
     };
     let link_start = Instant::now();
     kiln_linker::link(&request, output)?;

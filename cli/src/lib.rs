@@ -4,14 +4,30 @@
 //! compiler (`kiln-llvm`) and the linker (`kiln-linker`) from a `.wasm` or
 //! `.wat` file to a native library; [`runtime`] is the loader that opens
 //! such libraries and runs them; [`wast`] runs WebAssembly spec test
-//! scripts through both; [`cache`] keeps compiled libraries for `kiln run`. The `kiln` command is a thin layer over these.
+//! scripts through both; [`cache`] keeps compiled libraries for `kiln run`;
+//! [`build`] compiles modules from cargo build scripts and writes typed
+//! bindings for them. The `kiln` command is a thin layer over these.
+//!
+//! All of that needs the `compiler` feature (on by default), which brings
+//! in LLVM. A crate that only runs compiled modules depends on `kiln` with
+//! `default-features = false` (or on `kiln-loader`) and gets [`runtime`]
+//! alone; the bindings `kiln::build` generates need nothing else, so the
+//! compiler stays a build-dependency.
 
+#[cfg(feature = "compiler")]
+pub mod build;
+#[cfg(feature = "compiler")]
 pub mod cache;
+#[cfg(feature = "compiler")]
 pub mod compile;
+#[cfg(feature = "compiler")]
 pub mod wast;
 
+#[cfg(feature = "compiler")]
 pub use cache::Cache;
+#[cfg(feature = "compiler")]
 pub use compile::{CompileReport, Emit, Error, compile_file, compile_to_file, read_module};
+#[cfg(feature = "compiler")]
 pub use kiln_llvm::{CompileError, CompileOptions, OptLevel};
 
 /// The runtime: load compiled libraries, instantiate, call.

@@ -11,11 +11,17 @@
 //! `ld64.lld` for Mach-O (macOS), `lld-link` for PE/COFF (Windows); [`lld`]
 //! has the flags per format and why.
 //!
+//! A static archive ([`OutputKind::StaticLibrary`]) is not linked: the
+//! objects (for ELF, joined by `ld.lld -r`) are rewritten so that only the
+//! two prefixed kiln symbols are global and packed into an archive in
+//! process ([`archive`]).
+//!
 //! Output is reproducible (no build id, no timestamps, a fixed soname) and
 //! atomic: the library is linked into a temporary file beside the
 //! destination and renamed into place only when linking and checks succeed,
 //! so a failed link never leaves a half-written file behind.
 
+mod archive;
 mod lld;
 mod metadata_object;
 mod verify;
@@ -35,6 +41,11 @@ pub enum OutputKind {
     /// One relocatable object holding code and metadata, for linking into
     /// a program by other means.
     Object,
+    /// A static archive (`.a`; `.lib` for Windows) to link into a program,
+    /// possibly beside other modules' archives. Needs a symbol prefix, and
+    /// objects compiled with `static_library` set (the function table ends
+    /// with the code range markers).
+    StaticLibrary,
 }
 
 /// The inputs of one link.
@@ -72,6 +83,9 @@ pub enum LinkError {
         /// What was asked for.
         what: &'static str,
     },
+    /// A static archive was asked for without a usable symbol prefix.
+    #[error("a static library needs a symbol prefix that is a C identifier (letters, digits, `_`), got {}", match .0 { Some(p) => format!("`{p}`"), None => "none".to_string() })]
+    InvalidPrefix(Option<String>),
     /// A file operation failed.
     #[error("{action} `{}`: {error}", path.display())]
     Io {
@@ -106,6 +120,18 @@ impl LinkError {
 /// Links `request` into `output`, replacing it atomically. On error,
 /// `output` is untouched and no temporary file remains.
 pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
+    if request.kind == OutputKind::StaticLibrary {
+        let prefix = request
+            .symbol_prefix
+            .filter(|p| kiln_abi::symbols::is_valid_prefix(p))
+            .ok_or_else(|| LinkError::InvalidPrefix(request.symbol_prefix.map(str::to_string)))?;
+        let bytes = archive::build(request, prefix)?;
+        verify::check_archive(request, &bytes)?;
+        let staged = staged_output(output)?;
+        fs::write(&staged, &bytes).map_err(|e| LinkError::io("writing", &staged, e))?;
+        staged.persist(output).map_err(|e| LinkError::io("moving the archive to", output, e.error))?;
+        return Ok(());
+    }
     let work = tempfile::Builder::new()
         .prefix("kiln-link-")
         .tempdir()
@@ -122,22 +148,43 @@ pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
     fs::write(&meta_path, meta).map_err(|e| LinkError::io("writing", &meta_path, e))?;
     inputs.push(meta_path);
 
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let staged = tempfile::Builder::new()
-        .prefix(".kiln-out-")
-        .tempfile_in(dir)
-        .map_err(|e| LinkError::io("creating the output in", dir, e))?
-        .into_temp_path();
-
+    let staged = staged_output(output)?;
     let linked = lld::run(request, work.path(), &inputs)?;
     fs::copy(&linked, &staged).map_err(|e| LinkError::io("copying the linked output to", &staged, e))?;
     verify::check(request, &staged)?;
     set_mode(&staged)?;
     staged.persist(output).map_err(|e| LinkError::io("moving the linked output to", output, e.error))?;
     Ok(())
+}
+
+/// Joins ELF objects into one relocatable object with `ld.lld -r`.
+fn join_objects(request: &LinkRequest<'_>, objects: &[&[u8]]) -> Result<Vec<u8>, LinkError> {
+    let work = tempfile::Builder::new()
+        .prefix("kiln-link-")
+        .tempdir()
+        .map_err(|e| LinkError::io("creating a temporary directory for", &std::env::temp_dir(), e))?;
+    let mut inputs = Vec::with_capacity(objects.len());
+    for (i, object) in objects.iter().enumerate() {
+        let path = work.path().join(format!("input{i}.o"));
+        fs::write(&path, object).map_err(|e| LinkError::io("writing", &path, e))?;
+        inputs.push(path);
+    }
+    let relocatable = LinkRequest { kind: OutputKind::Object, ..request.clone() };
+    let joined = lld::run(&relocatable, work.path(), &inputs)?;
+    fs::read(&joined).map_err(|e| LinkError::io("reading", &joined, e))
+}
+
+/// A temporary file beside `output`, removed unless persisted.
+fn staged_output(output: &Path) -> Result<tempfile::TempPath, LinkError> {
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Ok(tempfile::Builder::new()
+        .prefix(".kiln-out-")
+        .tempfile_in(dir)
+        .map_err(|e| LinkError::io("creating the output in", dir, e))?
+        .into_temp_path())
 }
 
 #[cfg(unix)]

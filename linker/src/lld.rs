@@ -120,6 +120,7 @@ pub(crate) fn run(request: &LinkRequest<'_>, work: &Path, inputs: &[PathBuf]) ->
     let output = work.join(match request.kind {
         OutputKind::SharedLibrary => library_name(target.binary_format()),
         OutputKind::Object => "kiln-module.o",
+        OutputKind::StaticLibrary => "libkiln-module.a",
     });
     let exported = [symbols::metadata_symbol(request.symbol_prefix), symbols::functions_symbol(request.symbol_prefix)];
     match (flavor, request.kind) {
@@ -152,6 +153,9 @@ pub(crate) fn run(request: &LinkRequest<'_>, work: &Path, inputs: &[PathBuf]) ->
             for name in &exported {
                 cmd.arg(format!("/export:{name},DATA"));
             }
+        }
+        (_, OutputKind::StaticLibrary) => {
+            return Err(LinkError::Verification("static archives are written without a linker".into()));
         }
         (Flavor::MachO | Flavor::Coff, OutputKind::Object) => {
             return Err(LinkError::UnsupportedOutput { target: target.name(), what: "a relocatable object" });

@@ -6,9 +6,10 @@
 //! target's format and the header facts its linker checks: RISC-V's float
 //! ABI flags, the macOS build version.
 //!
-//! For Windows, the object also defines `_fltused`: LLVM references it
-//! from every MSVC object that uses floating point, for the C runtime,
-//! which a kiln DLL does not link.
+//! For a Windows DLL, the object also defines `_fltused`: LLVM references
+//! it from every MSVC object that uses floating point, for the C runtime,
+//! which a kiln DLL does not link. A static `.lib` leaves it to the C
+//! runtime of the program it is linked into.
 
 use crate::LinkError;
 use kiln_abi::symbols;
@@ -40,8 +41,28 @@ fn macho_version(version: &str) -> macho::Version {
     macho::Version::new(major, minor as u8, 0)
 }
 
-/// Builds a relocatable object defining the metadata symbol.
+/// What the metadata object goes into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetadataFor {
+    /// A shared library (or a relocatable object linked like one).
+    SharedLibrary,
+    /// A static archive, linked into a program with a C runtime.
+    StaticLibrary,
+}
+
+/// Builds a relocatable object defining the metadata symbol, for a shared
+/// library.
 pub fn metadata_object(target: &Target, blob: &[u8], prefix: Option<&str>) -> Result<Vec<u8>, LinkError> {
+    metadata_object_for(target, blob, prefix, MetadataFor::SharedLibrary)
+}
+
+/// [`metadata_object`] for what `purpose` names.
+pub(crate) fn metadata_object_for(
+    target: &Target,
+    blob: &[u8],
+    prefix: Option<&str>,
+    purpose: MetadataFor,
+) -> Result<Vec<u8>, LinkError> {
     let (format, arch) = object_kind(target)?;
     let mut obj = Object::new(format, arch, Endianness::Little);
     match format {
@@ -71,7 +92,7 @@ pub fn metadata_object(target: &Target, blob: &[u8], prefix: Option<&str>) -> Re
         section: SymbolSection::Section(section),
         flags: SymbolFlags::None,
     });
-    if format == BinaryFormat::Coff {
+    if format == BinaryFormat::Coff && purpose == MetadataFor::SharedLibrary {
         // The value MSVC's C runtime gives it.
         let offset = obj.append_section_data(section, &0x9875u32.to_le_bytes(), 4);
         obj.add_symbol(Symbol {

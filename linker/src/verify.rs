@@ -3,10 +3,16 @@
 //! exactly the metadata and function table symbols, and leaves undefined
 //! (or imports) only the symbols its target allows
 //! ([`symbols::allowed_undefined`]).
+//!
+//! A static archive is checked member by member ([`check_archive`]): objects
+//! of the target's format and architecture that define exactly the two
+//! prefixed kiln symbols globally between them and leave undefined only
+//! [`symbols::allowed_undefined_static`].
 
 use crate::metadata_object::object_kind;
 use crate::{LinkError, LinkRequest, OutputKind};
 use kiln_abi::symbols;
+use object::read::archive::ArchiveFile;
 use object::{BinaryFormat, NameOrOrdinal, Object, ObjectKind, ObjectSymbol};
 use std::path::Path;
 
@@ -79,6 +85,48 @@ pub(crate) fn check(request: &LinkRequest<'_>, path: &Path) -> Result<(), LinkEr
     want.sort();
     if exported != want {
         return Err(LinkError::Verification(format!("exports {exported:?}, expected exactly {want:?}")));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_archive(request: &LinkRequest<'_>, data: &[u8]) -> Result<(), LinkError> {
+    let fail = |e: &dyn std::fmt::Display| LinkError::Verification(e.to_string());
+    let (format, arch) = object_kind(request.target)?;
+    let mangle = |name: &str| symbols::object_symbol(request.target.binary_format(), name);
+    let allowed: Vec<String> = symbols::allowed_undefined_static(request.target).iter().map(|s| mangle(s)).collect();
+    let archive = ArchiveFile::parse(data).map_err(|e| fail(&e))?;
+    let mut defined = Vec::new();
+    for member in archive.members() {
+        let member = member.map_err(|e| fail(&e))?;
+        let file = object::File::parse(member.data(data).map_err(|e| fail(&e))?).map_err(|e| fail(&e))?;
+        if (file.format(), file.architecture(), file.kind()) != (format, arch, ObjectKind::Relocatable) {
+            return Err(LinkError::Verification(format!(
+                "archive member {} is a {:?} {:?} file of kind {:?}, expected a {format:?} {arch:?} object",
+                String::from_utf8_lossy(member.name()),
+                file.format(),
+                file.architecture(),
+                file.kind()
+            )));
+        }
+        for sym in file.symbols() {
+            let name = sym.name().map_err(|e| fail(&e))?;
+            if sym.is_undefined() {
+                if !allowed.iter().any(|a| a == name) {
+                    return Err(LinkError::Verification(format!(
+                        "undefined symbol `{name}` is not on the allowed list"
+                    )));
+                }
+            } else if sym.is_global() {
+                defined.push(name.to_string());
+            }
+        }
+    }
+    defined.sort();
+    let prefix = request.symbol_prefix;
+    let mut want = vec![mangle(&symbols::metadata_symbol(prefix)), mangle(&symbols::functions_symbol(prefix))];
+    want.sort();
+    if defined != want {
+        return Err(LinkError::Verification(format!("global symbols {defined:?}, expected exactly {want:?}")));
     }
     Ok(())
 }

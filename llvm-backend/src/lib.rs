@@ -108,6 +108,10 @@ pub struct CompileOptions {
     /// Prefix for the exported function table symbol (for static archives
     /// holding several modules).
     pub symbol_prefix: Option<String>,
+    /// The object goes into a static archive: the function table ends with
+    /// the addresses of `kiln_abi::symbols::CODE_START` and `CODE_END`,
+    /// which the linker defines at the bounds of the code section.
+    pub static_library: bool,
 }
 
 impl Default for CompileOptions {
@@ -119,6 +123,7 @@ impl Default for CompileOptions {
             opt_level: OptLevel::default(),
             bounds_checks: BoundsChecks::default(),
             symbol_prefix: None,
+            static_library: false,
         }
     }
 }
@@ -224,8 +229,7 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
     let setup = target::setup(opts)?;
     let mut env = ModuleEnv::parse(wasm)?;
     let table = codegen::function_table(&mut env);
-    let (module, types) =
-        codegen::build_module(context, &env, &table, &setup, opts.bounds_checks, opts.symbol_prefix.as_deref())?;
+    let (module, types) = codegen::build_module(context, &env, &table, &setup, opts)?;
     Ok(Lowered { module, types, setup, metadata: env.meta })
 }
 

@@ -98,7 +98,7 @@ pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WasmTyList};
 pub use instance::Instance;
 pub use linker::Linker;
-pub use module::{LoadError, LoadErrorKind, Module, read_metadata};
+pub use module::{LoadError, LoadErrorKind, Module, StaticModule, read_metadata};
 pub use store::{AsContext, AsContextMut, Store, StoreOpaque};
 pub use trap::Trap;
 pub use values::{ExternRef, Val};

@@ -21,6 +21,8 @@ use std::process::ExitCode;
 #[command(name = "kiln", version, about, long_about = None, propagate_version = true)]
 #[command(after_help = "Examples:\n  \
     kiln compile app.wasm -o app.so          compile for this machine at -O2\n  \
+    kiln compile app.wasm -o libapp.a --emit a --prefix app\n  \
+                                             static archive exporting app_kiln_metadata, app_kiln_functions\n  \
     kiln run app.so --invoke add 2 3         call an export and print its results\n  \
     kiln inspect app.so                      show target, imports, exports, sizes\n  \
     kiln wast tests/*.wast                   run WebAssembly spec test scripts")]
@@ -58,6 +60,12 @@ struct CompileArgs {
     /// What to produce.
     #[arg(long, value_enum, default_value_t = EmitArg::So)]
     emit: EmitArg,
+    /// Prefix of the two kiln symbols, NAME_kiln_metadata and
+    /// NAME_kiln_functions, so several modules link into one program.
+    /// Required by `--emit a`; a C identifier. Shared libraries are never
+    /// prefixed (the runtime finds their symbols by the plain names).
+    #[arg(long, visible_alias = "symbol-prefix", value_name = "NAME")]
+    prefix: Option<String>,
 }
 
 /// Options that change generated code; shared by `compile` and `run`.
@@ -86,6 +94,11 @@ enum EmitArg {
     So,
     /// Relocatable object file holding code and metadata.
     Obj,
+    /// Static archive (.a; a .lib for Windows targets) to link into a
+    /// program, loaded with `Module::from_static`. Needs --prefix; every
+    /// symbol but the two prefixed ones is local. Not for macOS targets yet.
+    #[value(alias = "lib")]
+    A,
     /// LLVM IR after optimization.
     LlvmIr,
     /// LLVM IR as generated, before optimization.
@@ -158,16 +171,32 @@ pub fn main() -> ExitCode {
 }
 
 fn compile(args: CompileArgs) -> Result<ExitCode> {
-    let opts = args.codegen.options()?;
+    let mut opts = args.codegen.options()?;
     let emit = match args.emit {
         EmitArg::So => Emit::SharedLibrary,
         EmitArg::Obj => Emit::Object,
+        EmitArg::A => Emit::StaticLibrary,
         EmitArg::LlvmIr => Emit::LlvmIr,
         EmitArg::LlvmIrUnopt => Emit::LlvmIrUnoptimized,
         EmitArg::Asm => Emit::Assembly,
     };
+    match (&args.prefix, emit) {
+        (None, Emit::StaticLibrary) => anyhow::bail!(
+            "--emit a needs --prefix NAME: the archive's symbols are NAME_kiln_metadata and NAME_kiln_functions"
+        ),
+        (Some(_), Emit::SharedLibrary) => anyhow::bail!(
+            "--prefix is for --emit a and --emit obj: the runtime finds a shared library's symbols by their plain names"
+        ),
+        (Some(p), _) if !kiln_abi::symbols::is_valid_prefix(p) => {
+            anyhow::bail!(
+                "--prefix `{p}` is not a C identifier (ASCII letters, digits and `_`, not starting with a digit)"
+            )
+        }
+        _ => {}
+    }
+    opts.symbol_prefix = args.prefix.clone();
     let report = kiln::compile_file(&args.input, &opts, emit, &args.output)?;
-    if matches!(emit, Emit::SharedLibrary | Emit::Object) {
+    if matches!(emit, Emit::SharedLibrary | Emit::Object | Emit::StaticLibrary) {
         eprintln!(
             "kiln: compiled {} ({} bytes of wasm, {} functions) for {} in {:.2?} (+{:.2?} link): {} bytes of code -> {}",
             args.input.display(),
@@ -192,4 +221,3 @@ fn targets() -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

@@ -271,9 +271,9 @@ pub(crate) fn build_module<'ctx>(
     env: &ModuleEnv,
     table: &[TableEntry],
     setup: &TargetSetup,
-    bounds_checks: BoundsChecks,
-    symbol_prefix: Option<&str>,
+    opts: &crate::CompileOptions,
 ) -> Result<(Module<'ctx>, Types<'ctx>)> {
+    let bounds_checks = opts.bounds_checks;
     let module = context.create_module(MODULE_NAME);
     module.set_source_file_name(MODULE_NAME);
     module.set_triple(&setup.machine.get_triple());
@@ -328,7 +328,7 @@ pub(crate) fn build_module<'ctx>(
     for (defined, body) in env.bodies.iter().enumerate() {
         crate::translate::translate_function(&cx, env.num_imported.funcs + defined as u32, body)?;
     }
-    trampolines::emit(&cx, table, symbol_prefix)?;
+    trampolines::emit(&cx, table, opts.symbol_prefix.as_deref(), opts.static_library)?;
     if setup.freestanding {
         freestanding::emit(&module, types)?;
     }

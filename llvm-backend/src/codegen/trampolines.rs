@@ -26,7 +26,10 @@
 //! The library exports one symbol the runtime looks up: a constant array of
 //! pointers to the escaping functions and all trampolines, in the order
 //! [`super::function_table`] chose and recorded in the metadata.
-//! Everything it points to has internal linkage.
+//! Everything it points to has internal linkage. For a static archive the
+//! table ends with the addresses of two symbols the linker defines at the
+//! bounds of the code section ([`symbols::CODE_START`], [`symbols::CODE_END`]),
+//! which tell the runtime where a statically linked module's code lies.
 
 use super::builder::{Access, FnBuilder};
 use super::{Callee, ModuleCx, TableEntry};
@@ -39,8 +42,13 @@ use inkwell::{GlobalVisibility, IntPredicate};
 use kiln_abi::{Builtin, VAL_RAW_SIZE, symbols};
 
 /// Emits every trampoline the table needs and the table itself.
-pub(super) fn emit(cx: &ModuleCx, table: &[TableEntry], symbol_prefix: Option<&str>) -> Result<()> {
-    let pointers = table
+pub(super) fn emit(
+    cx: &ModuleCx,
+    table: &[TableEntry],
+    symbol_prefix: Option<&str>,
+    static_library: bool,
+) -> Result<()> {
+    let mut pointers = table
         .iter()
         .map(|entry| {
             let function = match *entry {
@@ -52,6 +60,13 @@ pub(super) fn emit(cx: &ModuleCx, table: &[TableEntry], symbol_prefix: Option<&s
             Ok(function.as_global_value().as_pointer_value())
         })
         .collect::<Result<Vec<PointerValue>>>()?;
+    if static_library {
+        for name in [symbols::CODE_START, symbols::CODE_END] {
+            let marker = cx.module.add_global(cx.types.context.i8_type(), None, name);
+            marker.set_linkage(Linkage::External);
+            pointers.push(marker.as_pointer_value());
+        }
+    }
     let array = cx.types.ptr.array_type(pointers.len() as u32);
     let global = cx.module.add_global(array, None, &symbols::functions_symbol(symbol_prefix));
     global.set_initializer(&cx.types.ptr.const_array(&pointers));

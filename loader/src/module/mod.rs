@@ -1,14 +1,18 @@
 //! Loading a compiled library: check the file, `dlopen` it, read its
-//! metadata in place, register its code for the fault handler.
+//! metadata in place, register its code for the fault handler. A module
+//! linked into the program from a static archive takes the same checks
+//! without the file and the `dlopen` ([`static_module`]).
 
 mod compat;
 mod cpu;
 mod error;
 mod file;
+mod static_module;
 pub(crate) mod validate;
 
 pub use error::{LoadError, LoadErrorKind};
 pub use file::read_metadata;
+pub use static_module::StaticModule;
 
 use crate::Engine;
 use crate::registry::{self, RangeKind, Registration};
@@ -42,7 +46,9 @@ struct ModuleInner {
     /// Unregisters the code before the library is unloaded (fields drop in
     /// order).
     _code: Registration,
-    _library: libloading::Library,
+    /// The library it came from; `None` for a module linked into the
+    /// program ([`Module::from_static`]).
+    _library: Option<libloading::Library>,
 }
 
 // SAFETY: the pointers refer to immutable data inside the library, which the
@@ -127,7 +133,80 @@ impl Module {
                 sig_ids,
                 offsets,
                 _code: registry::register(RangeKind::Code, code),
-                _library: library,
+                _library: Some(library),
+            }),
+        })
+    }
+
+    /// The module linked into this program from a static archive whose
+    /// symbols `handle` describes.
+    ///
+    /// The checks of [`Module::from_file`] apply: metadata header, format
+    /// version and checksum; target, pointer size and CPU features; the
+    /// metadata's consistency with the function table's length; no null
+    /// entry point. The module's code range, which the table's last two
+    /// slots give, must hold every entry point and be exactly as long as
+    /// the code the compiler recorded; it is registered so that
+    /// out-of-bounds accesses in that code become traps. Errors name the
+    /// module as `static:NAME`.
+    pub fn from_static(engine: &Engine, handle: &StaticModule) -> Result<Module, LoadError> {
+        let path = PathBuf::from(format!("static:{}", handle.name));
+        let err = |kind: LoadErrorKind| kind.at(&path);
+        let invalid = |m: String| err(LoadErrorKind::InvalidMetadata(m));
+        if handle.metadata.is_null() || handle.metadata_len < artifact::HEADER_SIZE {
+            return Err(err(LoadErrorKind::NotKiln));
+        }
+        // SAFETY: `StaticModule::new`'s caller promised `metadata_len`
+        // readable bytes, which is at least a header.
+        let bytes = unsafe { std::slice::from_raw_parts(handle.metadata, handle.metadata_len) };
+        let header = artifact::read_header(&bytes[..artifact::HEADER_SIZE]).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
+        if header.blob_len() != handle.metadata_len as u64 {
+            return Err(err(LoadErrorKind::MetadataLocation(format!(
+                "the header announces {} bytes, the symbol has {}",
+                header.blob_len(),
+                handle.metadata_len
+            ))));
+        }
+        let metadata = artifact::decode(bytes).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
+        compat::check_host(metadata).map_err(err)?;
+
+        let functions = NonNull::new(handle.functions.cast_mut()).ok_or_else(|| err(LoadErrorKind::MissingFunctions))?;
+        let num_slots = handle.function_slots.checked_sub(symbols::CODE_RANGE_SLOTS).ok_or_else(|| {
+            invalid(format!("the function table has {} entries, too few for the code range", handle.function_slots))
+        })?;
+        validate::validate(metadata, Some(num_slots)).map_err(invalid)?;
+        // SAFETY: the table has `function_slots` entries (the caller's
+        // promise), which is `num_slots` plus the two of the code range.
+        let slots = unsafe { std::slice::from_raw_parts(handle.functions, handle.function_slots) };
+        let code = slots[num_slots] as usize..slots[num_slots + 1] as usize;
+        if code.end.checked_sub(code.start) != Some(metadata.code_size.to_native() as usize) {
+            return Err(invalid(format!(
+                "the code range {:#x}..{:#x} is not the {} bytes of code the compiler recorded",
+                code.start, code.end, metadata.code_size
+            )));
+        }
+        for (slot, &entry) in slots[..num_slots].iter().enumerate() {
+            if entry.is_null() || !code.contains(&(entry as usize)) {
+                return Err(invalid(format!("function table slot {slot} does not point into the module's code")));
+            }
+        }
+
+        let sig_ids = engine
+            .signatures()
+            .register_module(metadata.types.iter().map(|t| t.ty.to_native()))
+            .map_err(|t| invalid(format!("type {t} refers to itself or a later type")))?
+            .into_boxed_slice();
+        let offsets = VMOffsets::new(PtrSize::HOST, &metadata.shape());
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                path,
+                metadata: NonNull::from(metadata),
+                functions,
+                sig_ids,
+                offsets,
+                _code: registry::register(RangeKind::Code, std::iter::once(code)),
+                _library: None,
             }),
         })
     }
@@ -139,7 +218,8 @@ impl Module {
         unsafe { self.inner.metadata.as_ref() }
     }
 
-    /// The file it was loaded from.
+    /// The file it was loaded from; `static:NAME` for a module linked into
+    /// the program.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
