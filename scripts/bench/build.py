@@ -2,7 +2,8 @@
 
 Per program (benches/NAME.c):
   native/NAME              clang-19 -O2, for this machine's default x86-64
-  wasm/NAME.wasm           clang-19 -O2 --target=wasm32-wasi
+  wasm/NAME.wasm           clang-19 -O2 --target=wasm32-wasi, DWARF stripped
+                           (Debian's wasi-libc carries it; the name section stays)
   wasm-simd/NAME.wasm      the same with -msimd128
   kiln-*/NAME.so           `kiln compile` of one of the wasm files
   wasmtime*/NAME.cwasm     wasmtime's Cranelift compile, serialized
@@ -75,7 +76,8 @@ def build_c(cfg, out, source, name, built):
     run_checked([cfg.clang, *flags, source, "-o", native, "-lm"], f"clang-19 (native) {name}")
     for variant, extra in (("wasm", []), ("wasm-simd", ["-msimd128"])):
         wasm = out / variant / f"{name}.wasm"
-        run_checked([cfg.clang, "--target=wasm32-wasi", *flags, *extra, source, "-o", wasm, "-lm"],
+        run_checked([cfg.clang, "--target=wasm32-wasi", *flags, *extra, "-Wl,--strip-debug", source, "-o", wasm,
+                     "-lm"],
                     f"clang-19 ({variant}) {name}")
         built.sizes[(name, variant)] = wasm.stat().st_size
     built.sizes[(name, "native")] = native.stat().st_size
