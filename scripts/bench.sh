@@ -11,7 +11,7 @@
 #                       target/bench-quick with BENCH_QUICK)
 #   BENCH_RUNNERS=a,b   only these runners (native always runs): native, kiln-O2,
 #                       kiln-O3, kiln-O3-native, kiln-O3-simd, kiln-O3-inprocess,
-#                       wasmtime, wasmtime-simd, node, node-simd
+#                       wasmtime, wasmtime-simd, node, node-simd, wasm2c
 #
 # Results: report.md, summary.csv, runs.csv, compile.csv, load.csv,
 # sizes.csv and ratios.svg in the output directory. The exit status is
@@ -25,7 +25,7 @@ cd "$root"
 for tool in clang-19 node python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }
 done
-command -v wasm2c >/dev/null || echo "bench: wasm2c (Debian package wabt) not found; skipping its compile-time column"
+command -v wasm2c >/dev/null || echo "bench: wasm2c (Debian package wabt) not found; no wasm2c runner or compile times"
 
 echo "bench: building kiln (release)"
 cargo build --release -p kiln

@@ -15,6 +15,8 @@ packages=(
   # running aarch64 and riscv64 Linux artifacts on an x86_64 host, in C
   # harnesses built with the cross compilers
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+  # wasm2c and its runtime: a comparison runner of scripts/bench.sh
+  wabt
 )
 
 missing=()

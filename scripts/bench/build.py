@@ -7,8 +7,8 @@ Per program (benches/NAME.c):
   wasm-simd/NAME.wasm      the same with -msimd128
   kiln-*/NAME.so           `kiln compile` of one of the wasm files
   wasmtime*/NAME.cwasm     wasmtime's Cranelift compile, serialized
-  wasm2c/NAME.o            wasm2c's C for wasm/NAME.wasm through clang-19 -O2
-                           (compile-time comparison only; not run)
+  wasm2c/NAME/NAME         wasm/NAME.wasm through wasm2c and clang-19 -O2, linked
+                           with wasm2c_main.c and wabt's wasm-rt runtime
 
 Compile times are wall-clock seconds of one compile each: of the whole
 `kiln compile` process (parse, LLVM, link), of `Module(engine, bytes)`
@@ -34,6 +34,9 @@ KILN_BUILDS = {
 
 # wasmtime artifacts: directory -> wasm variant
 WASMTIME_BUILDS = {"wasmtime": "wasm", "wasmtime-simd": "wasm-simd"}
+
+# wabt's runtime for wasm2c output, as Debian's `wabt` installs it
+WASM_RT_IMPL = "/usr/share/wabt/wasm2c/wasm-rt-impl.c"
 
 
 class BuildError(Exception):
@@ -107,19 +110,24 @@ def build_wasmtime(cfg, out, name, built, only=None):
         built.sizes[(name, build)] = artifact.stat().st_size
 
 
-def build_wasm2c(cfg, name, built):
-    """wasm2c, then clang-19 -O2 of its C (the module only; wasm2c's runtime
-    and a WASI implementation would be needed to run it)."""
-    wasm = cfg.build_dir / "wasm" / f"{name}.wasm"
-    c_file = cfg.build_dir / "wasm2c" / f"{name}.c"
-    obj = cfg.build_dir / "wasm2c" / f"{name}.o"
+def build_wasm2c(cfg, out, name, built):
+    """wasm2c, clang-19 -O2 of its C (both timed), then a native program
+    from that object, wasm2c_main.c (the few WASI functions the programs
+    import) and wabt's wasm-rt runtime."""
+    wasm = out / "wasm" / f"{name}.wasm"
+    work = out / "wasm2c" / name
+    work.mkdir(parents=True, exist_ok=True)
+    c_file, obj, exe = work / "module.c", work / "module.o", work / name
     try:
-        built.compile_seconds[(name, "wasm2c")] = timed([cfg.wasm2c, wasm, "-o", c_file], f"wasm2c {name}")
+        built.compile_seconds[(name, "wasm2c")] = timed([cfg.wasm2c, "-n", "bench", wasm, "-o", c_file],
+                                                        f"wasm2c {name}")
         built.compile_seconds[(name, "wasm2c-clang-O2")] = timed(
             [cfg.clang, "-O2", "-c", c_file, "-o", obj], f"clang-19 -O2 of wasm2c's {name}.c")
         built.sizes[(name, "wasm2c")] = obj.stat().st_size
+        run_checked([cfg.clang, "-O2", f"-I{work}", cfg.script_dir / "wasm2c_main.c", obj, WASM_RT_IMPL, "-lm",
+                     "-o", exe], f"linking the wasm2c build of {name}")
     except BuildError as e:
-        built.notes.append(f"wasm2c column missing for {name}: {str(e).splitlines()[0]}")
+        built.notes.append(f"wasm2c build of {name} failed: {str(e).splitlines()[0]}")
 
 
 def prepare_dirs(cfg, out):
@@ -145,7 +153,7 @@ def build_all(cfg, progress):
         build_wasmtime(cfg, out, name, built)
         if cfg.wasm2c:
             progress(f"[build {i}/{total}] {name}: wasm2c + clang-19 -O2")
-            build_wasm2c(cfg, name, built)
+            build_wasm2c(cfg, out, name, built)
 
     # The start-up probe: an empty program, for the runners that run it.
     progress("[build] start-up probe (an empty program)")
@@ -154,9 +162,11 @@ def build_all(cfg, progress):
     build_c(cfg, startup, cfg.script_dir / "empty.c", "empty", probe)
     build_kiln(cfg, startup, "empty", probe, only={"kiln-O2"})
     build_wasmtime(cfg, startup, "empty", probe, only={"wasmtime"})
+    if cfg.wasm2c:
+        build_wasm2c(cfg, startup, "empty", probe)
     return built
 
 
 def find_wasm2c():
     path = shutil.which("wasm2c")
-    return path if path and os.path.exists("/usr/include/wasm-rt.h") else None
+    return path if path and os.path.exists("/usr/include/wasm-rt.h") and os.path.exists(WASM_RT_IMPL) else None

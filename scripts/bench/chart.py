@@ -4,7 +4,8 @@ program (and one for the geometric means), one bar per runner, a line at
 
 from xml.sax.saxutils import escape
 
-COLORS = ["#4c72b0", "#55a868", "#2e7d32", "#8172b2", "#c44e52", "#dd8452", "#937860", "#da8bc3", "#8c8c8c"]
+COLORS = ["#4c72b0", "#55a868", "#2e7d32", "#8172b2", "#64b5cd", "#c44e52", "#dd8452", "#937860", "#da8bc3",
+          "#8c8c8c", "#ccb974"]
 
 
 def svg_chart(ratio, means, programs, runner_names, title):

@@ -56,13 +56,17 @@ def config(argv):
     bad = [n for n in names if n not in all_runners]
     if bad:
         sys.exit(f"bench: unknown runner {', '.join(bad)} (have: {', '.join(all_runners)})")
+    wasm2c = build.find_wasm2c()
+    if not wasm2c and "wasm2c" in names:
+        print("bench: wasm2c or wabt's wasm-rt-impl.c not found (Debian package wabt): no wasm2c runner")
+        names.remove("wasm2c")
     return Config(
         root=root, out=out, build_dir=out / "build", tmp_dir=out / "tmp", bench_dir=bench_dir,
         script_dir=Path(__file__).resolve().parent,
         runs=int(os.environ.get("BENCH_RUNS") or (1 if quick else 5)), quick=quick, programs=programs,
         runner_names=names, kiln=os.environ["KILN"], harness=os.environ["KILN_BENCH_HARNESS"],
         python=sys.executable, node=shutil.which("node") or "node", clang=shutil.which("clang-19") or "clang-19",
-        wasm2c=build.find_wasm2c(),
+        wasm2c=wasm2c,
     )
 
 
@@ -109,7 +113,10 @@ def main(argv):
         built = build.build_all(cfg, progress)
     except build.BuildError as e:
         sys.exit(f"bench: {e}")
-    reference = measure.reference_outputs(cfg, progress)
+    try:
+        reference = measure.reference_outputs(cfg, progress)
+    except measure.Failure as e:
+        sys.exit(f"bench: {e}")
     records, errors = measure.run_all(cfg, runners, reference, progress)
     start, start_errors = measure.startup(cfg, runners, progress)
     loads, load_errors = measure.load_times(cfg, progress)
@@ -144,7 +151,8 @@ def main(argv):
           "## Compile time (one compile each, seconds)", "",
           "kiln: the whole `kiln compile` process (parse, LLVM, link). wasmtime: `Module(engine, bytes)` "
           "in process (Cranelift; Python start-up excluded). wasm2c: the translation, and clang-19 -O2 -c "
-          "of its C separately (wasm2c's output is only compiled, not run).", "",
+          "of its C separately (linking with the runtime is not counted). kiln and wasmtime compile "
+          "functions on several threads; clang compiles one file on one.", "",
           compile_md, "",
           "## Artifact sizes (bytes)", "", size_md, ""]
     if built.notes:

@@ -12,6 +12,8 @@ What each runner's time includes (wall-clock seconds):
   wasmtime*   inside the runner process: instantiation with WASI plus
               _start of a module deserialized beforehand (Python start-up,
               deserialization and compilation excluded)
+  wasm2c      the whole process of the native program built from wasm2c's
+              C (clang-19 -O2) with wabt's runtime and a minimal WASI
   node*       inside node: WebAssembly.instantiate with WASI imports plus
               _start of a module TurboFan-compiled beforehand (node
               start-up and compilation excluded)
@@ -40,7 +42,7 @@ NODE_FLAGS = ["--no-liftoff", "--no-wasm-lazy-compilation", "--single-threaded",
 @dataclass(frozen=True)
 class Runner:
     name: str
-    kind: str  # native | kiln | kiln-inprocess | wasmtime | node
+    kind: str  # native | kiln | kiln-inprocess | wasmtime | node | wasm2c
     artifact: str  # build directory holding its input
     what: str  # one line for the report
 
@@ -57,6 +59,7 @@ RUNNERS = [
     Runner("wasmtime-simd", "wasmtime", "wasmtime-simd", "wasmtime of the -msimd128 build, instantiate + _start"),
     Runner("node", "node", "wasm", "node V8 TurboFan (--no-liftoff), instantiate + _start in process"),
     Runner("node-simd", "node", "wasm-simd", "node V8 TurboFan of the -msimd128 build, instantiate + _start"),
+    Runner("wasm2c", "wasm2c", "wasm2c", "wasm2c + clang-19 -O2 with wabt's runtime (whole process)"),
 ]
 
 EXTENSIONS = {"native": "", "kiln": ".so", "kiln-inprocess": ".so", "wasmtime": ".cwasm", "node": ".wasm"}
@@ -69,6 +72,8 @@ class Failure(Exception):
 
 def command(cfg, runner, build_dir, name, time_file):
     """The command line that runs `name` under `runner`."""
+    if runner.kind == "wasm2c":
+        return [build_dir / "wasm2c" / name / name]
     artifact = build_dir / runner.artifact / f"{name}{EXTENSIONS[runner.kind]}"
     if runner.kind == "native":
         return [artifact]
@@ -87,7 +92,10 @@ def run_once(cfg, runner, build_dir, name):
     time_file.unlink(missing_ok=True)
     cmd = command(cfg, runner, build_dir, name, time_file)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        raise Failure(f"cannot run {cmd[0]}: {e.strerror}") from e
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
@@ -104,7 +112,10 @@ def reference_outputs(cfg, progress):
     outputs = {}
     for name in cfg.programs:
         progress(f"[reference] {name} (native)")
-        _, wall, out = run_once(cfg, native, cfg.build_dir, name)
+        try:
+            _, wall, out = run_once(cfg, native, cfg.build_dir, name)
+        except Failure as e:
+            raise Failure(f"the native build of {name} failed, so there is nothing to compare with: {e}") from e
         outputs[name] = out
         progress(f"[reference] {name}: {wall:.3f} s, {out.strip().splitlines()[-1]}")
     return outputs
@@ -128,7 +139,7 @@ def run_all(cfg, runners, reference, progress):
         for name in cfg.programs:
             for runner in runners:
                 n += 1
-                label = f"[run {n}/{total}] rep {rep}/{cfg.runs} {name:<13} {runner.name:<15}"
+                label = f"[run {n}/{total}] rep {rep}/{cfg.runs} {name:<13} {runner.name:<17}"
                 try:
                     seconds, wall, out = run_once(cfg, runner, cfg.build_dir, name)
                     if out != reference[name]:
@@ -157,6 +168,7 @@ def startup(cfg, runners, progress, reps=10):
         "kiln-inprocess": Runner("kiln-O2", "kiln-inprocess", "kiln-O2", ""),
         "wasmtime": Runner("wasmtime", "wasmtime", "wasmtime", ""),
         "node": Runner("node", "node", "wasm", ""),
+        "wasm2c": Runner("wasm2c", "wasm2c", "wasm2c", ""),
     }
     result, errors = {}, []
     for kind in kinds:
