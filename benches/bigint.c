@@ -5,7 +5,7 @@
 #include "bench.h"
 
 #define FACT SIZE(12000, 1500)
-#define FIB SIZE(500000, 40000)
+#define FIB SIZE(650000, 40000)
 
 typedef struct {
     uint32_t *limb; /* little-endian */

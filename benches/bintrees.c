@@ -3,7 +3,7 @@
  * long-lived tree, each walked to count and checksum its nodes. */
 #include "bench.h"
 
-#define MAX_DEPTH SIZE(16, 10)
+#define MAX_DEPTH SIZE(17, 10)
 #define MIN_DEPTH 4
 
 typedef struct node {

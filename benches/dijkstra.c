@@ -6,7 +6,7 @@
 #define V SIZE(150000, 4000)
 #define DEGREE 8
 #define E (V * DEGREE)
-#define SOURCES SIZE(4, 2)
+#define SOURCES SIZE(8, 2)
 #define INF UINT32_MAX
 
 static uint32_t first[V + 1], target[E], weight[E];

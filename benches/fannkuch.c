@@ -5,7 +5,7 @@
 #include "bench.h"
 
 #define NUM SIZE(10, 8)
-#define REPS 1
+#define REPS SIZE(2, 1)
 
 static void run(int n, uint32_t *max_flips, int64_t *checksum) {
     int perm[16], work[16], count[16];

@@ -4,9 +4,9 @@
  * Collatz total stopping times and a table-driven hash loop. */
 #include "bench.h"
 
-#define SIEVE SIZE(2000000, 50000)
-#define COLLATZ SIZE(50000, 10000) /* trajectories stay below 2^32 */
-#define HASH_ITERS SIZE(4000000, 100000)
+#define SIEVE SIZE(3000000, 50000)
+#define COLLATZ SIZE(80000, 10000) /* trajectories stay below 2^32 */
+#define HASH_ITERS SIZE(8000000, 100000)
 #define MEM_WORDS (SIEVE + 1024)
 
 typedef struct {

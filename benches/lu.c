@@ -2,7 +2,7 @@
  * solve of A x = b with the factors. */
 #include "bench.h"
 
-#define N SIZE(1100, 96)
+#define N SIZE(1600, 96)
 
 static double m[N][N];
 static double orig[N][N];

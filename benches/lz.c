@@ -4,7 +4,7 @@
  * Every buffer is decompressed and compared with the original. */
 #include "bench.h"
 
-#define LEN SIZE(5 << 19, 1 << 18)
+#define LEN SIZE(8 << 19, 1 << 18)
 #define WINDOW 65535
 #define HASH_BITS 15
 #define CHAIN_DEPTH 24

@@ -2,8 +2,8 @@
  * plane, with a smooth-ish histogram as checksum. */
 #include "bench.h"
 
-#define W SIZE(800, 160)
-#define H SIZE(560, 120)
+#define W SIZE(1200, 160)
+#define H SIZE(800, 120)
 #define MAX_ITER SIZE(1000, 200)
 
 int main(void) {

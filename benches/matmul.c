@@ -3,7 +3,7 @@
  * a maximum magnitude of 1) fed back as A. */
 #include "bench.h"
 
-#define N SIZE(640, 64)
+#define N SIZE(800, 64)
 #define REPS SIZE(5, 2)
 
 static double a[N * N], b[N * N], c[N * N];

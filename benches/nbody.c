@@ -4,7 +4,7 @@
 #include <math.h>
 
 #define BODIES SIZE(400, 48)
-#define STEPS SIZE(500, 10)
+#define STEPS SIZE(1100, 10)
 #define DT 0.001
 #define SOFT 0.01
 

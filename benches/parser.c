@@ -5,7 +5,7 @@
 #include "bench.h"
 
 #define TEXT SIZE(3 << 20, 1 << 17)
-#define PASSES SIZE(4, 1)
+#define PASSES SIZE(7, 1)
 #define VARS 32
 
 enum { T_NUM, T_NAME, T_OP, T_LPAREN, T_RPAREN, T_COMMA, T_ASSIGN, T_SEMI, T_END };

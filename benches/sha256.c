@@ -3,7 +3,7 @@
 #include "bench.h"
 
 #define BUF SIZE(1 << 20, 1 << 16)
-#define ROUNDS SIZE(80, 4)
+#define ROUNDS SIZE(100, 4)
 
 typedef struct {
     uint32_t h[8];

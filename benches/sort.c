@@ -2,7 +2,7 @@
  * 64-bit key/value records; all results are cross-checked. */
 #include "bench.h"
 
-#define N SIZE(1500000, 50000)
+#define N SIZE(2500000, 50000)
 
 static void insertion_sort(uint32_t *a, long n) {
     for (long i = 1; i < n; i++) {

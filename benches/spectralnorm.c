@@ -3,7 +3,7 @@
 #include "bench.h"
 #include <math.h>
 
-#define N SIZE(2000, 200)
+#define N SIZE(3000, 200)
 #define ITERS 10
 
 static double u[N], v[N], t[N];

@@ -4,7 +4,7 @@
 
 #define W SIZE(1024, 128)
 #define H SIZE(1024, 128)
-#define STEPS SIZE(300, 8)
+#define STEPS SIZE(700, 8)
 
 static double grid_a[H][W], grid_b[H][W];
 

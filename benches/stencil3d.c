@@ -3,7 +3,7 @@
 #include "bench.h"
 
 #define N SIZE(128, 24)
-#define STEPS SIZE(200, 4)
+#define STEPS SIZE(400, 4)
 #define IDX(z, y, x) (((size_t)(z) * N + (y)) * N + (x))
 
 int main(void) {

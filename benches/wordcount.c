@@ -3,7 +3,7 @@
  * words by count. */
 #include "bench.h"
 
-#define TEXT SIZE(24 << 20, 1 << 19)
+#define TEXT SIZE(48 << 20, 1 << 19)
 #define VOCAB 20000
 #define TABLE (1 << 16)
 
