@@ -261,3 +261,16 @@ fn wast_reports_a_table() {
     assert!(out.trim_end().ends_with("3 passed, 1 failed, 0 skipped"), "{out}");
     assert!(stderr(&o).contains("t.wast:3:"), "{}", stderr(&o));
 }
+
+/// `--cpu native` records every feature LLVM sees on this host; the loader
+/// on the same host must be able to check all of them and run the code.
+#[test]
+fn native_cpu_library_runs_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compiled(dir.path(), &["--cpu", "native"]);
+    let o = kiln(&[&"run", &lib, &"--invoke", &"add", &"40", &"2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "42\n");
+    let o = kiln(&[&"run", &dir.path().join("good.wat"), &"--cpu", &"native", &"--invoke", &"add", &"1", &"2"]);
+    assert_eq!(stdout(&o), "3\n", "{}", stderr(&o));
+}

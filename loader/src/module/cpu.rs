@@ -58,8 +58,71 @@ mod arch {
             "avx512bf16" => has!("avx512bf16"),
             "avx512fp16" => has!("avx512fp16"),
             "avxvnni" => has!("avxvnni"),
-            _ => return None,
+            other => return cpuid_feature(other),
         })
+    }
+
+    /// Features the standard library has no name for, read from CPUID:
+    /// `(leaf, subleaf, register, bit)` per LLVM feature name. `--cpu
+    /// native` records every feature of the host, these included.
+    const CPUID_FEATURES: &[(&str, u32, u32, Reg, u32)] = &[
+        ("fsgsbase", 7, 0, Reg::Ebx, 0),
+        ("sgx", 7, 0, Reg::Ebx, 2),
+        ("invpcid", 7, 0, Reg::Ebx, 10),
+        ("clflushopt", 7, 0, Reg::Ebx, 23),
+        ("clwb", 7, 0, Reg::Ebx, 24),
+        ("prefetchwt1", 7, 0, Reg::Ecx, 0),
+        ("pku", 7, 0, Reg::Ecx, 3),
+        ("waitpkg", 7, 0, Reg::Ecx, 5),
+        ("shstk", 7, 0, Reg::Ecx, 7),
+        ("rdpid", 7, 0, Reg::Ecx, 22),
+        ("kl", 7, 0, Reg::Ecx, 23),
+        ("cldemote", 7, 0, Reg::Ecx, 25),
+        ("movdiri", 7, 0, Reg::Ecx, 27),
+        ("movdir64b", 7, 0, Reg::Ecx, 28),
+        ("enqcmd", 7, 0, Reg::Ecx, 29),
+        ("uintr", 7, 0, Reg::Edx, 5),
+        ("avx512vp2intersect", 7, 0, Reg::Edx, 8),
+        ("serialize", 7, 0, Reg::Edx, 14),
+        ("tsxldtrk", 7, 0, Reg::Edx, 16),
+        ("amx-bf16", 7, 0, Reg::Edx, 22),
+        ("amx-tile", 7, 0, Reg::Edx, 24),
+        ("amx-int8", 7, 0, Reg::Edx, 25),
+        ("hreset", 7, 1, Reg::Eax, 22),
+        ("prfchw", 0x8000_0001, 0, Reg::Ecx, 8),
+        ("xop", 0x8000_0001, 0, Reg::Ecx, 11),
+        ("lwp", 0x8000_0001, 0, Reg::Ecx, 15),
+        ("fma4", 0x8000_0001, 0, Reg::Ecx, 16),
+        ("mwaitx", 0x8000_0001, 0, Reg::Ecx, 29),
+        ("clzero", 0x8000_0008, 0, Reg::Ebx, 0),
+        ("rdpru", 0x8000_0008, 0, Reg::Ebx, 4),
+        ("wbnoinvd", 0x8000_0008, 0, Reg::Ebx, 9),
+    ];
+
+    #[derive(Clone, Copy)]
+    enum Reg {
+        Eax,
+        Ebx,
+        Ecx,
+        Edx,
+    }
+
+    fn cpuid_feature(feature: &str) -> Option<bool> {
+        use std::arch::x86_64::{__cpuid, __cpuid_count};
+        let &(_, leaf, subleaf, reg, bit) = CPUID_FEATURES.iter().find(|f| f.0 == feature)?;
+        // A leaf above the highest one the CPU reports is not there at all.
+        let max = __cpuid(leaf & 0x8000_0000).eax;
+        if leaf > max || (leaf == 7 && subleaf > __cpuid_count(7, 0).eax) {
+            return Some(false);
+        }
+        let r = __cpuid_count(leaf, subleaf);
+        let value = match reg {
+            Reg::Eax => r.eax,
+            Reg::Ebx => r.ebx,
+            Reg::Ecx => r.ecx,
+            Reg::Edx => r.edx,
+        };
+        Some(value >> bit & 1 != 0)
     }
 
     /// LAHF/SAHF in 64-bit mode: CPUID 0x8000_0001, ECX bit 0 (the standard
@@ -115,5 +178,31 @@ mod tests {
         assert_eq!(host_has("sse2"), Some(true));
         assert_eq!(host_has("no-such-feature"), None);
         assert_eq!(host_has("sahf"), Some(true), "every x86_64 CPU kiln runs on has LAHF/SAHF");
+    }
+
+    /// What `--cpu native` records is exactly what LLVM reports for this
+    /// host, so every feature LLVM says the host has must be checkable
+    /// and present (`/proc/cpuinfo` is a second, independent witness for
+    /// the CPUID-only ones).
+    #[test]
+    fn cpuid_only_features_agree_with_proc_cpuinfo() {
+        let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else { return };
+        let flags: Vec<&str> = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .map(|l| l.split_whitespace().skip(2).collect())
+            .unwrap_or_default();
+        for (llvm, linux) in [
+            // Flags the kernel reports as CPUID does (no boot option
+            // hides them).
+            ("prfchw", "3dnowprefetch"),
+            ("clflushopt", "clflushopt"),
+            ("clwb", "clwb"),
+            ("rdpid", "rdpid"),
+            ("clzero", "clzero"),
+            ("movdiri", "movdiri"),
+        ] {
+            assert_eq!(host_has(llvm), Some(flags.contains(&linux)), "{llvm} vs /proc/cpuinfo's {linux}");
+        }
     }
 }
