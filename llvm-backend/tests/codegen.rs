@@ -763,3 +763,24 @@ fn default_cpu_code_is_tuned_generically() {
     let named = CompileOptions { cpu: Some("x86-64-v3".into()), ..x86() };
     assert!(!compile_to_text(&wasm(rotate), &named, TextKind::LlvmIr).unwrap().contains("tune-cpu"));
 }
+
+/// A huge function is left to the scalar optimizer (`noimplicitfloat`
+/// turns off both vectorizers, whose store pairing grows with the square
+/// of its stores); ordinary functions keep vectorization.
+#[test]
+fn huge_functions_are_not_vectorized() {
+    let stores: String = (0..12_000).map(|i| format!("(i32.store offset={} (local.get 0) (local.get 1))\n", i % 4000 * 4)).collect();
+    let wat = format!(
+        r#"(module (memory 1)
+            (func (export "huge") (param i32 i32) {stores})
+            (func (export "small") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"#
+    );
+    let text = compile_to_text(&wasm(&wat), &x86(), TextKind::LlvmIrUnoptimized).unwrap();
+    let attrs = |name: &str| {
+        let line = text.lines().find(|l| l.starts_with("define") && l.contains(&format!("@{name}("))).unwrap();
+        let group = line.rsplit('#').next().unwrap().trim_end_matches(" {").trim().to_string();
+        text.lines().find(|l| l.starts_with(&format!("attributes #{group} "))).unwrap().to_string()
+    };
+    assert!(attrs("kiln_func_0").contains("noimplicitfloat"), "{}", attrs("kiln_func_0"));
+    assert!(!attrs("kiln_func_1").contains("noimplicitfloat"), "{}", attrs("kiln_func_1"));
+}

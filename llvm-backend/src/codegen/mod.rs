@@ -264,6 +264,15 @@ fn mark_return_area<'ctx>(types: &Types<'ctx>, function: FunctionValue<'ctx>, ty
     }
 }
 
+/// Bodies larger than this (in bytes of wasm code, about 25 000
+/// instructions) are not vectorized: LLVM's SLP vectorizer compares every
+/// pair of stores to one object, and all linear-memory stores share the
+/// memory base, so its time grows with the square of a function's stores
+/// (a 100 000-instruction function took 55 s at -O2, 91 % of it there).
+/// `noimplicitfloat` is the attribute both vectorizers skip; explicit float
+/// and SIMD operations are unaffected.
+const HUGE_FUNCTION_BYTES: u64 = 64 * 1024;
+
 /// Builds the complete, unoptimized LLVM module for `env`, and returns it
 /// with the types it was built with.
 pub(crate) fn build_module<'ctx>(
@@ -289,6 +298,7 @@ pub(crate) fn build_module<'ctx>(
     // calls: a fault inside libc is not one the runtime can claim as a trap.
     let no_builtins = context.create_string_attribute("no-builtins", "");
     let tune_cpu = setup.tune_cpu.map(|cpu| context.create_string_attribute("tune-cpu", cpu));
+    let no_vectorizing = types.attribute("noimplicitfloat");
     let functions = (0..env.meta.functions.len() as u32)
         .map(|index| {
             (!env.is_imported_func(index)).then(|| {
@@ -303,6 +313,10 @@ pub(crate) fn build_module<'ctx>(
                 function.add_attribute(AttributeLoc::Function, no_builtins);
                 if let Some(tune) = tune_cpu {
                     function.add_attribute(AttributeLoc::Function, tune);
+                }
+                let body = &env.bodies[(index - env.num_imported.funcs) as usize];
+                if body.range().end - body.range().start > HUGE_FUNCTION_BYTES {
+                    function.add_attribute(AttributeLoc::Function, no_vectorizing);
                 }
                 mark_return_area(&types, function, &env.meta.types[type_index].ty);
                 function
