@@ -87,6 +87,12 @@ pub struct CompileReport {
 /// Reads a module: a wasm binary, or wasm text (`.wat`) which is assembled.
 pub fn read_module(path: &Path) -> Result<Vec<u8>, Error> {
     let bytes = std::fs::read(path).map_err(|error| Error::Read { path: path.to_path_buf(), error })?;
+    module_from_bytes(bytes, path)
+}
+
+/// A module from a file's bytes already read: wasm as is, wasm text
+/// assembled (`path` labels errors).
+pub fn module_from_bytes(bytes: Vec<u8>, path: &Path) -> Result<Vec<u8>, Error> {
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }

@@ -209,10 +209,10 @@ fn resolve_cpu(target: &Target, cpu: Option<&str>) -> Result<(String, Vec<String
                     "`native` CPU is only meaningful when compiling for the host, not for `{target}`"
                 )));
             }
-            let features = TargetMachine::get_host_cpu_features().to_string();
+            let (name, features) = crate::host_cpu();
             let required = features.split(',').filter_map(|f| f.strip_prefix('+')).map(str::to_string).collect();
             let llvm_features = features.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect();
-            Ok((TargetMachine::get_host_cpu_name().to_string(), llvm_features, required))
+            Ok((name, llvm_features, required))
         }
         name => match cpu_required_features(arch, name) {
             Some(features) => Ok((name.to_string(), Vec::new(), features.iter().map(|f| f.to_string()).collect())),

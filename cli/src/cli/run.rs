@@ -152,7 +152,7 @@ fn load(engine: &Engine, args: &RunArgs, scratch: &Path) -> Result<Module> {
         return Ok(Module::from_file(engine, path)?);
     }
     let opts = args.codegen.options()?;
-    let wasm = kiln::read_module(path)?;
+    let wasm = kiln::module_from_bytes(bytes, path)?;
     if args.no_cache {
         let library = scratch.join("module.so");
         let report = kiln::compile_to_file(&wasm, path, &opts, kiln::Emit::SharedLibrary, &library)?;
