@@ -109,7 +109,7 @@ pub fn allowed_undefined(target: &Target) -> &'static [&'static str] {
 
 /// The symbols a static archive for `target` may leave undefined (C
 /// names), resolved when the program it is linked into is linked: the
-/// shared-library list on Linux; on Windows `_fltused`, which LLVM
+/// shared-library list on Linux and macOS; on Windows `_fltused`, which LLVM
 /// references from code that uses floating point and the program's C
 /// runtime defines (a DLL defines it itself).
 pub fn allowed_undefined_static(target: &Target) -> &'static [&'static str] {

@@ -82,6 +82,22 @@ pub struct CompileReport {
     pub compile_time: Duration,
     /// Time spent linking.
     pub link_time: Duration,
+    /// What was written, for a library or object; `None` for text output.
+    pub artifact: Option<ArtifactFacts>,
+}
+
+/// The facts a program linking a static archive needs to declare its two
+/// symbols, and the module's metadata, as the compile produced them (so
+/// nothing has to be read back from a format that may not record symbol
+/// sizes, like COFF or Mach-O).
+#[derive(Clone, Debug)]
+pub struct ArtifactFacts {
+    /// The module's metadata.
+    pub metadata: kiln_abi::ModuleMetadata,
+    /// Bytes of the metadata symbol (header and archive).
+    pub metadata_len: usize,
+    /// Pointers in the function table symbol.
+    pub function_slots: usize,
 }
 
 /// Reads a module: a wasm binary, or wasm text (`.wat`) which is assembled.
@@ -145,6 +161,7 @@ pub fn compile_to_file(
             functions: 0,
             compile_time: start.elapsed(),
             link_time: Duration::ZERO,
+            artifact: None,
         });
     }
 
@@ -172,14 +189,16 @@ pub fn compile_to_file(
     };
     let link_start = Instant::now();
     kiln_linker::link(&request, output)?;
-    let meta = &compiled.metadata;
+    let link_time = link_start.elapsed();
+    let meta = compiled.metadata;
     let imported = meta.imports.iter().filter(|i| matches!(i.kind, kiln_abi::metadata::ImportKind::Func(_))).count();
     Ok(CompileReport {
         wasm_size: wasm.len(),
         code_size: meta.code_size,
         functions: meta.functions.len() - imported,
         compile_time,
-        link_time: link_start.elapsed(),
+        link_time,
+        artifact: Some(ArtifactFacts { metadata_len: blob.len(), function_slots: compiled.function_slots, metadata: meta }),
     })
 }
 

@@ -26,7 +26,7 @@ pub mod wast;
 #[cfg(feature = "compiler")]
 pub use cache::Cache;
 #[cfg(feature = "compiler")]
-pub use compile::{CompileReport, Emit, Error, compile_file, compile_to_file, module_from_bytes, read_module};
+pub use compile::{ArtifactFacts, CompileReport, Emit, Error, compile_file, compile_to_file, module_from_bytes, read_module};
 #[cfg(feature = "compiler")]
 pub use kiln_llvm::{CompileError, CompileOptions, OptLevel};
 

@@ -129,6 +129,7 @@ pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
         verify::check_archive(request, &bytes)?;
         let staged = staged_output(output)?;
         fs::write(&staged, &bytes).map_err(|e| LinkError::io("writing", &staged, e))?;
+        set_mode(&staged, 0o644)?;
         staged.persist(output).map_err(|e| LinkError::io("moving the archive to", output, e.error))?;
         return Ok(());
     }
@@ -152,7 +153,7 @@ pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
     let linked = lld::run(request, work.path(), &inputs)?;
     fs::copy(&linked, &staged).map_err(|e| LinkError::io("copying the linked output to", &staged, e))?;
     verify::check(request, &staged)?;
-    set_mode(&staged)?;
+    set_mode(&staged, if request.kind == OutputKind::Object { 0o644 } else { 0o755 })?;
     staged.persist(output).map_err(|e| LinkError::io("moving the linked output to", output, e.error))?;
     Ok(())
 }
@@ -187,13 +188,16 @@ fn staged_output(output: &Path) -> Result<tempfile::TempPath, LinkError> {
         .into_temp_path())
 }
 
+/// Gives the output the permissions a linker would (the staged temporary
+/// file is private to its owner): executable for a library, readable for
+/// an object or archive.
 #[cfg(unix)]
-fn set_mode(path: &Path) -> Result<(), LinkError> {
+fn set_mode(path: &Path, mode: u32) -> Result<(), LinkError> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(|e| LinkError::io("setting permissions of", path, e))
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| LinkError::io("setting permissions of", path, e))
 }
 
 #[cfg(not(unix))]
-fn set_mode(_: &Path) -> Result<(), LinkError> {
+fn set_mode(_: &Path, _: u32) -> Result<(), LinkError> {
     Ok(())
 }

@@ -47,6 +47,7 @@ use inkwell::module::Module;
 use inkwell::targets::FileType;
 use kiln_abi::ModuleMetadata;
 use kiln_abi::metadata::BoundsChecks;
+use kiln_abi::symbols;
 use kiln_abi::target::Target;
 use sha2::{Digest, Sha256};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -136,6 +137,11 @@ pub struct CompiledModule {
     pub metadata: ModuleMetadata,
     /// The object file, position-independent.
     pub object: Vec<u8>,
+    /// Number of pointers in the exported function table: the entries
+    /// the metadata refers to, plus the code-range slots of a static
+    /// archive. A program that links the archive declares the table with
+    /// this length.
+    pub function_slots: usize,
 }
 
 /// Which text [`compile_to_text`] produces.
@@ -166,7 +172,7 @@ pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<CompiledModule, Com
         metadata.wasm_sha256 = Sha256::digest(wasm).into();
         metadata.opt_level = opts.opt_level.metadata_value();
         metadata.bounds_checks = opts.bounds_checks;
-        Ok(CompiledModule { metadata, object })
+        Ok(CompiledModule { metadata, object, function_slots: lowered.function_slots })
     })
 }
 
@@ -215,6 +221,7 @@ struct Lowered<'ctx> {
     types: Types<'ctx>,
     setup: target::TargetSetup,
     metadata: ModuleMetadata,
+    function_slots: usize,
 }
 
 impl Lowered<'_> {
@@ -230,7 +237,8 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
     let mut env = ModuleEnv::parse(wasm)?;
     let table = codegen::function_table(&mut env);
     let (module, types) = codegen::build_module(context, &env, &table, &setup, opts)?;
-    Ok(Lowered { module, types, setup, metadata: env.meta })
+    let function_slots = table.len() + if opts.static_library { symbols::CODE_RANGE_SLOTS } else { 0 };
+    Ok(Lowered { module, types, setup, metadata: env.meta, function_slots })
 }
 
 /// Runs `f`, turning a panic (a kiln bug) into an internal error.

@@ -30,10 +30,9 @@
 pub mod bindings;
 
 use crate::{CompileOptions, Emit, OptLevel};
-use kiln_abi::metadata::{BoundsChecks, ModuleMetadata};
+use kiln_abi::metadata::BoundsChecks;
 use kiln_abi::symbols;
 use kiln_abi::target::Target;
-use object::{Object, ObjectSymbol};
 use std::path::{Path, PathBuf};
 
 /// What went wrong in a build script.
@@ -69,7 +68,7 @@ pub enum BuildError {
         /// Why.
         message: String,
     },
-    /// The compiled archive could not be read back, or the bindings written.
+    /// The bindings could not be written.
     #[error("kiln::build: {action} `{}`: {error}", path.display())]
     Io {
         /// What was being done.
@@ -241,26 +240,22 @@ impl Build {
         };
         let compile_err = |error| BuildError::Compile { path: input.clone(), error };
         let emit = if self.shared { Emit::SharedLibrary } else { Emit::StaticLibrary };
-        crate::compile_file(&input, &opts, emit, &library).map_err(compile_err)?;
+        let report = crate::compile_file(&input, &opts, emit, &library).map_err(compile_err)?;
+        let facts = report.artifact.ok_or_else(|| BuildError::Bindings {
+            path: input.clone(),
+            message: "the compile wrote no library".into(),
+        })?;
 
         let link = if self.shared {
             bindings::Link::Shared { library: std::path::absolute(&library).unwrap_or(library.clone()) }
         } else {
-            let (metadata_len, function_slots, _) = read_static(&library, name)?;
-            bindings::Link::Static { prefix: name.to_string(), metadata_len, function_slots }
+            bindings::Link::Static {
+                prefix: name.to_string(),
+                metadata_len: facts.metadata_len,
+                function_slots: facts.function_slots,
+            }
         };
-        let metadata = if self.shared {
-            crate::runtime::read_metadata(&library)
-                .map_err(|e| BuildError::Io {
-                    action: "reading back",
-                    path: library.clone(),
-                    error: std::io::Error::other(e.to_string()),
-                })?
-                .to_metadata()
-                .map_err(|e| io_err("decoding the metadata of", &library, e))?
-        } else {
-            read_static(&library, name)?.2
-        };
+        let metadata = facts.metadata;
         let source = bindings::generate(&bindings::Input {
             name,
             source: &input,
@@ -306,45 +301,4 @@ fn cargo_opt_level() -> Result<OptLevel, BuildError> {
             Err(_) => OptLevel::O2,
         },
     })
-}
-
-/// Reads back a static archive: the sizes of the two prefixed symbols and
-/// the metadata.
-fn read_static(path: &Path, prefix: &str) -> Result<(usize, usize, ModuleMetadata), BuildError> {
-    let data = std::fs::read(path).map_err(|error| BuildError::Io { action: "reading back", path: path.into(), error })?;
-    let bad = |e: &dyn std::fmt::Display| io_err("reading back", path, e);
-    let archive = object::read::archive::ArchiveFile::parse(&*data).map_err(|e| bad(&e))?;
-    let (meta_name, funcs_name) = (symbols::metadata_symbol(Some(prefix)), symbols::functions_symbol(Some(prefix)));
-    let (mut meta, mut slots) = (None, None);
-    for member in archive.members() {
-        let member = member.map_err(|e| bad(&e))?;
-        let file = object::File::parse(member.data(&*data).map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
-        for sym in file.symbols().filter(|s| s.is_global() && !s.is_undefined()) {
-            let name = sym.name().map_err(|e| bad(&e))?;
-            if name == meta_name {
-                meta = Some(symbol_bytes(&file, &sym).ok_or_else(|| bad(&"the metadata symbol is not in the file"))?);
-            } else if name == funcs_name {
-                slots = Some(sym.size() as usize / usize::from(file_pointer_size(&file)));
-            }
-        }
-    }
-    let (Some(meta), Some(slots)) = (meta, slots) else {
-        return Err(bad(&"the archive lacks the prefixed kiln symbols"));
-    };
-    let metadata = kiln_abi::artifact::OwnedMetadata::from_blob(&meta)
-        .and_then(|m| m.to_metadata())
-        .map_err(|e| bad(&e))?;
-    Ok((meta.len(), slots, metadata))
-}
-
-/// The bytes a defined symbol of a relocatable object covers.
-fn symbol_bytes(file: &object::File, sym: &object::Symbol) -> Option<Vec<u8>> {
-    use object::ObjectSection;
-    let section = file.section_by_index(sym.section_index()?).ok()?;
-    let start = usize::try_from(sym.address().checked_sub(section.address())?).ok()?;
-    section.data().ok()?.get(start..start.checked_add(usize::try_from(sym.size()).ok()?)?).map(<[u8]>::to_vec)
-}
-
-fn file_pointer_size(file: &object::File) -> u8 {
-    if file.is_64() { 8 } else { 4 }
 }
