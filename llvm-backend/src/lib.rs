@@ -34,6 +34,7 @@ mod error;
 mod pipeline;
 mod target;
 mod translate;
+mod units;
 mod validate;
 
 pub use error::CompileError;
@@ -135,8 +136,9 @@ impl Default for CompileOptions {
 pub struct CompiledModule {
     /// Everything the runtime needs to know about the module.
     pub metadata: ModuleMetadata,
-    /// The object file, position-independent.
-    pub object: Vec<u8>,
+    /// The object files, position-independent: one per codegen unit (one
+    /// for a static archive), linked together into the library.
+    pub objects: Vec<Vec<u8>>,
     /// Number of pointers in the exported function table: the entries
     /// the metadata refers to, plus the code-range slots of a static
     /// archive. A program that links the archive declares the table with
@@ -163,16 +165,17 @@ pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<CompiledModule, Com
         diagnostics.install(&context);
         let mut lowered = lower(&context, wasm, opts)?;
         lowered.optimize(opts.opt_level)?;
-        let object = pipeline::emit(&lowered.module, &lowered.setup.machine, FileType::Object)?;
+        let objects =
+            units::emit_objects(&lowered.module, &lowered.setup, !opts.static_library, || Ok(target::setup(opts)?.machine))?;
         diagnostics.check()?;
         let mut metadata = std::mem::take(&mut lowered.metadata);
-        metadata.code_size = pipeline::code_size(&object)?;
+        metadata.code_size = objects.iter().map(|object| pipeline::code_size(object)).sum::<Result<u64, _>>()?;
         metadata.target = lowered.setup.info.clone();
         metadata.compiler_version = kiln_abi::COMPILER_VERSION.to_string();
         metadata.wasm_sha256 = Sha256::digest(wasm).into();
         metadata.opt_level = opts.opt_level.metadata_value();
         metadata.bounds_checks = opts.bounds_checks;
-        Ok(CompiledModule { metadata, object, function_slots: lowered.function_slots })
+        Ok(CompiledModule { metadata, objects, function_slots: lowered.function_slots })
     })
 }
 

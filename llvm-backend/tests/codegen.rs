@@ -139,14 +139,14 @@ fn output_is_deterministic() {
     );
     let first = compile(&module, &x86()).unwrap();
     let second = std::thread::spawn(move || compile(&module, &x86()).unwrap()).join().unwrap();
-    assert_eq!(first.object, second.object);
+    assert_eq!(first.objects, second.objects);
     assert_eq!(first.metadata, second.metadata);
 }
 
 #[test]
 fn exports_only_the_function_table() {
     let compiled = compile(&wasm(LOAD), &CompileOptions { symbol_prefix: Some("plugin".into()), ..x86() }).unwrap();
-    let file = object::File::parse(&*compiled.object).unwrap();
+    let file = object::File::parse(&*compiled.objects[0]).unwrap();
     let globals: Vec<_> =
         file.symbols().filter(|s| s.is_global() && s.is_definition()).map(|s| s.name().unwrap().to_string()).collect();
     assert_eq!(globals, vec!["plugin_kiln_functions".to_string()]);
@@ -162,7 +162,7 @@ fn both_targets_produce_objects() {
         ("aarch64-unknown-linux-gnu", object::Architecture::Aarch64),
     ] {
         let compiled = compile(&wasm(LOAD), &target(name)).unwrap();
-        let file = object::File::parse(&*compiled.object).unwrap();
+        let file = object::File::parse(&*compiled.objects[0]).unwrap();
         assert_eq!(file.architecture(), arch);
         assert!(compiled.metadata.code_size > 0);
         let text: u64 = file.sections().filter(|s| s.kind() == object::SectionKind::Text).map(|s| s.size()).sum();
@@ -344,7 +344,7 @@ fn memory_loops_do_not_become_libc_calls() {
 #[test]
 fn empty_module_has_an_empty_table() {
     let compiled = compile(&wasm("(module)"), &x86()).unwrap();
-    let file = object::File::parse(&*compiled.object).unwrap();
+    let file = object::File::parse(&*compiled.objects[0]).unwrap();
     assert!(file.symbols().any(|s| s.name() == Ok("kiln_functions") && s.is_global()));
     assert!(compiled.metadata.functions.is_empty() && compiled.metadata.types.is_empty());
 }
@@ -738,7 +738,7 @@ fn windows_modules_are_freestanding() {
     assert!(text.contains("__chkstk:"), "no stack probe");
     assert!(text.contains("uwtable"), "no unwind tables");
     let compiled = compile(&wasm(wat), &opts).unwrap();
-    let file = object::File::parse(&*compiled.object).unwrap();
+    let file = object::File::parse(&*compiled.objects[0]).unwrap();
     assert_eq!(file.format(), object::BinaryFormat::Coff);
     let undefined: Vec<_> = file.symbols().filter(|s| s.is_undefined()).map(|s| s.name().unwrap().to_string()).collect();
     assert_eq!(undefined, ["_fltused"], "only what the metadata object defines");
@@ -783,4 +783,59 @@ fn huge_functions_are_not_vectorized() {
     };
     assert!(attrs("kiln_func_0").contains("noimplicitfloat"), "{}", attrs("kiln_func_0"));
     assert!(!attrs("kiln_func_1").contains("noimplicitfloat"), "{}", attrs("kiln_func_1"));
+}
+
+/// A module of `count` functions, each a chain of arithmetic over a load
+/// and a call to the one before, large enough to be split into several
+/// codegen units.
+fn many_functions(count: usize) -> String {
+    let mut wat = String::from("(module (memory 1) (global $g (mut i32) (i32.const 7))\n");
+    for i in 0..count {
+        wat.push_str(&format!("(func $f{i} (export \"f{i}\") (param $x i32) (result i32) (local $y i32)\n"));
+        wat.push_str("(local.set $y (i32.load (i32.and (local.get $x) (i32.const 0xfffc))))\n");
+        for k in 0..40 {
+            wat.push_str(&format!(
+                "(local.set $y (i32.xor (i32.mul (local.get $y) (i32.const {})) (i32.add (local.get $x) (i32.const {k}))))\n",
+                2 * k + 3
+            ));
+        }
+        if i > 0 {
+            wat.push_str(&format!("(local.set $y (i32.add (local.get $y) (call $f{} (local.get $y))))\n", i - 1));
+        }
+        wat.push_str("(global.set $g (local.get $y)) (local.get $y))\n");
+    }
+    wat.push(')');
+    wat
+}
+
+#[test]
+fn large_modules_are_split_into_codegen_units_that_export_nothing_more() {
+    let module = wasm(&many_functions(300));
+    let first = compile(&module, &x86()).unwrap();
+    assert!(first.objects.len() > 1, "{} objects", first.objects.len());
+    let mut text = 0;
+    let mut table_defined = 0;
+    for object in &first.objects {
+        let file = object::File::parse(&**object).unwrap();
+        text += file.sections().filter(|s| s.kind() == object::SectionKind::Text).map(|s| s.size()).sum::<u64>();
+        for sym in file.symbols().filter(|s| s.is_global() && s.is_definition()) {
+            let name = sym.name().unwrap();
+            if name == "kiln_functions" {
+                table_defined += 1;
+            } else {
+                // Referred to from another unit: hidden, never exported.
+                let object::SymbolFlags::Elf { st_other, .. } = sym.flags() else { panic!("not ELF") };
+                assert_eq!(st_other, object::elf::SymbolOther(object::elf::STV_HIDDEN.0), "{name}");
+            }
+        }
+    }
+    assert_eq!(table_defined, 1, "the function table is defined once");
+    assert_eq!(text, first.metadata.code_size);
+    // The partition does not depend on the machine or the run.
+    let second = std::thread::spawn(move || compile(&module, &x86()).unwrap()).join().unwrap();
+    assert_eq!(first.objects, second.objects);
+    // A static archive's code stays one object (its markers bound one section).
+    let module = wasm(&many_functions(300));
+    let archive = compile(&module, &CompileOptions { static_library: true, symbol_prefix: Some("m".into()), ..x86() });
+    assert_eq!(archive.unwrap().objects.len(), 1);
 }
