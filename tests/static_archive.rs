@@ -97,6 +97,11 @@ fn check(triple: &str, format: BinaryFormat, arch: Architecture, kind: ArchiveKi
         assert_eq!(mode, 0o644, "{triple}: archive mode {mode:o}");
     }
 
+    // `kiln inspect` reads an archive's metadata from the file, as it does a library's.
+    let metadata = kiln::runtime::read_metadata(&a).unwrap().to_metadata().unwrap();
+    assert_eq!(metadata.target.triple, triple);
+    assert!(metadata.exports.iter().any(|e| e.name == "dispatch"), "{triple}");
+
     let (found_kind, syms) = read(&data, format, arch, "portable");
     assert_eq!(found_kind, kind, "{triple}");
     assert_eq!(syms.global_defined, ["portable_kiln_functions", "portable_kiln_metadata"], "{triple}");

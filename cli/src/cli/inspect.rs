@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub(crate) struct InspectArgs {
-    /// A library compiled by kiln.
+    /// A library, object or static archive compiled by kiln, for any target.
     library: PathBuf,
 }
 

@@ -107,16 +107,45 @@ fn metadata_bytes<'a>(path: &Path, file: &object::File<'a>, data: &'a [u8]) -> R
     symbol_bytes(file, data, symbol).map_err(|k| k.at(path))
 }
 
-/// Reads the metadata of any kiln artifact (a library, or an object file),
-/// for any target, without loading it: an ELF `.so`, a Mach-O `.dylib`
-/// (symbol `_kiln_metadata`) or a PE `.dll` (found through its export
-/// table), whatever the host.
+/// Reads the metadata of any kiln artifact (a library, an object file or
+/// a static archive), for any target, without loading it: an ELF `.so`, a
+/// Mach-O `.dylib` (symbol `_kiln_metadata`), a PE `.dll` (found through
+/// its export table), or a `.a`/`.lib` (the member that defines
+/// `PREFIX_kiln_metadata`), whatever the host.
 pub fn read_metadata(path: impl AsRef<Path>) -> Result<OwnedMetadata, LoadError> {
     let path = path.as_ref();
     let data = map(path)?;
-    let file = parse(path, &data)?;
-    let blob = metadata_bytes(path, &file, &data)?;
+    let blob = if data.starts_with(ARCHIVE_MAGIC) {
+        archive_metadata_bytes(path, &data)?
+    } else {
+        let file = parse(path, &data)?;
+        metadata_bytes(path, &file, &data)?
+    };
     OwnedMetadata::from_blob(blob).map_err(|e| LoadErrorKind::Metadata(e).at(path))
+}
+
+/// How every `ar` archive (GNU, BSD or COFF `.lib`) starts.
+const ARCHIVE_MAGIC: &[u8] = b"!<arch>\n";
+
+/// The metadata blob of a static archive: the bytes of the one global
+/// symbol whose name ends in `_kiln_metadata` (the prefix is the user's).
+fn archive_metadata_bytes<'a>(path: &Path, data: &'a [u8]) -> Result<&'a [u8], LoadError> {
+    let malformed = |e: object::Error| LoadErrorKind::Malformed(e.to_string()).at(path);
+    let archive = object::read::archive::ArchiveFile::parse(data).map_err(malformed)?;
+    let suffix = format!("_{}", symbols::METADATA);
+    for member in archive.members() {
+        let bytes = member.map_err(malformed)?.data(data).map_err(malformed)?;
+        // Members that are not objects (none in kiln's archives) are skipped.
+        let Ok(file) = object::File::parse(bytes) else { continue };
+        let metadata = file.symbols().find(|s| {
+            s.is_global() && !s.is_undefined() && s.name().is_ok_and(|name| name.ends_with(&suffix))
+        });
+        if let Some(symbol) = metadata {
+            let location = Location { address: symbol.address(), size: symbol.size(), section: symbol.section_index() };
+            return symbol_bytes(&file, bytes, location).map_err(|k| k.at(path));
+        }
+    }
+    Err(LoadErrorKind::NotKiln.at(path))
 }
 
 /// Validates the blob where it lies when it is aligned (a library's data
