@@ -10,7 +10,7 @@
 #   BENCH_OUT=DIR       where builds and results go (default target/bench,
 #                       target/bench-quick with BENCH_QUICK)
 #   BENCH_RUNNERS=a,b   only these runners (native always runs): native, kiln-O2,
-#                       kiln-O3, kiln-O3-native, kiln-O3-simd, kiln-O3-inprocess,
+#                       kiln-O3, kiln-O3-native, kiln-O3-simd, kiln-O2-process,
 #                       wasmtime, wasmtime-simd, node, node-simd, wasm2c
 #
 # Results: report.md, summary.csv, runs.csv, compile.csv, load.csv,

@@ -2,13 +2,13 @@
 
 What each runner's time includes (wall-clock seconds):
   native      the whole process: exec, the program, exit
-  kiln-O*     the whole `kiln run NAME.so` process: exec of kiln, loading
+  kiln-O*     inside benches/harness: instantiation with WASI plus _start
+              of the library loaded beforehand (compiled beforehand too),
+              i.e. what the wasmtime and node numbers include
+  kiln-O2-process
+              the whole `kiln run NAME.so` process: exec of kiln (which
+              links LLVM, so its start-up is tens of milliseconds), loading
               the library, instantiation with WASI, _start, exit
-              (no compilation: the library was built beforehand)
-  kiln-O3-inprocess
-              inside benches/harness: instantiation with WASI plus _start
-              of the -O3 library loaded beforehand, i.e. what the wasmtime
-              and node numbers include
   wasmtime*   inside the runner process: instantiation with WASI plus
               _start of a module deserialized beforehand (Python start-up,
               deserialization and compilation excluded)
@@ -49,12 +49,13 @@ class Runner:
 
 RUNNERS = [
     Runner("native", "native", "native", "clang-19 -O2, native x86-64 (whole process)"),
-    Runner("kiln-O2", "kiln", "kiln-O2", "kiln compile -O2 (whole `kiln run` process)"),
-    Runner("kiln-O3", "kiln", "kiln-O3", "kiln compile -O3 (whole `kiln run` process)"),
-    Runner("kiln-O3-native", "kiln", "kiln-O3-native", "kiln compile -O3 --cpu native (whole `kiln run` process)"),
-    Runner("kiln-O3-simd", "kiln", "kiln-O3-simd", "kiln compile -O3 of the -msimd128 build (whole `kiln run` process)"),
-    Runner("kiln-O3-inprocess", "kiln-inprocess", "kiln-O3",
-           "kiln compile -O3, instantiate + _start in process (benches/harness)"),
+    Runner("kiln-O2", "kiln-inprocess", "kiln-O2", "kiln compile -O2, instantiate + _start in process"),
+    Runner("kiln-O3", "kiln-inprocess", "kiln-O3", "kiln compile -O3, instantiate + _start in process"),
+    Runner("kiln-O3-native", "kiln-inprocess", "kiln-O3-native",
+           "kiln compile -O3 --cpu native, instantiate + _start in process"),
+    Runner("kiln-O3-simd", "kiln-inprocess", "kiln-O3-simd",
+           "kiln compile -O3 of the -msimd128 build, instantiate + _start in process"),
+    Runner("kiln-O2-process", "kiln", "kiln-O2", "kiln compile -O2, the whole `kiln run` process"),
     Runner("wasmtime", "wasmtime", "wasmtime", "wasmtime (Cranelift), instantiate + _start in process"),
     Runner("wasmtime-simd", "wasmtime", "wasmtime-simd", "wasmtime of the -msimd128 build, instantiate + _start"),
     Runner("node", "node", "wasm", "node V8 TurboFan (--no-liftoff), instantiate + _start in process"),
