@@ -17,8 +17,9 @@
 //! * if its operand is still a real quieting operation — `fadd`, `fsub`,
 //!   `fmul`, `fdiv`, `fpext`, `fptrunc`, or a call to `sqrt`, `floor`,
 //!   `ceil`, `trunc`, `roundeven` — that code generation will not fold
-//!   away (no identity constant operand such as ±0.0, ±1.0 or ±∞, no
-//!   `fptrunc` of an `fpext`), the wrapper is dropped: the hardware
+//!   away (no constant operand that makes it an identity or a negation,
+//!   such as ±0.0, a NaN, ±1.0 as a factor or divisor — see
+//!   `has_identity_operand` — and no `fptrunc` of an `fpext`), the wrapper is dropped: the hardware
 //!   quiets. The same holds for `minimum`/`maximum` on targets whose
 //!   instructions for them quiet NaN operands (AArch64 `fmin`/`fmax`), and
 //!   for a lane extracted from a quieting vector operation (the tail of a
@@ -46,7 +47,7 @@ use inkwell::FloatPredicate;
 use inkwell::module::Module;
 use inkwell::types::{BasicTypeEnum, VectorType};
 use inkwell::values::{
-    BasicValue, BasicValueEnum, CallSiteValue, FloatValue, InstructionOpcode, InstructionValue, IntValue, VectorValue,
+    BasicValue, BasicValueEnum, CallSiteValue, InstructionOpcode, InstructionValue, IntValue, VectorValue,
 };
 
 const CANONICALIZE: &str = "llvm.canonicalize.";
@@ -174,20 +175,43 @@ fn operand_is(instruction: InstructionValue<'_>, opcode: InstructionOpcode) -> b
     operand.and_then(|v| v.as_instruction_value()).is_some_and(|i| i.get_opcode() == opcode)
 }
 
+/// Whether code generation may fold `instruction` to one of its operands
+/// (or to `fneg` of one) because another operand is a constant: then the
+/// hardware never sees the operation and cannot quiet a NaN.
+///
+/// Which constants can do that depends on the operation and, for `fdiv`,
+/// on the operand's position. Without fast-math flags LLVM's code
+/// generation folds `x + -0.0`, `x - 0.0`, `-0.0 - x` (to `fneg x`),
+/// `x * ±1.0` and `x / ±1.0`; it also folds an operation with a NaN
+/// constant operand to that constant. Any ±0.0, ±∞ or NaN operand of
+/// arithmetic counts, as does ±1.0 as a factor or divisor — but not `1.0`
+/// as an addend or a dividend (`x + 1.0`, `1.0 / x`), which are ordinary
+/// arithmetic that quiets. For the intrinsics (`minimum(x, +∞)` is `x`)
+/// every one of ±0.0, ±1.0, ±∞ and NaN counts.
 fn has_identity_operand(instruction: InstructionValue<'_>) -> bool {
-    let is_identity =
-        |v: FloatValue| v.get_constant().is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0 || c.is_infinite());
-    instruction.get_operands().flatten().filter_map(|o| o.value()).any(|operand| match operand {
-        BasicValueEnum::FloatValue(v) => is_identity(v),
+    let opcode = instruction.get_opcode();
+    let is_identity = |position: usize, c: f64| {
+        let unit = c.abs() == 1.0;
+        let unit_counts = match opcode {
+            InstructionOpcode::FAdd | InstructionOpcode::FSub => false,
+            InstructionOpcode::FDiv => position == 1,
+            _ => true,
+        };
+        c == 0.0 || c.is_infinite() || c.is_nan() || (unit && unit_counts)
+    };
+    let operands = instruction.get_operands().flatten().filter_map(|o| o.value());
+    operands.enumerate().any(|(position, operand)| match operand {
+        BasicValueEnum::FloatValue(v) => v.get_constant().is_some_and(|(c, _)| is_identity(position, c)),
         // Lanes can only be read from a `ConstantDataVector`. Any other
         // constant vector (`zeroinitializer`, a constant-expression bitcast
         // of an integer vector, as unoptimized code has them) may hold an
         // identity; assume it does.
         BasicValueEnum::VectorValue(v) if v.is_const() => {
             !v.is_constant_data_vector()
-                || (0..v.get_type().get_size())
-                    .map(|i| v.get_element_as_constant(i))
-                    .any(|e| matches!(e, BasicValueEnum::FloatValue(f) if is_identity(f)))
+                || (0..v.get_type().get_size()).map(|i| v.get_element_as_constant(i)).any(|e| {
+                    matches!(e, BasicValueEnum::FloatValue(f)
+                        if f.get_constant().is_some_and(|(c, _)| is_identity(position, c)))
+                })
         }
         _ => false,
     })

@@ -91,6 +91,26 @@ fn folded_float_identity_keeps_nan_quieting() {
 }
 
 #[test]
+fn arithmetic_with_non_identity_constants_needs_no_quieting() {
+    let text = ir(
+        r#"(module
+        (func (export "add1") (param f64) (result f64) (f64.add (local.get 0) (f64.const 1)))
+        (func (export "recip") (param f64) (result f64) (f64.div (f64.const 1) (local.get 0)))
+        (func (export "div1") (param f32) (result f32) (f32.div (local.get 0) (f32.const -1)))
+        (func (export "addneg0") (param f32) (result f32) (f32.add (local.get 0) (f32.const -0))))"#,
+        &x86(),
+    );
+    for name in ["kiln_func_0", "kiln_func_1"] {
+        let body = function(&text, name);
+        assert!(!body.contains("fcmp") && !body.contains("select"), "arithmetic carries extra code:\n{body}");
+    }
+    for name in ["kiln_func_2", "kiln_func_3"] {
+        let body = function(&text, name);
+        assert!(body.contains("fcmp uno") && body.contains("select"), "no quieting select:\n{body}");
+    }
+}
+
+#[test]
 fn min_max_quiet_their_nans() {
     let text = ir(
         r#"(module (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1))))"#,
