@@ -110,6 +110,26 @@ fn arithmetic_with_non_identity_constants_needs_no_quieting() {
     }
 }
 
+/// clang's wasm loops count an `i32` from a negative offset up to zero and
+/// form addresses with wrapping `i32.add`; the vectorizer needs the trip
+/// count of such a loop, which induction-variable widening would hide.
+#[test]
+fn loops_counting_up_to_zero_are_vectorized() {
+    let text = ir(
+        r#"(module (memory 1)
+        (func (export "scale") (param $src i32) (param $dst i32) (local $i i32)
+          (local.set $i (i32.const -4096))
+          (loop $l
+            (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 4096))
+              (f32.mul (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 4096)))
+                       (f32.const 0.5)))
+            (br_if $l (local.tee $i (i32.add (local.get $i) (i32.const 4)))))))"#,
+        &x86(),
+    );
+    let body = function(&text, "kiln_func_0");
+    assert!(body.contains("fmul <4 x float>"), "loop not vectorized:\n{body}");
+}
+
 #[test]
 fn min_max_quiet_their_nans() {
     let text = ir(
