@@ -23,7 +23,9 @@
 //!   quiets. The same holds for `minimum`/`maximum` on targets whose
 //!   instructions for them quiet NaN operands (AArch64 `fmin`/`fmax`), and
 //!   for a lane extracted from a quieting vector operation (the tail of a
-//!   vectorized reduction). What quiets is a per-target fact
+//!   vectorized reduction) and a vector assembled (`insertelement`,
+//!   `shufflevector`) from quieting lanes and `undef` ones (the SLP
+//!   vectorizer packs scalar results so). What quiets is a per-target fact
 //!   ([`Quieting`]): RISC-V arithmetic returns the canonical NaN, but
 //!   LLVM rounds there by converting to an integer only when `|x| < 2^52`
 //!   and returns any other `x`, a signalling NaN included, unchanged, so
@@ -151,6 +153,13 @@ fn hardware_quiets(value: BasicValueEnum<'_>, quieting: Quieting) -> bool {
             let vector = instruction.get_operand(0).and_then(|o| o.value());
             return vector.is_some_and(|v| hardware_quiets(v, quieting));
         }
+        // A vector assembled from quieting lanes (the SLP vectorizer packs
+        // scalar results so) is quiet; a lane left `undef` or `poison` may
+        // hold anything anyway.
+        InstructionOpcode::InsertElement | InstructionOpcode::ShuffleVector => {
+            let operands = [0, 1].map(|i| instruction.get_operand(i).and_then(|o| o.value()));
+            return operands.iter().all(|v| v.is_some_and(|v| is_undefined(v) || hardware_quiets(v, quieting)));
+        }
         InstructionOpcode::FAdd
         | InstructionOpcode::FSub
         | InstructionOpcode::FMul
@@ -167,6 +176,16 @@ fn hardware_quiets(value: BasicValueEnum<'_>, quieting: Quieting) -> bool {
         _ => false,
     };
     arithmetic && !has_identity_operand(instruction)
+}
+
+/// Whether `value` is the constant `undef` or `poison` (LLVM counts
+/// `poison` as a kind of `undef`).
+fn is_undefined(value: BasicValueEnum<'_>) -> bool {
+    match value {
+        BasicValueEnum::FloatValue(v) => v.is_undef(),
+        BasicValueEnum::VectorValue(v) => v.is_undef(),
+        _ => false,
+    }
 }
 
 /// Whether the first operand of `instruction` is computed by `opcode`.
