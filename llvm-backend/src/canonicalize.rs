@@ -17,12 +17,15 @@
 //! * if its operand is still a real quieting operation — `fadd`, `fsub`,
 //!   `fmul`, `fdiv`, `fpext`, `fptrunc`, or a call to `sqrt`, `floor`,
 //!   `ceil`, `trunc`, `roundeven` — that code generation will not fold
-//!   away (no identity constant operand such as ±0.0, ±1.0 or ±∞, no
-//!   `fptrunc` of an `fpext`), the wrapper is dropped: the hardware
+//!   away (no constant operand that makes it an identity or a negation,
+//!   such as ±0.0, a NaN, ±1.0 as a factor or divisor — see
+//!   `has_identity_operand` — and no `fptrunc` of an `fpext`), the wrapper is dropped: the hardware
 //!   quiets. The same holds for `minimum`/`maximum` on targets whose
 //!   instructions for them quiet NaN operands (AArch64 `fmin`/`fmax`), and
 //!   for a lane extracted from a quieting vector operation (the tail of a
-//!   vectorized reduction). What quiets is a per-target fact
+//!   vectorized reduction) and a vector assembled (`insertelement`,
+//!   `shufflevector`) from quieting lanes and `undef` ones (the SLP
+//!   vectorizer packs scalar results so). What quiets is a per-target fact
 //!   ([`Quieting`]): RISC-V arithmetic returns the canonical NaN, but
 //!   LLVM rounds there by converting to an integer only when `|x| < 2^52`
 //!   and returns any other `x`, a signalling NaN included, unchanged, so
@@ -46,7 +49,7 @@ use inkwell::FloatPredicate;
 use inkwell::module::Module;
 use inkwell::types::{BasicTypeEnum, VectorType};
 use inkwell::values::{
-    BasicValue, BasicValueEnum, CallSiteValue, FloatValue, InstructionOpcode, InstructionValue, IntValue, VectorValue,
+    BasicValue, BasicValueEnum, CallSiteValue, InstructionOpcode, InstructionValue, IntValue, VectorValue,
 };
 
 const CANONICALIZE: &str = "llvm.canonicalize.";
@@ -150,6 +153,13 @@ fn hardware_quiets(value: BasicValueEnum<'_>, quieting: Quieting) -> bool {
             let vector = instruction.get_operand(0).and_then(|o| o.value());
             return vector.is_some_and(|v| hardware_quiets(v, quieting));
         }
+        // A vector assembled from quieting lanes (the SLP vectorizer packs
+        // scalar results so) is quiet; a lane left `undef` or `poison` may
+        // hold anything anyway.
+        InstructionOpcode::InsertElement | InstructionOpcode::ShuffleVector => {
+            let operands = [0, 1].map(|i| instruction.get_operand(i).and_then(|o| o.value()));
+            return operands.iter().all(|v| v.is_some_and(|v| is_undefined(v) || hardware_quiets(v, quieting)));
+        }
         InstructionOpcode::FAdd
         | InstructionOpcode::FSub
         | InstructionOpcode::FMul
@@ -168,26 +178,59 @@ fn hardware_quiets(value: BasicValueEnum<'_>, quieting: Quieting) -> bool {
     arithmetic && !has_identity_operand(instruction)
 }
 
+/// Whether `value` is the constant `undef` or `poison` (LLVM counts
+/// `poison` as a kind of `undef`).
+fn is_undefined(value: BasicValueEnum<'_>) -> bool {
+    match value {
+        BasicValueEnum::FloatValue(v) => v.is_undef(),
+        BasicValueEnum::VectorValue(v) => v.is_undef(),
+        _ => false,
+    }
+}
+
 /// Whether the first operand of `instruction` is computed by `opcode`.
 fn operand_is(instruction: InstructionValue<'_>, opcode: InstructionOpcode) -> bool {
     let operand = instruction.get_operand(0).and_then(|o| o.value());
     operand.and_then(|v| v.as_instruction_value()).is_some_and(|i| i.get_opcode() == opcode)
 }
 
+/// Whether code generation may fold `instruction` to one of its operands
+/// (or to `fneg` of one) because another operand is a constant: then the
+/// hardware never sees the operation and cannot quiet a NaN.
+///
+/// Which constants can do that depends on the operation and, for `fdiv`,
+/// on the operand's position. Without fast-math flags LLVM's code
+/// generation folds `x + -0.0`, `x - 0.0`, `-0.0 - x` (to `fneg x`),
+/// `x * ±1.0` and `x / ±1.0`; it also folds an operation with a NaN
+/// constant operand to that constant. Any ±0.0, ±∞ or NaN operand of
+/// arithmetic counts, as does ±1.0 as a factor or divisor — but not `1.0`
+/// as an addend or a dividend (`x + 1.0`, `1.0 / x`), which are ordinary
+/// arithmetic that quiets. For the intrinsics (`minimum(x, +∞)` is `x`)
+/// every one of ±0.0, ±1.0, ±∞ and NaN counts.
 fn has_identity_operand(instruction: InstructionValue<'_>) -> bool {
-    let is_identity =
-        |v: FloatValue| v.get_constant().is_some_and(|(c, _)| c == 0.0 || c.abs() == 1.0 || c.is_infinite());
-    instruction.get_operands().flatten().filter_map(|o| o.value()).any(|operand| match operand {
-        BasicValueEnum::FloatValue(v) => is_identity(v),
+    let opcode = instruction.get_opcode();
+    let is_identity = |position: usize, c: f64| {
+        let unit = c.abs() == 1.0;
+        let unit_counts = match opcode {
+            InstructionOpcode::FAdd | InstructionOpcode::FSub => false,
+            InstructionOpcode::FDiv => position == 1,
+            _ => true,
+        };
+        c == 0.0 || c.is_infinite() || c.is_nan() || (unit && unit_counts)
+    };
+    let operands = instruction.get_operands().flatten().filter_map(|o| o.value());
+    operands.enumerate().any(|(position, operand)| match operand {
+        BasicValueEnum::FloatValue(v) => v.get_constant().is_some_and(|(c, _)| is_identity(position, c)),
         // Lanes can only be read from a `ConstantDataVector`. Any other
         // constant vector (`zeroinitializer`, a constant-expression bitcast
         // of an integer vector, as unoptimized code has them) may hold an
         // identity; assume it does.
         BasicValueEnum::VectorValue(v) if v.is_const() => {
             !v.is_constant_data_vector()
-                || (0..v.get_type().get_size())
-                    .map(|i| v.get_element_as_constant(i))
-                    .any(|e| matches!(e, BasicValueEnum::FloatValue(f) if is_identity(f)))
+                || (0..v.get_type().get_size()).map(|i| v.get_element_as_constant(i)).any(|e| {
+                    matches!(e, BasicValueEnum::FloatValue(f)
+                        if f.get_constant().is_some_and(|(c, _)| is_identity(position, c)))
+                })
         }
         _ => false,
     })

@@ -5,6 +5,22 @@
 //! with the new pass manager's standard pipeline for the requested level,
 //! then the NaN-canonicalization wrappers are lowered
 //! ([`crate::canonicalize`]) and the result is verified again.
+//!
+//! # LLVM options
+//!
+//! One pipeline setting has no per-pass-manager knob and is set once per
+//! process through LLVM's command-line options ([`LLVM_OPTIONS`]):
+//! induction-variable widening is off. Wasm addresses are
+//! `zext(i32 arithmetic)`, and clang's wasm loops often count an `i32`
+//! from a negative offset up to zero. `indvars` widens such a counter to
+//! `i64` by zero extension; the exit test `trunc(iv) == 0` then becomes
+//! `iv & 0xfffffffc == 0` (InstCombine), for which scalar evolution
+//! cannot compute a trip count, and the loop vectorizer gives up ("could
+//! not determine number of loop iterations"). With the counter left at
+//! `i32` the trip count is known and the vectorizer proves the `zext`ed
+//! addresses consecutive with run-time no-wrap checks. Widening buys
+//! nothing for wasm on 64-bit targets: 32-bit operations zero-extend for
+//! free there, and wasm has no signed index extension to remove.
 
 use crate::OptLevel;
 use crate::canonicalize;
@@ -13,7 +29,10 @@ use crate::error::{CompileError, Result};
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{FileType, TargetMachine};
+use inkwell::llvm_sys::support::LLVMParseCommandLineOptions;
 use object::{Object, ObjectSection, SectionKind};
+use std::ffi::{CStr, c_char, c_int};
+use std::sync::Once;
 
 /// Checks that `module` is well-formed IR.
 pub(crate) fn verify(module: &Module<'_>) -> Result<()> {
@@ -31,6 +50,7 @@ pub(crate) fn optimize<'ctx>(
     quieting: canonicalize::Quieting,
 ) -> Result<()> {
     verify(module)?;
+    set_llvm_options();
     let options = PassBuilderOptions::create();
     let vectorize = matches!(level, OptLevel::O2 | OptLevel::O3 | OptLevel::Os);
     options.set_loop_vectorization(vectorize);
@@ -41,6 +61,27 @@ pub(crate) fn optimize<'ctx>(
         .map_err(|e| CompileError::internal(format_args!("LLVM pass pipeline: {}", e.to_string_lossy())))?;
     canonicalize::lower_canonicalize(module, types, quieting)?;
     verify(module)
+}
+
+/// LLVM command-line options kiln's pipeline depends on; see the module
+/// documentation. Each must exist in the LLVM kiln links: LLVM exits the
+/// process on an unknown option.
+const LLVM_OPTIONS: &[&CStr] = &[c"-indvars-widen-indvars=false"];
+
+/// Sets [`LLVM_OPTIONS`], once per process (they are process-wide, and
+/// LLVM refuses an option given twice).
+fn set_llvm_options() {
+    static SET: Once = Once::new();
+    SET.call_once(|| {
+        let program = std::iter::once(c"kiln");
+        let argv: Vec<*const c_char> = program.chain(LLVM_OPTIONS.iter().copied()).map(CStr::as_ptr).collect();
+        let argc = argv.len() as c_int; // the program name and a few options
+        // SAFETY: `argv` holds `argc` pointers to NUL-terminated static
+        // strings, and the overview may be null. `Once` keeps a second
+        // thread from parsing at the same time; kiln starts no LLVM work
+        // that reads these options before this returns.
+        unsafe { LLVMParseCommandLineOptions(argc, argv.as_ptr(), std::ptr::null()) };
+    });
 }
 
 /// Generates an object file or assembly text.

@@ -91,6 +91,63 @@ fn folded_float_identity_keeps_nan_quieting() {
 }
 
 #[test]
+fn arithmetic_with_non_identity_constants_needs_no_quieting() {
+    let text = ir(
+        r#"(module
+        (func (export "add1") (param f64) (result f64) (f64.add (local.get 0) (f64.const 1)))
+        (func (export "recip") (param f64) (result f64) (f64.div (f64.const 1) (local.get 0)))
+        (func (export "div1") (param f32) (result f32) (f32.div (local.get 0) (f32.const -1)))
+        (func (export "addneg0") (param f32) (result f32) (f32.add (local.get 0) (f32.const -0))))"#,
+        &x86(),
+    );
+    for name in ["kiln_func_0", "kiln_func_1"] {
+        let body = function(&text, name);
+        assert!(!body.contains("fcmp") && !body.contains("select"), "arithmetic carries extra code:\n{body}");
+    }
+    for name in ["kiln_func_2", "kiln_func_3"] {
+        let body = function(&text, name);
+        assert!(body.contains("fcmp uno") && body.contains("select"), "no quieting select:\n{body}");
+    }
+}
+
+/// clang's wasm loops count an `i32` from a negative offset up to zero and
+/// form addresses with wrapping `i32.add`; the vectorizer needs the trip
+/// count of such a loop, which induction-variable widening would hide.
+#[test]
+fn loops_counting_up_to_zero_are_vectorized() {
+    let text = ir(
+        r#"(module (memory 1)
+        (func (export "scale") (param $src i32) (param $dst i32) (local $i i32)
+          (local.set $i (i32.const -4096))
+          (loop $l
+            (f32.store (i32.add (i32.add (local.get $dst) (local.get $i)) (i32.const 4096))
+              (f32.mul (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (i32.const 4096)))
+                       (f32.const 0.5)))
+            (br_if $l (local.tee $i (i32.add (local.get $i) (i32.const 4)))))))"#,
+        &x86(),
+    );
+    let body = function(&text, "kiln_func_0");
+    assert!(body.contains("fmul <4 x float>"), "loop not vectorized:\n{body}");
+}
+
+/// The SLP vectorizer packs scalar results into a vector before the next
+/// operation; lanes that each come from quieting arithmetic need no check.
+#[test]
+fn vectors_packed_from_quiet_lanes_need_no_quieting() {
+    let text = ir(
+        r#"(module (memory 1)
+        (func (export "f") (param $a f64) (param $b f64) (param $p i32)
+          (f64.store (local.get $p) (f64.mul (f64.sub (local.get $a) (local.get $b)) (f64.load (local.get $p))))
+          (f64.store offset=8 (local.get $p)
+            (f64.mul (f64.mul (local.get $a) (local.get $b)) (f64.load offset=8 (local.get $p))))))"#,
+        &x86(),
+    );
+    let body = function(&text, "kiln_func_0");
+    assert!(body.contains("insertelement <2 x double>"), "not packed, the test needs a new shape:\n{body}");
+    assert!(!body.contains("fcmp uno"), "packed quiet lanes are checked again:\n{body}");
+}
+
+#[test]
 fn min_max_quiet_their_nans() {
     let text = ir(
         r#"(module (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1))))"#,
