@@ -130,23 +130,6 @@ fn loops_counting_up_to_zero_are_vectorized() {
     assert!(body.contains("fmul <4 x float>"), "loop not vectorized:\n{body}");
 }
 
-/// The SLP vectorizer packs scalar results into a vector before the next
-/// operation; lanes that each come from quieting arithmetic need no check.
-#[test]
-fn vectors_packed_from_quiet_lanes_need_no_quieting() {
-    let text = ir(
-        r#"(module (memory 1)
-        (func (export "f") (param $a f64) (param $b f64) (param $p i32)
-          (f64.store (local.get $p) (f64.mul (f64.sub (local.get $a) (local.get $b)) (f64.load (local.get $p))))
-          (f64.store offset=8 (local.get $p)
-            (f64.mul (f64.mul (local.get $a) (local.get $b)) (f64.load offset=8 (local.get $p))))))"#,
-        &x86(),
-    );
-    let body = function(&text, "kiln_func_0");
-    assert!(body.contains("insertelement <2 x double>"), "not packed, the test needs a new shape:\n{body}");
-    assert!(!body.contains("fcmp uno"), "packed quiet lanes are checked again:\n{body}");
-}
-
 #[test]
 fn min_max_quiet_their_nans() {
     let text = ir(
