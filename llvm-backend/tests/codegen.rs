@@ -130,6 +130,36 @@ fn loops_counting_up_to_zero_are_vectorized() {
     assert!(body.contains("fmul <4 x float>"), "loop not vectorized:\n{body}");
 }
 
+/// A table the module never writes and does not export holds what its
+/// segments put there: `call_indirect` calls a matching function straight
+/// from a constant array and keeps the checked lookup for the other slots.
+/// An exported table may change, so it keeps only the checked lookup.
+#[test]
+fn closed_tables_call_matching_functions_directly() {
+    let source = |export: &str| {
+        format!(
+            r#"(module
+            (type $t (func (param i32) (result i32)))
+            (table $tab 3 3 funcref) {export}
+            (elem (i32.const 1) func $inc $dec)
+            (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+            (func $dec (type $t) (i32.sub (local.get 0) (i32.const 1)))
+            (func (export "dispatch") (param i32 i32) (result i32)
+              (call_indirect (type $t) (local.get 1) (local.get 0))))"#
+        )
+    };
+    let closed = ir(&source(""), &x86());
+    assert!(
+        closed.contains("@kiln_closed_table_0_type_0 = private unnamed_addr constant [3 x ptr] [ptr null, ptr @kiln_func_0, ptr @kiln_func_1]"),
+        "{closed}"
+    );
+    let body = function(&closed, "kiln_func_2");
+    assert!(body.contains("@kiln_closed_table_0_type_0"), "{body}");
+    assert!(body.contains("call_indirect.general"), "the null slot needs the checked lookup:\n{body}");
+    let exported = ir(&source(r#"(export "t" (table $tab))"#), &x86());
+    assert!(!exported.contains("kiln_closed_table"), "{exported}");
+}
+
 #[test]
 fn min_max_quiet_their_nans() {
     let text = ir(
