@@ -272,3 +272,39 @@ fn quiet<'ctx>(b: &FnBuilder<'_, 'ctx>, value: BasicValueEnum<'ctx>) -> Result<B
 fn mantissa_bits(bits: u32) -> u32 {
     if bits == 32 { 23 } else { 52 }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inkwell::context::Context;
+
+    /// A vector packed from two quieting scalars, as a vectorizer leaves
+    /// it: `canonicalize(insertelement(insertelement(poison, a - b), a * b))`.
+    /// The wrapper goes without a check; over a plain parameter it stays.
+    #[test]
+    fn vectors_packed_from_quiet_lanes_need_no_quieting() {
+        let context = Context::create();
+        let module = context.create_module("t");
+        let types = Types::new(&context, 8);
+        let v2 = types.f64.vec_type(2);
+        let function = module.add_function("f", v2.fn_type(&[types.f64.into(), types.f64.into(), v2.into()], false), None);
+        let b = FnBuilder::new(types, Tags::new(&types), &module);
+        b.position_at_end(context.append_basic_block(function, "entry"));
+        let param = |i| function.get_nth_param(i).unwrap();
+        let (x, y) = (param(0).into_float_value(), param(1).into_float_value());
+        let difference = b.float_sub(x, y).unwrap();
+        let product = b.float_mul(x, y).unwrap();
+        let packed = b.insert_lane(v2.get_poison(), difference.into(), 0).unwrap();
+        let packed = b.insert_lane(packed, product.into(), 1).unwrap();
+        let quiet = b.call_intrinsic("llvm.canonicalize", &[v2.into()], &[packed.into()]).unwrap();
+        let unknown = b.call_intrinsic("llvm.canonicalize", &[v2.into()], &[param(2).into()]).unwrap();
+        let (quiet, unknown) = (quiet.into_vector_value(), unknown.into_vector_value());
+        let sum = b.float_add(quiet, unknown).unwrap();
+        b.ret(Some(sum.into())).unwrap();
+        lower_canonicalize(&module, types, Quieting { min_max: false, rounding: true }).unwrap();
+        let text = module.print_to_string().to_string();
+        assert_eq!(text.matches("fcmp uno").count(), 1, "{text}");
+        assert!(text.contains("fcmp uno <2 x double> %2"), "{text}");
+        assert!(!text.contains("call <2 x double> @llvm.canonicalize"), "{text}");
+    }
+}

@@ -23,6 +23,10 @@ use wasmparser::{
     Name, Operator, Parser, Payload, RefType, TableInit, TypeRef,
 };
 
+/// The most slots a table may have for [`ModuleEnv::closed_tables`] to
+/// describe it: `call_indirect` lowering copies it once per signature.
+pub(crate) const MAX_CLOSED_TABLE: u64 = 1 << 16;
+
 /// A parsed, validated module.
 pub(crate) struct ModuleEnv<'a> {
     /// The metadata, minus what code generation decides.
@@ -277,6 +281,80 @@ impl<'a> ModuleEnv<'a> {
         funcs.sort_unstable();
         funcs.dedup();
         funcs
+    }
+
+    /// For each table of the index space, its contents for the instance's
+    /// whole life if they are known now: a table this module defines, does
+    /// not export, gives no initializer expression and never writes
+    /// (`table.set`, `table.fill`, `table.grow`, `table.copy` into it,
+    /// `table.init`) holds, once instantiated, exactly what its active
+    /// segments put there. Each slot is the defined function it holds, or
+    /// `None` when that is null, an import or not known (a segment item
+    /// other than `ref.func`). `None` for a table that is not closed so,
+    /// larger than [`MAX_CLOSED_TABLE`] (its copies in the object would be
+    /// too big), or whose segments do not all have constant offsets within
+    /// its minimum size (instantiation then traps anyway).
+    pub fn closed_tables(&self) -> Vec<Option<Vec<Option<u32>>>> {
+        let meta = &self.meta;
+        let imported = self.num_imported.tables;
+        let mut closed: Vec<bool> = (0..self.tables.len() as u32)
+            .map(|t| {
+                t >= imported
+                    && meta.tables[(t - imported) as usize].init.is_none()
+                    && self.tables[t as usize].limits.min <= MAX_CLOSED_TABLE
+            })
+            .collect();
+        for export in meta.exports.iter().filter(|e| e.kind == ExternKind::Table) {
+            closed[export.index as usize] = false;
+        }
+        for body in &self.bodies {
+            let Ok(mut reader) = body.get_operators_reader() else { return vec![None; closed.len()] };
+            while !reader.eof() {
+                let written = match reader.read() {
+                    Ok(Operator::TableSet { table }
+                    | Operator::TableFill { table }
+                    | Operator::TableGrow { table }
+                    | Operator::TableInit { table, .. }
+                    | Operator::TableCopy { dst_table: table, .. }) => table,
+                    Ok(_) => continue,
+                    Err(_) => return vec![None; closed.len()],
+                };
+                closed[written as usize] = false;
+            }
+        }
+        let mut contents: Vec<Option<Vec<Option<u32>>>> = closed
+            .iter()
+            .enumerate()
+            .map(|(t, &closed)| closed.then(|| vec![None; self.tables[t].limits.min as usize]))
+            .collect();
+        for segment in &meta.elements {
+            let SegmentMode::Active(active) = &segment.mode else { continue };
+            let Some(slots) = contents.get_mut(active.index as usize).and_then(Option::as_mut) else { continue };
+            let items: Vec<Option<u32>> = match &segment.items {
+                ElementItems::Functions(indices) => indices.iter().map(|&f| Some(f)).collect(),
+                ElementItems::Expressions(exprs) => exprs
+                    .iter()
+                    .map(|e| match e.ops.as_slice() {
+                        [ConstOp::RefFunc(f)] => Some(*f),
+                        _ => None,
+                    })
+                    .collect(),
+            };
+            let start = match active.offset.ops.as_slice() {
+                [ConstOp::I32Const(offset)] => Some(*offset as u32 as usize),
+                _ => None,
+            };
+            match start.filter(|&start| start.checked_add(items.len()).is_some_and(|end| end <= slots.len())) {
+                Some(start) => {
+                    let defined = items.into_iter().map(|f| f.filter(|&f| !self.is_imported_func(f)));
+                    for (slot, item) in slots[start..].iter_mut().zip(defined) {
+                        *slot = item;
+                    }
+                }
+                None => contents[active.index as usize] = None,
+            }
+        }
+        contents
     }
 
     /// The constant value of global `index` if it is immutable, defined here

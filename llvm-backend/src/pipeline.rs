@@ -8,19 +8,30 @@
 //!
 //! # LLVM options
 //!
-//! One pipeline setting has no per-pass-manager knob and is set once per
-//! process through LLVM's command-line options ([`LLVM_OPTIONS`]):
-//! induction-variable widening is off. Wasm addresses are
-//! `zext(i32 arithmetic)`, and clang's wasm loops often count an `i32`
-//! from a negative offset up to zero. `indvars` widens such a counter to
-//! `i64` by zero extension; the exit test `trunc(iv) == 0` then becomes
-//! `iv & 0xfffffffc == 0` (InstCombine), for which scalar evolution
-//! cannot compute a trip count, and the loop vectorizer gives up ("could
-//! not determine number of loop iterations"). With the counter left at
-//! `i32` the trip count is known and the vectorizer proves the `zext`ed
-//! addresses consecutive with run-time no-wrap checks. Widening buys
-//! nothing for wasm on 64-bit targets: 32-bit operations zero-extend for
-//! free there, and wasm has no signed index extension to remove.
+//! Two pipeline settings have no working per-pass-manager knob and are set
+//! once per process through LLVM's command-line options ([`LLVM_OPTIONS`]):
+//!
+//! * Induction-variable widening is off. Wasm addresses are
+//!   `zext(i32 arithmetic)`, and clang's wasm loops often count an `i32`
+//!   from a negative offset up to zero. `indvars` widens such a counter to
+//!   `i64` by zero extension; the exit test `trunc(iv) == 0` then becomes
+//!   `iv & 0xfffffffc == 0` (InstCombine), for which scalar evolution
+//!   cannot compute a trip count, and the loop vectorizer gives up ("could
+//!   not determine number of loop iterations"). With the counter left at
+//!   `i32` the trip count is known and the vectorizer proves the `zext`ed
+//!   addresses consecutive with run-time no-wrap checks. Widening buys
+//!   nothing for wasm on 64-bit targets: 32-bit operations zero-extend for
+//!   free there, and wasm has no signed index extension to remove.
+//! * The SLP vectorizer is off. Its cost model counts each
+//!   `llvm.canonicalize` marker as an instruction that packing saves, but
+//!   nearly all of them vanish after optimization, so it packs scalar float
+//!   chains that are faster unpacked (mandelbrot's loop-carried `zr`/`zi`
+//!   pair got shuffles on its critical path: 1.5x native, 1.03x without
+//!   SLP). It cannot run after the markers are lowered instead: clearing
+//!   `PassBuilderOptions::set_loop_slp_vectorization` does not remove it
+//!   from LLVM 19's `default<O2>` (checked with `-print-after`), only this
+//!   option does. The loop vectorizer is unaffected and explicit SIMD code
+//!   needs neither.
 
 use crate::OptLevel;
 use crate::canonicalize;
@@ -54,7 +65,8 @@ pub(crate) fn optimize<'ctx>(
     let options = PassBuilderOptions::create();
     let vectorize = matches!(level, OptLevel::O2 | OptLevel::O3 | OptLevel::Os);
     options.set_loop_vectorization(vectorize);
-    options.set_loop_slp_vectorization(vectorize);
+    // SLP vectorization is off through `LLVM_OPTIONS`; see above.
+    options.set_loop_slp_vectorization(false);
     options.set_loop_unrolling(matches!(level, OptLevel::O2 | OptLevel::O3));
     module
         .run_passes(level.pipeline(), machine, options)
@@ -66,7 +78,7 @@ pub(crate) fn optimize<'ctx>(
 /// LLVM command-line options kiln's pipeline depends on; see the module
 /// documentation. Each must exist in the LLVM kiln links: LLVM exits the
 /// process on an unknown option.
-const LLVM_OPTIONS: &[&CStr] = &[c"-indvars-widen-indvars=false"];
+const LLVM_OPTIONS: &[&CStr] = &[c"-indvars-widen-indvars=false", c"-vectorize-slp=false"];
 
 /// Sets [`LLVM_OPTIONS`], once per process (they are process-wide, and
 /// LLVM refuses an option given twice).

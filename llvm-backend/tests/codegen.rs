@@ -130,21 +130,34 @@ fn loops_counting_up_to_zero_are_vectorized() {
     assert!(body.contains("fmul <4 x float>"), "loop not vectorized:\n{body}");
 }
 
-/// The SLP vectorizer packs scalar results into a vector before the next
-/// operation; lanes that each come from quieting arithmetic need no check.
+/// A table the module never writes and does not export holds what its
+/// segments put there: `call_indirect` calls a matching function straight
+/// from a constant array and keeps the checked lookup for the other slots.
+/// An exported table may change, so it keeps only the checked lookup.
 #[test]
-fn vectors_packed_from_quiet_lanes_need_no_quieting() {
-    let text = ir(
-        r#"(module (memory 1)
-        (func (export "f") (param $a f64) (param $b f64) (param $p i32)
-          (f64.store (local.get $p) (f64.mul (f64.sub (local.get $a) (local.get $b)) (f64.load (local.get $p))))
-          (f64.store offset=8 (local.get $p)
-            (f64.mul (f64.mul (local.get $a) (local.get $b)) (f64.load offset=8 (local.get $p))))))"#,
-        &x86(),
+fn closed_tables_call_matching_functions_directly() {
+    let source = |export: &str| {
+        format!(
+            r#"(module
+            (type $t (func (param i32) (result i32)))
+            (table $tab 3 3 funcref) {export}
+            (elem (i32.const 1) func $inc $dec)
+            (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+            (func $dec (type $t) (i32.sub (local.get 0) (i32.const 1)))
+            (func (export "dispatch") (param i32 i32) (result i32)
+              (call_indirect (type $t) (local.get 1) (local.get 0))))"#
+        )
+    };
+    let closed = ir(&source(""), &x86());
+    assert!(
+        closed.contains("@kiln_closed_table_0_type_0 = private unnamed_addr constant [3 x ptr] [ptr null, ptr @kiln_func_0, ptr @kiln_func_1]"),
+        "{closed}"
     );
-    let body = function(&text, "kiln_func_0");
-    assert!(body.contains("insertelement <2 x double>"), "not packed, the test needs a new shape:\n{body}");
-    assert!(!body.contains("fcmp uno"), "packed quiet lanes are checked again:\n{body}");
+    let body = function(&closed, "kiln_func_2");
+    assert!(body.contains("@kiln_closed_table_0_type_0"), "{body}");
+    assert!(body.contains("call_indirect.general"), "the null slot needs the checked lookup:\n{body}");
+    let exported = ir(&source(r#"(export "t" (table $tab))"#), &x86());
+    assert!(!exported.contains("kiln_closed_table"), "{exported}");
 }
 
 #[test]

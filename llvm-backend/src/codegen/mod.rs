@@ -120,6 +120,10 @@ pub(crate) struct ModuleCx<'a, 'ctx> {
     pub float_register: Option<&'static str>,
     /// The vector instructions SIMD lowering may ask for by name.
     pub vector_isa: VectorIsa,
+    /// What each table holds for the instance's whole life, where that is
+    /// known ([`ModuleEnv::closed_tables`]); `call_indirect` on such a
+    /// table calls a matching defined function without loading the element.
+    pub closed_tables: Vec<Option<Vec<Option<u32>>>>,
 }
 
 impl<'ctx> ModuleCx<'_, 'ctx> {
@@ -338,6 +342,7 @@ pub(crate) fn build_module<'ctx>(
         stack_pointer: setup.stack_pointer,
         float_register: setup.float_register,
         vector_isa: setup.vector_isa,
+        closed_tables: env.closed_tables(),
     };
     for (defined, body) in env.bodies.iter().enumerate() {
         crate::translate::translate_function(&cx, env.num_imported.funcs + defined as u32, body)?;

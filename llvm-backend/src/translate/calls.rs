@@ -14,6 +14,13 @@
 //! never grow (see [`super::table`]); a `VMFuncRef`'s fields never change
 //! once a wasm function can reach it.
 //!
+//! On a closed table (one whose contents never change after
+//! instantiation: see `ModuleEnv::closed_tables`), a constant array per
+//! signature gives, after the bounds check, the entry point of a matching
+//! defined function in the slot, called with this instance's vmctx; only a
+//! slot without one (null, an import, another signature) takes the checked
+//! lookup above.
+//!
 //! `call_ref` needs no signature check — validation proved the reference's
 //! type — only a null check ("null function reference").
 //!
@@ -38,8 +45,9 @@ use crate::codegen::Callee;
 use crate::codegen::builder::Access;
 use crate::error::{CompileError, Result};
 use inkwell::IntPredicate;
-use inkwell::values::{BasicValueEnum, PointerValue};
-use kiln_abi::{RETURN_AREA_ALIGN, TrapCode, VAL_RAW_SIZE};
+use inkwell::module::Linkage;
+use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
+use kiln_abi::{FuncType, RETURN_AREA_ALIGN, TrapCode, VAL_RAW_SIZE, ValType};
 
 impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn call(&mut self, function_index: u32) -> Result<()> {
@@ -62,11 +70,104 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<()> {
         self.needs_stack_check = true;
         let cx = self.cx;
-        let o = &cx.offsets;
         let index = self.pop_u32_as_i64()?;
         let table = self.table_view(table_index)?;
         let out_of_bounds = self.b.icmp(IntPredicate::UGE, index, table.len)?;
         self.trap_if(out_of_bounds, TrapCode::UndefinedElement)?;
+        if let Some(direct) = self.closed_table_callees(table_index, type_index)? {
+            return self.call_indirect_closed(type_index, table, index, direct);
+        }
+        let (callee, callee_vmctx) = self.checked_table_callee(type_index, table, index)?;
+        let params = cx.env.meta.types[type_index as usize].ty.params.len();
+        let args = self.call_args(callee_vmctx.into(), params)?;
+        self.emit_call(type_index, Callee::Indirect(callee), &args)
+    }
+
+    /// `call_indirect` on a closed table (see [`crate::environ::ModuleEnv::closed_tables`]):
+    /// `direct` is a constant array with, per slot, the entry point of the
+    /// defined function of type `type_index` the slot holds for good, or
+    /// null. A non-null entry is called with this instance's vmctx — no
+    /// element load, null or signature check; a null one (null element,
+    /// import, other type, unknown) takes the general path.
+    fn call_indirect_closed(
+        &mut self,
+        type_index: u32,
+        table: super::table::TableView<'ctx>,
+        index: IntValue<'ctx>,
+        direct: PointerValue<'ctx>,
+    ) -> Result<()> {
+        let cx = self.cx;
+        let slot = self.element_address(direct, index)?;
+        let known = self.b.load(cx.types.ptr.into(), slot, Access::Invariant)?.into_pointer_value();
+        let is_known = self.b.is_not_null(known)?;
+        let fast = self.b.current_block()?;
+        let general = self.b.append_block("call_indirect.general")?;
+        let join = self.b.append_block("call_indirect.call")?;
+        self.b.cond_br(is_known, join, general)?;
+        self.b.position_at_end(general);
+        let (callee, callee_vmctx) = self.checked_table_callee(type_index, table, index)?;
+        let general_end = self.b.current_block()?;
+        self.b.br(join)?;
+        self.b.position_at_end(join);
+        let callee_phi = self.b.phi(cx.types.ptr.into())?;
+        callee_phi.add_incoming(&[(&known, fast), (&callee, general_end)]);
+        let vmctx_phi = self.b.phi(cx.types.ptr.into())?;
+        vmctx_phi.add_incoming(&[(&self.vmctx, fast), (&callee_vmctx, general_end)]);
+        let params = cx.env.meta.types[type_index as usize].ty.params.len();
+        let args = self.call_args(vmctx_phi.as_basic_value(), params)?;
+        let callee = callee_phi.as_basic_value().into_pointer_value();
+        self.emit_call(type_index, Callee::Indirect(callee), &args)
+    }
+
+    /// The constant array of direct callees of type `type_index` for table
+    /// `table_index`, if the table is closed and holds such a function;
+    /// made once per module.
+    fn closed_table_callees(&mut self, table_index: u32, type_index: u32) -> Result<Option<PointerValue<'ctx>>> {
+        let cx = self.cx;
+        let Some(slots) = &cx.closed_tables[table_index as usize] else { return Ok(None) };
+        let name = format!("kiln_closed_table_{table_index}_type_{type_index}");
+        if let Some(global) = cx.module.get_global(&name) {
+            return Ok(Some(global.as_pointer_value()));
+        }
+        let expected = &cx.env.meta.types[type_index as usize].ty;
+        let null = cx.types.ptr.const_null();
+        let entries: Vec<PointerValue<'ctx>> = slots
+            .iter()
+            .map(|slot| {
+                let function = slot.filter(|&f| {
+                    let actual = cx.env.meta.functions[f as usize].type_index;
+                    actual == type_index || same_plain_signature(cx.env.func_type(f), expected)
+                });
+                match function.and_then(|f| cx.functions[f as usize]) {
+                    Some(function) => function.as_global_value().as_pointer_value(),
+                    None => null,
+                }
+            })
+            .collect();
+        if entries.iter().all(|e| e.is_null()) {
+            return Ok(None);
+        }
+        let array = cx.types.ptr.const_array(&entries);
+        let global = cx.module.add_global(array.get_type(), None, &name);
+        global.set_initializer(&array);
+        global.set_constant(true);
+        global.set_linkage(Linkage::Private);
+        global.set_unnamed_addr(true);
+        Ok(Some(global.as_pointer_value()))
+    }
+
+    /// The general `call_indirect` lookup of element `index` (already
+    /// checked against the size): traps on a null element or a signature
+    /// other than `type_index`, and returns the callee's entry point and
+    /// vmctx.
+    fn checked_table_callee(
+        &mut self,
+        type_index: u32,
+        table: super::table::TableView<'ctx>,
+        index: IntValue<'ctx>,
+    ) -> Result<(PointerValue<'ctx>, PointerValue<'ctx>)> {
+        let cx = self.cx;
+        let o = &cx.offsets;
         let address = self.element_address(table.base, index)?;
         let funcref = self.b.load(cx.types.ptr.into(), address, Access::TableElement)?.into_pointer_value();
         let is_null = self.b.is_null(funcref)?;
@@ -76,7 +177,9 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let expected = self.invariant(Invariant::TypeId(type_index))?;
         let mismatch = self.b.icmp(IntPredicate::NE, actual.into_int_value(), expected.into_int_value())?;
         self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch)?;
-        self.call_func_ref(type_index, funcref)
+        let callee = self.b.load_ptr_field(funcref, o.func_ref_wasm_call(), Access::Invariant)?;
+        let callee_vmctx = self.b.load_ptr_field(funcref, o.func_ref_vmctx(), Access::Invariant)?;
+        Ok((callee, callee_vmctx))
     }
 
     pub(super) fn call_ref(&mut self, type_index: u32) -> Result<()> {
@@ -137,4 +240,11 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.stack.extend(results);
         Ok(())
     }
+}
+
+/// Whether two function types are the same signature without consulting
+/// the runtime's canonical ids: equal, and with no reference types (whose
+/// heap types would need canonical comparison).
+fn same_plain_signature(a: &FuncType, b: &FuncType) -> bool {
+    a == b && !a.params.iter().chain(&a.results).any(|t| matches!(t, ValType::Ref(_)))
 }

@@ -1,7 +1,9 @@
 ;; A table whose maximum equals its minimum never grows: call_indirect
 ;; compares the index with a constant and the element base is an invariant
 ;; load in the entry block. A growable table reloads base and size; element
-;; stores (table element TBAA) do not force a reload of the size.
+;; stores (table element TBAA) do not force a reload of the size. $fixed is
+;; also closed (never written, not exported): call_indirect calls $f from a
+;; constant array and takes the checked lookup only for the other slots.
 (module
   (type $t (func (result i32)))
   (table $fixed 8 8 funcref)
