@@ -52,7 +52,7 @@ pub use builtins::Builtin;
 pub use metadata::ModuleMetadata;
 pub use trap::TrapCode;
 pub use types::{FuncType, HeapType, RefType, ValType};
-pub use vmoffsets::{ModuleShape, PtrSize, VMOffsets};
+pub use vmoffsets::{ModuleShape, PtrSize, VMCTX_ALIGN, VMOffsets};
 
 /// Size in bytes of one untyped value slot (`ValRaw`) as used by array-call
 /// trampolines, host-call trampolines and multi-value return areas: every

@@ -113,6 +113,9 @@ fn align(offset: u32, to: u32) -> u32 {
 /// fits in one 16-byte slot.
 pub const GLOBAL_SIZE: u32 = 16;
 
+/// Alignment of every VM context the runtime allocates.
+pub const VMCTX_ALIGN: u32 = 16;
+
 /// Magic number at offset 0 of every VM context (`b"kiln"` little-endian),
 /// checked by debug assertions in the runtime.
 pub const VMCTX_MAGIC: u32 = u32::from_le_bytes(*b"kiln");

@@ -163,7 +163,7 @@ pub(crate) struct OwnedVMContext {
 impl OwnedVMContext {
     /// Allocates a zeroed VM context of `size` bytes.
     pub(crate) fn new(size: u32) -> OwnedVMContext {
-        let layout = Layout::from_size_align(size.max(16) as usize, 16).expect("VM context sizes are small");
+        let layout = Layout::from_size_align(size.max(kiln_abi::VMCTX_ALIGN) as usize, kiln_abi::VMCTX_ALIGN as usize).expect("VM context sizes are small");
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(ptr.cast::<VMContext>()).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
