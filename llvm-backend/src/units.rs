@@ -30,7 +30,6 @@ use inkwell::module::{Linkage, Module};
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{FileType, TargetMachine};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// IR instructions a codegen unit aims at. Large enough that loading the
@@ -42,49 +41,55 @@ const MAX_UNITS: usize = 16;
 
 /// Generates the objects for `module` (already optimized): one object if
 /// `split` is false or the module is small, else one per codegen unit.
-/// `machine` makes a target machine for a thread.
+/// `machine` makes a target machine for a thread. The partition is only
+/// computed when splitting is allowed.
 pub(crate) fn emit_objects(
     module: &Module<'_>,
     setup: &TargetSetup,
     split: bool,
     machine: impl Fn() -> Result<TargetMachine> + Sync,
 ) -> Result<Vec<Vec<u8>>> {
-    let partition = partition(module);
-    let units = partition.values().copied().max().map_or(1, |last| last + 1);
-    if !split || units == 1 {
+    let (partition, units) = if split { partition(module) } else { (HashMap::new(), 1) };
+    if units == 1 {
         return Ok(vec![pipeline::emit(module, &setup.machine, FileType::Object)?]);
     }
     externalize(module);
     let bitcode = module.write_bitcode_to_memory();
     let bitcode = bitcode.as_slice();
 
+    // Each thread takes the next unit until none is left, on a target
+    // machine of its own.
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Vec<u8>>>>> = Mutex::new((0..units).map(|_| None).collect());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(units);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let unit = next.fetch_add(1, Ordering::Relaxed);
-                    if unit >= units {
-                        break;
+    let generated = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let machine = machine()?;
+                    let mut objects = Vec::new();
+                    loop {
+                        let unit = next.fetch_add(1, Ordering::Relaxed);
+                        if unit >= units {
+                            return Ok(objects);
+                        }
+                        objects.push((unit, emit_unit(bitcode, unit, &partition, &machine)?));
                     }
-                    let object = emit_unit(bitcode, unit, &partition, &machine);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[unit] = Some(object);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .map(|object| object.unwrap_or_else(|| Err(CompileError::internal("a codegen unit was not generated"))))
-        .collect()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect::<Result<Vec<Vec<(usize, Vec<u8>)>>>>()
+    })?;
+    let mut objects: Vec<(usize, Vec<u8>)> = generated.into_iter().flatten().collect();
+    objects.sort_unstable_by_key(|(unit, _)| *unit);
+    Ok(objects.into_iter().map(|(_, object)| object).collect())
 }
 
-/// The unit of every defined function, by name.
-fn partition(module: &Module<'_>) -> HashMap<String, usize> {
+/// The unit of every defined function, by name, and the number of units
+/// (every unit from 0 up holds at least one function).
+fn partition(module: &Module<'_>) -> (HashMap<String, usize>, usize) {
     let sizes: Vec<(String, usize)> = module
         .get_functions()
         .filter(|f| f.count_basic_blocks() > 0)
@@ -94,17 +99,21 @@ fn partition(module: &Module<'_>) -> HashMap<String, usize> {
         })
         .collect();
     let total: usize = sizes.iter().map(|(_, size)| size).sum();
-    let units = total.div_ceil(UNIT_INSTRUCTIONS).clamp(1, MAX_UNITS);
-    let mut done = 0;
-    sizes
-        .into_iter()
-        .map(|(name, size)| {
-            // The unit whose share of the total this function starts in.
-            let unit = (done * units / total.max(1)).min(units - 1);
-            done += size;
-            (name, unit)
-        })
-        .collect()
+    let shares = total.div_ceil(UNIT_INSTRUCTIONS).clamp(1, MAX_UNITS);
+    let (mut done, mut share, mut unit) = (0, 0, 0);
+    let mut units = HashMap::with_capacity(sizes.len());
+    for (name, size) in sizes {
+        // A function starts a new unit when it starts in a later share of
+        // the total (a function larger than a share skips shares, not units).
+        let starts_in = (done * shares / total.max(1)).min(shares - 1);
+        if starts_in != share {
+            (share, unit) = (starts_in, unit + 1);
+        }
+        units.insert(name, unit);
+        done += size;
+    }
+    let count = if units.is_empty() { 1 } else { unit + 1 };
+    (units, count)
 }
 
 /// Gives every internal or private definition hidden, external linkage
@@ -132,7 +141,7 @@ fn emit_unit(
     bitcode: &[u8],
     unit: usize,
     partition: &HashMap<String, usize>,
-    machine: &impl Fn() -> Result<TargetMachine>,
+    machine: &TargetMachine,
 ) -> Result<Vec<u8>> {
     let diagnostics = Diagnostics::default();
     let context = Context::create();
@@ -153,11 +162,10 @@ fn emit_unit(
         }
         module.set_inline_assembly("");
     }
-    let machine = machine()?;
     module
-        .run_passes("elim-avail-extern", &machine, PassBuilderOptions::create())
+        .run_passes("elim-avail-extern", machine, PassBuilderOptions::create())
         .map_err(|e| CompileError::internal(format_args!("splitting a codegen unit: {}", e.to_string_lossy())))?;
-    let object = pipeline::emit(&module, &machine, FileType::Object)?;
+    let object = pipeline::emit(&module, machine, FileType::Object)?;
     diagnostics.check()?;
     Ok(object)
 }
