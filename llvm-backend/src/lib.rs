@@ -36,6 +36,7 @@ mod target;
 mod translate;
 mod units;
 mod validate;
+mod zext_phis;
 
 pub use error::CompileError;
 pub use validate::KILN_FEATURES;

@@ -49,6 +49,7 @@
 
 use crate::OptLevel;
 use crate::canonicalize;
+use crate::zext_phis;
 use crate::codegen::builder::Types;
 use crate::error::{CompileError, Result};
 use inkwell::module::Module;
@@ -66,7 +67,8 @@ pub(crate) fn verify(module: &Module<'_>) -> Result<()> {
 
 /// Runs the optimization pipeline for `level`, then lowers the NaN
 /// canonicalization markers (`quieting`: see
-/// [`canonicalize::lower_canonicalize`]).
+/// [`canonicalize::lower_canonicalize`]) and, when optimizing, rewrites the
+/// loops' counters for code generation ([`zext_phis`]).
 pub(crate) fn optimize<'ctx>(
     module: &Module<'ctx>,
     machine: &TargetMachine,
@@ -86,8 +88,20 @@ pub(crate) fn optimize<'ctx>(
         .run_passes(level.pipeline(), machine, options)
         .map_err(|e| CompileError::internal(format_args!("LLVM pass pipeline: {}", e.to_string_lossy())))?;
     canonicalize::lower_canonicalize(module, types, quieting)?;
+    if level != OptLevel::O0 {
+        // Strength reduction runs in code generation too, and makes the
+        // counters it creates there `i32` phis extended at every use; run
+        // here, the counters it makes get widened with the others.
+        module
+            .run_passes(STRENGTH_REDUCTION, machine, PassBuilderOptions::create())
+            .map_err(|e| CompileError::internal(format_args!("LLVM loop strength reduction: {}", e.to_string_lossy())))?;
+        zext_phis::widen_zext_phis(module, types)?;
+    }
     verify(module)
 }
+
+/// Loop strength reduction, run before [`zext_phis`] (see [`optimize`]).
+const STRENGTH_REDUCTION: &str = "function(loop(loop-reduce))";
 
 /// LLVM command-line options kiln's pipeline depends on; see the module
 /// documentation. Each must exist in the LLVM kiln links: LLVM exits the

@@ -96,7 +96,7 @@ enum EmitArg {
     Obj,
     /// Static archive (.a; a .lib for Windows targets) to link into a
     /// program, loaded with `Module::from_static`. Needs --prefix; every
-    /// symbol but the two prefixed ones is local. Not for macOS targets yet.
+    /// symbol but the two prefixed ones is local.
     #[value(alias = "lib")]
     A,
     /// LLVM IR after optimization.
