@@ -75,6 +75,18 @@ pub const WASM_PAGE_SIZE: u64 = 65536;
 /// Maximum number of pages of a 32-bit linear memory (4 GiB).
 pub const WASM32_MAX_PAGES: u64 = 65536;
 
+/// Pages a 32-bit linear memory may have in kiln: one fewer than the
+/// format allows. Growing past it fails (`memory.grow` returns -1, which
+/// wasm permits at any size), and a memory declared with more initial
+/// pages cannot be created. The missing page is what lets generated code
+/// treat `a + c` as not wrapping around 2^32 once an access at `a`
+/// succeeded, for any constant `c` up to 64 KiB (see the translator's
+/// path facts).
+pub const WASM32_MEMORY_LIMIT_PAGES: u64 = WASM32_MAX_PAGES - 1;
+
+/// The most bytes a 32-bit linear memory has in kiln.
+pub const WASM32_MAX_MEMORY_BYTES: u64 = WASM32_MEMORY_LIMIT_PAGES * WASM_PAGE_SIZE;
+
 /// Bytes of address space reserved for each 32-bit linear memory under the
 /// guard-region strategy: 4 GiB of addressable memory, a 4 GiB guard, and
 /// one more page. Any access `base + zext(addr32) + offset32` of up to 16

@@ -297,6 +297,7 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
 
     binary_ops! {
         int_add => build_int_add: IntMathValue;
+        int_nuw_add => build_int_nuw_add: IntMathValue;
         int_sub => build_int_sub: IntMathValue;
         int_mul => build_int_mul: IntMathValue;
         and => build_and: IntMathValue;

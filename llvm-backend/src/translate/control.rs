@@ -40,6 +40,8 @@ pub(super) struct ControlFrame<'ctx> {
     height: usize,
     /// Whether any edge leads to `next`.
     next_reachable: bool,
+    /// The path facts at the frame's start ([`super::path`]).
+    facts: usize,
 }
 
 enum FrameKind<'ctx> {
@@ -74,7 +76,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let results = results.iter().map(|&r| self.cx.val_type(r)).collect::<Result<Vec<_>>>()?;
         let next = self.b.append_block("return")?;
         let results = self.phis(next, &results)?;
-        self.control.push(ControlFrame { kind: FrameKind::Function, next, results, height: 0, next_reachable: false });
+        let facts = self.path.mark();
+        self.control.push(ControlFrame { kind: FrameKind::Function, next, results, height: 0, next_reachable: false, facts });
         Ok(())
     }
 
@@ -86,7 +89,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let next = self.b.append_block("block.end")?;
         let results = self.phis(next, &results)?;
         let height = self.height_below(params.len())?;
-        self.control.push(ControlFrame { kind: FrameKind::Block, next, results, height, next_reachable: false });
+        let facts = self.path.mark();
+        self.control.push(ControlFrame { kind: FrameKind::Block, next, results, height, next_reachable: false, facts });
         Ok(())
     }
 
@@ -102,11 +106,13 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.add_incoming(&params, &entry_values)?;
         self.b.br(header)?;
         self.b.position_at_end(header);
+        self.path.forget_locals();
         self.stack.extend(params.iter().map(|p| p.as_basic_value()));
         let next = self.b.append_block("loop.end")?;
         let results = self.phis(next, &results)?;
         let kind = FrameKind::Loop { header, params };
-        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false });
+        let facts = self.path.mark();
+        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false, facts });
         Ok(())
     }
 
@@ -126,7 +132,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.b.cond_br(cond, then, otherwise)?;
         self.b.position_at_end(then);
         let kind = FrameKind::If { otherwise: Some(otherwise), params };
-        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false });
+        let facts = self.path.mark();
+        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false, facts });
         Ok(())
     }
 
@@ -142,9 +149,11 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let block = otherwise.take().ok_or_else(|| CompileError::internal("second `else`"))?;
         let params = params.clone();
         let height = frame.height;
+        let facts = frame.facts;
         self.stack.truncate(height);
         self.stack.extend(params);
         self.b.position_at_end(block);
+        self.path.forget_since(facts);
         self.reachable = true;
         Ok(())
     }
@@ -165,6 +174,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         }
         self.stack.truncate(frame.height);
         self.b.position_at_end(frame.next);
+        self.path.forget_since(frame.facts);
         self.reachable = frame.next_reachable;
         if !self.reachable {
             return self.b.unreachable();

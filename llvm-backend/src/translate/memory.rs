@@ -169,6 +169,11 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         };
         let address = self.pop_int()?;
         let index = self.b.zext(address, self.cx.types.i64)?;
+        if address.get_type() == self.cx.types.i32 {
+            // The access follows at once; code after it runs only if it
+            // succeeded.
+            self.path.accessed(address);
+        }
         if self.cx.bounds_checks == BoundsChecks::Explicit {
             let end = self.b.int_add(index, self.b.i64_const((memarg.offset + u64::from(bytes)) as i64))?;
             let length = self.memory_length(memory)?;

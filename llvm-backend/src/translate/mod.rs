@@ -51,6 +51,7 @@ mod conversion;
 mod memory;
 mod numeric;
 mod parametric;
+mod path;
 mod reference;
 mod simd;
 mod table;
@@ -160,6 +161,8 @@ pub(crate) struct FuncTranslator<'a, 'ctx> {
     /// Whether the prologue checks the stack limit: the body calls
     /// something, or the frame may be large.
     needs_stack_check: bool,
+    /// Local values and accessed addresses known on the current path.
+    path: path::PathFacts<'ctx>,
 }
 
 impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
@@ -203,6 +206,7 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             traps: Vec::new(),
             invariants: HashMap::new(),
             needs_stack_check: false,
+            path: path::PathFacts::default(),
         })
     }
 

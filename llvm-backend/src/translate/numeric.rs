@@ -122,6 +122,9 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             Ok(b.call_intrinsic(name, &[ty.into()], &args(&[lhs.into(), lhs.into(), rhs.into()]))?.into_int_value())
         };
         let result = match op {
+            IntBinOp::Add if self.path.add_cannot_wrap(lhs, rhs) || self.path.add_cannot_wrap(rhs, lhs) => {
+                b.int_nuw_add(lhs, rhs)?
+            }
             IntBinOp::Add => b.int_add(lhs, rhs)?,
             IntBinOp::Sub => b.int_sub(lhs, rhs)?,
             IntBinOp::Mul => b.int_mul(lhs, rhs)?,

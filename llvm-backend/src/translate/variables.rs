@@ -19,8 +19,15 @@ use wasmparser::{FunctionBody, Operator};
 
 impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn local_get(&mut self, index: u32) -> Result<()> {
-        let (slot, ty) = self.local(index)?;
-        let value = self.b.load(ty, slot, Access::Local)?;
+        let value = match self.path.local(index) {
+            Some(value) => value,
+            None => {
+                let (slot, ty) = self.local(index)?;
+                let value = self.b.load(ty, slot, Access::Local)?;
+                self.path.set_local(index, value);
+                value
+            }
+        };
         self.push(value);
         Ok(())
     }
@@ -36,6 +43,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     }
 
     fn write_local(&mut self, index: u32, value: BasicValueEnum<'ctx>) -> Result<()> {
+        self.path.set_local(index, value);
         if self.unread_locals.get(index as usize).copied().unwrap_or(false) {
             self.pin_discarded(value)?;
         }

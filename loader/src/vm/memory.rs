@@ -10,7 +10,7 @@
 
 use crate::registry::{self, RangeKind, Registration};
 use crate::sys::{Reservation, page_size};
-use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE, WASM32_MEMORY_LIMIT_PAGES};
 
 /// Why a memory could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,10 @@ pub(crate) enum MemoryError {
     Shared,
     #[error("memory minimum of {min} pages exceeds its maximum of {max} pages")]
     MinAboveMax { min: u64, max: u64 },
+    #[error(
+        "memory minimum of {0} pages exceeds kiln's limit of {WASM32_MEMORY_LIMIT_PAGES} pages (64 KiB short of 4 GiB)"
+    )]
+    AboveLimit(u64),
     #[error("host page size {0} is larger than a wasm page")]
     PageSize(usize),
     #[error("cannot reserve address space for a linear memory: {0}")]
@@ -37,7 +41,8 @@ pub(crate) struct LinearMemory {
 }
 
 impl LinearMemory {
-    /// Creates a memory of `min` pages that may grow to `max` (or 4 GiB).
+    /// Creates a memory of `min` pages that may grow to `max`, or to
+    /// kiln's limit of 64 KiB short of 4 GiB ([`WASM32_MEMORY_LIMIT_PAGES`]).
     pub(crate) fn new(ty: &kiln_abi::types::MemoryType) -> Result<LinearMemory, MemoryError> {
         if ty.memory64 {
             return Err(MemoryError::Memory64);
@@ -45,7 +50,10 @@ impl LinearMemory {
         if ty.shared {
             return Err(MemoryError::Shared);
         }
-        let max_pages = ty.limits.max.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
+        if ty.limits.min > WASM32_MEMORY_LIMIT_PAGES {
+            return Err(MemoryError::AboveLimit(ty.limits.min));
+        }
+        let max_pages = ty.limits.max.unwrap_or(WASM32_MEMORY_LIMIT_PAGES).min(WASM32_MEMORY_LIMIT_PAGES);
         if ty.limits.min > max_pages {
             return Err(MemoryError::MinAboveMax { min: ty.limits.min, max: max_pages });
         }
@@ -128,10 +136,15 @@ mod tests {
     }
 
     #[test]
-    fn can_reach_four_gibibytes() {
+    fn can_grow_to_one_page_short_of_four_gibibytes() {
         let mut m = LinearMemory::new(&ty(0, None)).unwrap();
-        assert_eq!(m.grow(WASM32_MAX_PAGES), Some(0));
+        assert_eq!(m.grow(65536), None);
+        assert_eq!(m.grow(65535), Some(0));
+        assert_eq!(m.byte_len() as u64, (1 << 32) - 65536);
         assert_eq!(m.grow(1), None);
+        let mut declared = LinearMemory::new(&ty(0, Some(65536))).unwrap();
+        assert_eq!(declared.grow(65536), None);
+        assert!(matches!(LinearMemory::new(&ty(65536, None)), Err(MemoryError::AboveLimit(65536))));
     }
 
     #[test]
