@@ -26,7 +26,7 @@
 
 use super::FuncTranslator;
 use crate::error::Result;
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, InstructionOpcode, IntValue};
 use inkwell::{FloatPredicate, IntPredicate};
 use kiln_abi::TrapCode;
 
@@ -126,7 +126,11 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
                 b.int_nuw_add(lhs, rhs)?
             }
             IntBinOp::Add => b.int_add(lhs, rhs)?,
-            IntBinOp::Sub => b.int_sub(lhs, rhs)?,
+            IntBinOp::Sub => match remainder_idiom(lhs, rhs) {
+                Some((divisor, true)) => b.srem(lhs, divisor)?,
+                Some((divisor, false)) => b.urem(lhs, divisor)?,
+                None => b.int_sub(lhs, rhs)?,
+            },
             IntBinOp::Mul => b.int_mul(lhs, rhs)?,
             IntBinOp::And => b.and(lhs, rhs)?,
             IntBinOp::Or => b.or(lhs, rhs)?,
@@ -270,4 +274,35 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.push(widened);
         Ok(())
     }
+}
+
+/// Whether `x - rhs` is `x - (x / c) * c` for a constant `c` that is
+/// neither 0 nor (for a signed division) -1, and if so `c` and whether the
+/// division is signed: that difference is exactly `x % c`.
+///
+/// Compilers targeting wasm split a remainder whose quotient is also needed
+/// into this form, and LLVM keeps it as a multiply and a subtraction,
+/// which hides what a remainder tells it: that the value is below `c`.
+/// Positional-notation loops (bigint's decimal conversion: `rem << 32 |
+/// limb`, then divide by 10^9) need exactly that to divide by a constant
+/// without a pre-shift. The division itself stays (the quotient is used),
+/// and its zero and overflow checks have already run.
+fn remainder_idiom<'ctx>(x: IntValue<'ctx>, rhs: IntValue<'ctx>) -> Option<(IntValue<'ctx>, bool)> {
+    let product = rhs.as_instruction().filter(|i| i.get_opcode() == InstructionOpcode::Mul)?;
+    let operand = |i: inkwell::values::InstructionValue<'ctx>, n: u32| match i.get_operand(n)?.value()? {
+        BasicValueEnum::IntValue(v) => Some(v),
+        _ => None,
+    };
+    let (a, b) = (operand(product, 0)?, operand(product, 1)?);
+    let (quotient, divisor) = if b.is_const() { (a, b) } else { (b, a) };
+    let divisor_value = divisor.get_zero_extended_constant()?;
+    let division = quotient.as_instruction()?;
+    let signed = match division.get_opcode() {
+        InstructionOpcode::UDiv => false,
+        InstructionOpcode::SDiv => true,
+        _ => return None,
+    };
+    let all_ones = u64::MAX >> (64 - divisor.get_type().get_bit_width());
+    let usable = divisor_value != 0 && !(signed && divisor_value == all_ones);
+    (usable && operand(division, 0)? == x && operand(division, 1)? == divisor).then_some((divisor, signed))
 }
