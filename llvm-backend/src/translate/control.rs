@@ -76,9 +76,15 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let results = results.iter().map(|&r| self.cx.val_type(r)).collect::<Result<Vec<_>>>()?;
         let next = self.b.append_block("return")?;
         let results = self.phis(next, &results)?;
-        let facts = self.path.mark();
-        self.control.push(ControlFrame { kind: FrameKind::Function, next, results, height: 0, next_reachable: false, facts });
+        self.push_frame(FrameKind::Function, next, results, 0);
         Ok(())
+    }
+
+    /// Opens a frame, marking where the path facts stand at its start: its
+    /// `else` and `end` forget what was learned inside it.
+    fn push_frame(&mut self, kind: FrameKind<'ctx>, next: BasicBlock<'ctx>, results: Vec<PhiValue<'ctx>>, height: usize) {
+        let facts = self.path.mark();
+        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false, facts });
     }
 
     pub(super) fn block(&mut self, ty: BlockType) -> Result<()> {
@@ -89,8 +95,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let next = self.b.append_block("block.end")?;
         let results = self.phis(next, &results)?;
         let height = self.height_below(params.len())?;
-        let facts = self.path.mark();
-        self.control.push(ControlFrame { kind: FrameKind::Block, next, results, height, next_reachable: false, facts });
+        self.push_frame(FrameKind::Block, next, results, height);
         Ok(())
     }
 
@@ -111,8 +116,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let next = self.b.append_block("loop.end")?;
         let results = self.phis(next, &results)?;
         let kind = FrameKind::Loop { header, params };
-        let facts = self.path.mark();
-        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false, facts });
+        self.push_frame(kind, next, results, height);
         Ok(())
     }
 
@@ -132,8 +136,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.b.cond_br(cond, then, otherwise)?;
         self.b.position_at_end(then);
         let kind = FrameKind::If { otherwise: Some(otherwise), params };
-        let facts = self.path.mark();
-        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false, facts });
+        self.push_frame(kind, next, results, height);
         Ok(())
     }
 
