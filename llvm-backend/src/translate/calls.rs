@@ -69,7 +69,6 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     pub(super) fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<()> {
         self.needs_stack_check = true;
-        let cx = self.cx;
         let index = self.pop_u32_as_i64()?;
         let table = self.table_view(table_index)?;
         let out_of_bounds = self.b.icmp(IntPredicate::UGE, index, table.len)?;
@@ -78,9 +77,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             return self.call_indirect_closed(type_index, table, index, direct);
         }
         let (callee, callee_vmctx) = self.checked_table_callee(type_index, table, index)?;
-        let params = cx.env.meta.types[type_index as usize].ty.params.len();
-        let args = self.call_args(callee_vmctx.into(), params)?;
-        self.emit_call(type_index, Callee::Indirect(callee), &args)
+        self.call_through(type_index, callee, callee_vmctx)
     }
 
     /// `call_indirect` on a closed table (see [`crate::environ::ModuleEnv::closed_tables`]):
@@ -113,10 +110,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         callee_phi.add_incoming(&[(&known, fast), (&callee, general_end)]);
         let vmctx_phi = self.b.phi(cx.types.ptr.into())?;
         vmctx_phi.add_incoming(&[(&self.vmctx, fast), (&callee_vmctx, general_end)]);
-        let params = cx.env.meta.types[type_index as usize].ty.params.len();
-        let args = self.call_args(vmctx_phi.as_basic_value(), params)?;
         let callee = callee_phi.as_basic_value().into_pointer_value();
-        self.emit_call(type_index, Callee::Indirect(callee), &args)
+        self.call_through(type_index, callee, vmctx_phi.as_basic_value().into_pointer_value())
     }
 
     /// The constant array of direct callees of type `type_index` for table
@@ -177,9 +172,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let expected = self.invariant(Invariant::TypeId(type_index))?;
         let mismatch = self.b.icmp(IntPredicate::NE, actual.into_int_value(), expected.into_int_value())?;
         self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch)?;
-        let callee = self.b.load_ptr_field(funcref, o.func_ref_wasm_call(), Access::Invariant)?;
-        let callee_vmctx = self.b.load_ptr_field(funcref, o.func_ref_vmctx(), Access::Invariant)?;
-        Ok((callee, callee_vmctx))
+        self.func_ref_callee(funcref)
     }
 
     pub(super) fn call_ref(&mut self, type_index: u32) -> Result<()> {
@@ -187,15 +180,26 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let funcref = self.pop_ptr()?;
         let is_null = self.b.is_null(funcref)?;
         self.trap_if(is_null, TrapCode::NullFunctionReference)?;
-        self.call_func_ref(type_index, funcref)
+        let (callee, callee_vmctx) = self.func_ref_callee(funcref)?;
+        self.call_through(type_index, callee, callee_vmctx)
     }
 
-    /// Calls the non-null function reference `funcref`, known to be of
-    /// module type `type_index`, with the parameters on the stack.
-    fn call_func_ref(&mut self, type_index: u32, funcref: PointerValue<'ctx>) -> Result<()> {
+    /// The entry point and vmctx a non-null function reference calls.
+    fn func_ref_callee(&self, funcref: PointerValue<'ctx>) -> Result<(PointerValue<'ctx>, PointerValue<'ctx>)> {
         let o = &self.cx.offsets;
         let callee = self.b.load_ptr_field(funcref, o.func_ref_wasm_call(), Access::Invariant)?;
         let callee_vmctx = self.b.load_ptr_field(funcref, o.func_ref_vmctx(), Access::Invariant)?;
+        Ok((callee, callee_vmctx))
+    }
+
+    /// Calls the entry point `callee` of module type `type_index` with
+    /// `callee_vmctx` and the parameters on the stack.
+    fn call_through(
+        &mut self,
+        type_index: u32,
+        callee: PointerValue<'ctx>,
+        callee_vmctx: PointerValue<'ctx>,
+    ) -> Result<()> {
         let params = self.cx.env.meta.types[type_index as usize].ty.params.len();
         let args = self.call_args(callee_vmctx.into(), params)?;
         self.emit_call(type_index, Callee::Indirect(callee), &args)
