@@ -23,10 +23,9 @@
 //! code generation runs again, runs first (`pipeline::optimize`): the
 //! counters it creates are then widened too.
 
-use crate::codegen::builder::Types;
+use crate::codegen::builder::{FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
 use inkwell::basic_block::BasicBlock;
-use inkwell::builder::Builder;
 use inkwell::module::Module;
 use inkwell::types::AnyTypeEnum;
 use inkwell::values::{AnyValueEnum, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
@@ -34,7 +33,7 @@ use std::collections::HashMap;
 
 /// Rewrites every `zext i32 %phi to i64` in `module`.
 pub(crate) fn widen_zext_phis<'ctx>(module: &Module<'ctx>, types: Types<'ctx>) -> Result<()> {
-    let builder = types.context.create_builder();
+    let builder = FnBuilder::new(types, Tags::new(&types), module);
     let mut function = module.get_first_function();
     while let Some(f) = function {
         // Widening a phi extends its incoming values, and one of those may
@@ -96,14 +95,14 @@ fn zext_users<'ctx>(phi: InstructionValue<'ctx>, types: Types<'ctx>) -> Vec<Inst
 
 /// Adds the `i64` phi beside `phi` and points `extensions` at it.
 fn widen<'ctx>(
-    builder: &Builder<'ctx>,
+    b: &FnBuilder<'_, 'ctx>,
     phi: InstructionValue<'ctx>,
     extensions: &[InstructionValue<'ctx>],
     types: Types<'ctx>,
 ) -> Result<()> {
     let narrow = PhiValue::try_from(phi).map_err(|_| CompileError::internal("a phi instruction is not a phi"))?;
-    builder.position_before(&phi);
-    let wide = builder.build_phi(types.i64, "").map_err(internal)?;
+    b.position_before(&phi);
+    let wide = b.phi(types.i64.into())?;
     // A predecessor may reach the block by several edges (a `br_table`);
     // the phi must then name one value for all of them.
     let mut extended: HashMap<BasicBlock<'ctx>, IntValue<'ctx>> = HashMap::new();
@@ -114,15 +113,12 @@ fn widen<'ctx>(
         let wide_value = match extended.get(&predecessor) {
             Some(v) => *v,
             None => {
-                let v = if let Some(constant) = value.get_zero_extended_constant() {
-                    types.i64.const_int(constant, false)
-                } else {
-                    let terminator = predecessor
-                        .get_terminator()
-                        .ok_or_else(|| CompileError::internal("a phi's predecessor has no terminator"))?;
-                    builder.position_before(&terminator);
-                    builder.build_int_z_extend(value, types.i64, "").map_err(internal)?
-                };
+                let terminator = predecessor
+                    .get_terminator()
+                    .ok_or_else(|| CompileError::internal("a phi's predecessor has no terminator"))?;
+                // A constant folds; no instruction is added for it.
+                b.position_before(&terminator);
+                let v = b.zext(value, types.i64)?;
                 extended.insert(predecessor, v);
                 v
             }
@@ -142,19 +138,12 @@ fn widen<'ctx>(
         first = i.get_next_instruction();
     }
     match first {
-        Some(i) => builder.position_before(&i),
-        None => builder.position_at_end(block),
+        Some(i) => b.position_before(&i),
+        None => b.position_at_end(block),
     }
-    let BasicValueEnum::IntValue(wide_value) = wide.as_basic_value() else {
-        return Err(CompileError::internal("an i64 phi is not an integer"));
-    };
-    let low = builder.build_int_truncate(wide_value, types.i32, "").map_err(internal)?;
+    let low = b.trunc(wide.as_basic_value().into_int_value(), types.i32)?;
     let low = low.as_instruction().ok_or_else(|| CompileError::internal("a truncation folded to a constant"))?;
     phi.replace_all_uses_with(&low);
     phi.erase_from_basic_block();
     Ok(())
-}
-
-fn internal(e: inkwell::builder::BuilderError) -> CompileError {
-    CompileError::internal(format_args!("LLVM builder: {e}"))
 }
