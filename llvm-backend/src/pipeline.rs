@@ -54,16 +54,15 @@
 //!   address (`lea` of the index and the array's offset, which may wrap),
 //!   so the same loop costs more and was left at one vector iteration
 //!   (stencil2d's 5-point loop: 1.10 s, 0.88 s with two iterations
-//!   interleaved; medians of 5 alternating runs). The bound is 40: of the
-//!   benchmark programs
-//!   five compile differently (stencil2d, stencil3d faster; lu, matmul,
-//!   sha256 unchanged within the machine's noise).
+//!   interleaved; medians of 5 alternating runs). The bound is 40: five of
+//!   the benchmark programs compile differently (stencil2d, stencil3d
+//!   faster; lu, matmul, sha256 unchanged within the machine's noise).
 
 use crate::OptLevel;
 use crate::canonicalize;
-use crate::zext_phis;
 use crate::codegen::builder::Types;
 use crate::error::{CompileError, Result};
+use crate::zext_phis;
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{FileType, TargetMachine};
@@ -96,20 +95,30 @@ pub(crate) fn optimize<'ctx>(
     // SLP vectorization is off through `LLVM_OPTIONS`; see above.
     options.set_loop_slp_vectorization(false);
     options.set_loop_unrolling(matches!(level, OptLevel::O2 | OptLevel::O3));
-    module
-        .run_passes(level.pipeline(), machine, options)
-        .map_err(|e| CompileError::internal(format_args!("LLVM pass pipeline: {}", e.to_string_lossy())))?;
+    run_passes(module, level.pipeline(), machine, options, "LLVM pass pipeline")?;
     canonicalize::lower_canonicalize(module, types, quieting)?;
     if level != OptLevel::O0 {
         // Strength reduction runs in code generation too, and makes the
         // counters it creates there `i32` phis extended at every use; run
         // here, the counters it makes get widened with the others.
-        module
-            .run_passes(STRENGTH_REDUCTION, machine, PassBuilderOptions::create())
-            .map_err(|e| CompileError::internal(format_args!("LLVM loop strength reduction: {}", e.to_string_lossy())))?;
+        run_passes(module, STRENGTH_REDUCTION, machine, PassBuilderOptions::create(), "LLVM loop strength reduction")?;
         zext_phis::widen_zext_phis(module, types)?;
     }
     verify(module)
+}
+
+/// Runs the pass pipeline `passes` on `module`; a failure is reported as
+/// `what`.
+pub(crate) fn run_passes(
+    module: &Module<'_>,
+    passes: &str,
+    machine: &TargetMachine,
+    options: PassBuilderOptions,
+    what: &str,
+) -> Result<()> {
+    module
+        .run_passes(passes, machine, options)
+        .map_err(|e| CompileError::internal(format_args!("{what}: {}", e.to_string_lossy())))
 }
 
 /// Loop strength reduction, run before [`zext_phis`] (see [`optimize`]).

@@ -162,9 +162,7 @@ fn emit_unit(
         }
         module.set_inline_assembly("");
     }
-    module
-        .run_passes("elim-avail-extern", machine, PassBuilderOptions::create())
-        .map_err(|e| CompileError::internal(format_args!("splitting a codegen unit: {}", e.to_string_lossy())))?;
+    pipeline::run_passes(&module, "elim-avail-extern", machine, PassBuilderOptions::create(), "splitting a codegen unit")?;
     let object = pipeline::emit(&module, machine, FileType::Object)?;
     diagnostics.check()?;
     Ok(object)

@@ -26,7 +26,7 @@
 
 use super::FuncTranslator;
 use crate::error::Result;
-use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, InstructionOpcode, IntValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, InstructionOpcode, InstructionValue, IntValue};
 use inkwell::{FloatPredicate, IntPredicate};
 use kiln_abi::TrapCode;
 
@@ -289,7 +289,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 /// and its zero and overflow checks have already run.
 fn remainder_idiom<'ctx>(x: IntValue<'ctx>, rhs: IntValue<'ctx>) -> Option<(IntValue<'ctx>, bool)> {
     let product = rhs.as_instruction().filter(|i| i.get_opcode() == InstructionOpcode::Mul)?;
-    let operand = |i: inkwell::values::InstructionValue<'ctx>, n: u32| match i.get_operand(n)?.value()? {
+    let operand = |i: InstructionValue<'ctx>, n: u32| match i.get_operand(n)?.value()? {
         BasicValueEnum::IntValue(v) => Some(v),
         _ => None,
     };
