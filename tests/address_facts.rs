@@ -9,8 +9,7 @@ mod pipeline;
 use kiln::{CompileOptions, Emit, OptLevel};
 use kiln_abi::TrapCode;
 use kiln_loader::Val;
-use pipeline::{call, configurations, describe, instantiate};
-use std::path::Path;
+use pipeline::{assert_trap, call, configurations, describe, instantiate, llvm_ir};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -59,9 +58,7 @@ fn expect(store: &mut kiln_loader::Store, instance: &kiln_loader::Instance, at: 
 
 fn expect_trap(store: &mut kiln_loader::Store, instance: &kiln_loader::Instance, at: &str, name: &str, args: &[i32]) {
     let vals: Vec<Val> = args.iter().map(|&a| Val::I32(a)).collect();
-    let error = call(store, instance, name, &vals).expect_err("an out-of-bounds access traps");
-    let trap = error.as_trap().unwrap_or_else(|| panic!("{name}{args:?} at {at}: not a trap: {error}"));
-    assert_eq!(trap.code(), TrapCode::MemoryOutOfBounds, "{name}{args:?} at {at}");
+    assert_trap(call(store, instance, name, &vals), TrapCode::MemoryOutOfBounds, &format!("{name}{args:?} at {at}"));
 }
 
 #[test]
@@ -99,12 +96,8 @@ fn functions(ir: &str) -> Vec<(&'static str, String)> {
 
 #[test]
 fn only_an_add_after_an_access_is_marked_as_not_wrapping() {
-    let wasm = wat::parse_str(MODULE).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("module.ll");
     let opts = CompileOptions { opt_level: OptLevel::O2, ..CompileOptions::default() };
-    kiln::compile_to_file(&wasm, Path::new("facts.wat"), &opts, Emit::LlvmIrUnoptimized, &path).unwrap();
-    let ir = std::fs::read_to_string(&path).unwrap();
+    let ir = llvm_ir(MODULE, &opts, Emit::LlvmIrUnoptimized);
     let functions = functions(&ir);
     assert_eq!(functions.len(), 6, "one definition per export:\n{ir}");
     for (name, body) in &functions {

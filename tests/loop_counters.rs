@@ -9,8 +9,7 @@ mod pipeline;
 use kiln::{CompileOptions, Emit, OptLevel};
 use kiln_abi::TrapCode;
 use kiln_loader::Val;
-use pipeline::{call, configurations, describe, instantiate};
-use std::path::Path;
+use pipeline::{assert_trap, call, configurations, describe, instantiate, llvm_ir};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -83,10 +82,8 @@ fn check(opts: &CompileOptions) {
         let got = call(&mut store, &instance, "byte", &[Val::I32(*i as i32)]).unwrap();
         assert_eq!(got, [Val::I32(*byte as i32)], "byte {i} after the scan at {at}");
     }
-    let error = call(&mut store, &instance, "scan", &[Val::I32(65536 - 400), Val::I32(8)])
-        .expect_err("a scan past the end of memory traps");
-    let trap = error.as_trap().unwrap_or_else(|| panic!("{at}: not a trap: {error}"));
-    assert_eq!(trap.code(), TrapCode::MemoryOutOfBounds, "{at}");
+    let past_the_end = call(&mut store, &instance, "scan", &[Val::I32(65536 - 400), Val::I32(8)]);
+    assert_trap(past_the_end, TrapCode::MemoryOutOfBounds, &format!("a scan past the end of memory at {at}"));
     let before_trap: u32 = (65136..65536u32).step_by(4).map(|i| bytes[i as usize]).sum();
     let last = call(&mut store, &instance, "byte", &[Val::I32(65532)]).unwrap();
     assert_eq!(last, [Val::I32((before_trap & 0xff) as i32)], "the byte before the trap at {at}");
@@ -124,13 +121,9 @@ fn extended_phis(ir: &str) -> Vec<String> {
 
 #[test]
 fn no_extension_of_a_32_bit_phi_survives_optimization() {
-    let wasm = wat::parse_str(MODULE).unwrap();
-    let dir = tempfile::tempdir().unwrap();
     for opt_level in [OptLevel::O1, OptLevel::O2, OptLevel::O3] {
         let opts = CompileOptions { opt_level, ..CompileOptions::default() };
-        let path = dir.path().join("module.ll");
-        kiln::compile_to_file(&wasm, Path::new("loops.wat"), &opts, Emit::LlvmIr, &path).unwrap();
-        let ir = std::fs::read_to_string(&path).unwrap();
+        let ir = llvm_ir(MODULE, &opts, Emit::LlvmIr);
         assert!(ir.contains("phi i64"), "{opt_level:?}: the counters were not widened:\n{ir}");
         let left = extended_phis(&ir);
         assert!(left.is_empty(), "{opt_level:?}: {left:?}");

@@ -9,8 +9,7 @@ mod pipeline;
 use kiln::{CompileOptions, Emit, OptLevel};
 use kiln_abi::TrapCode;
 use kiln_loader::Val;
-use pipeline::{call, configurations, describe, instantiate};
-use std::path::Path;
+use pipeline::{assert_trap, call, configurations, describe, instantiate, llvm_ir};
 
 /// Divisors tried, each as both an `i32` and an `i64` constant (`i64::MIN`
 /// truncates to an `i32` 0: division by zero).
@@ -54,6 +53,14 @@ fn expected32(x: i32, c: i32, signed: bool) -> Result<i32, TrapCode> {
     Ok(x.wrapping_sub(q.wrapping_mul(c)))
 }
 
+/// Asserts that a call returned `want`'s value or trapped with its code.
+fn check(got: Result<Vec<Val>, kiln_loader::Error>, want: Result<Val, TrapCode>, what: &str) {
+    match want {
+        Ok(value) => assert_eq!(got.unwrap_or_else(|e| panic!("{what}: {e}")), [value], "{what}"),
+        Err(code) => assert_trap(got, code, what),
+    }
+}
+
 #[test]
 fn remainders_match_wasm_arithmetic() {
     let xs64 = [0, 1, -1, 5, -5, 999_999_999, 1_000_000_001, i64::MAX, i64::MIN, 0x1234_5678_9abc_def0];
@@ -66,23 +73,11 @@ fn remainders_match_wasm_arithmetic() {
                 for x in xs64 {
                     let name = format!("i64_{sign}_{k}");
                     let got = call(&mut store, &instance, &name, &[Val::I64(x)]);
-                    match expected64(x, *c, signed) {
-                        Ok(want) => assert_eq!(got.unwrap(), [Val::I64(want)], "{name}({x}) at {at}"),
-                        Err(code) => {
-                            let trap = got.expect_err("the division traps").as_trap().map(|t| t.code());
-                            assert_eq!(trap, Some(code), "{name}({x}) at {at}");
-                        }
-                    }
+                    check(got, expected64(x, *c, signed).map(Val::I64), &format!("{name}({x}) at {at}"));
                     let x32 = x as i32;
                     let name = format!("i32_{sign}_{k}");
                     let got = call(&mut store, &instance, &name, &[Val::I32(x32)]);
-                    match expected32(x32, *c as i32, signed) {
-                        Ok(want) => assert_eq!(got.unwrap(), [Val::I32(want)], "{name}({x32}) at {at}"),
-                        Err(code) => {
-                            let trap = got.expect_err("the division traps").as_trap().map(|t| t.code());
-                            assert_eq!(trap, Some(code), "{name}({x32}) at {at}");
-                        }
-                    }
+                    check(got, expected32(x32, *c as i32, signed).map(Val::I32), &format!("{name}({x32}) at {at}"));
                 }
             }
         }
@@ -91,12 +86,8 @@ fn remainders_match_wasm_arithmetic() {
 
 #[test]
 fn the_idiom_becomes_a_remainder_except_for_signed_minus_one() {
-    let wasm = wat::parse_str(module()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("module.ll");
     let opts = CompileOptions { opt_level: OptLevel::O2, ..CompileOptions::default() };
-    kiln::compile_to_file(&wasm, Path::new("rem.wat"), &opts, Emit::LlvmIrUnoptimized, &path).unwrap();
-    let ir = std::fs::read_to_string(&path).unwrap();
+    let ir = llvm_ir(&module(), &opts, Emit::LlvmIrUnoptimized);
     let bodies: Vec<&str> = ir.split("\ndefine ").skip(1).filter(|b| b.contains("@kiln_func_")).collect();
     // The functions in definition order: per divisor, i32 u, i32 s, i64 u, i64 s.
     assert_eq!(bodies.len(), DIVISORS.len() * 4);

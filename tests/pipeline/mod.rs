@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use kiln::{CompileOptions, Emit, OptLevel};
+use kiln_abi::TrapCode;
 use kiln_abi::metadata::BoundsChecks;
 use kiln_loader::{Engine, Error, Instance, Linker, Module, Store, Val};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,27 @@ pub fn instantiate(wat: &str, opts: &CompileOptions) -> (Store, Instance, Librar
     let mut store = Store::new(&engine);
     let instance = Linker::new(&engine).instantiate(&mut store, &module).expect("instantiation");
     (store, instance, library)
+}
+
+/// The LLVM IR kiln generates for the text module `wat` (`emit`: before
+/// or after optimization).
+pub fn llvm_ir(wat: &str, opts: &CompileOptions, emit: Emit) -> String {
+    let wasm = wat::parse_str(wat).expect("the test module parses");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("module.ll");
+    kiln::compile_to_file(&wasm, Path::new("test.wat"), opts, emit, &path)
+        .unwrap_or_else(|e| panic!("compiling at {}: {e}", describe(opts)));
+    std::fs::read_to_string(&path).expect("the IR file")
+}
+
+/// Asserts that a call ended in a trap with `code`; `what` names the call.
+pub fn assert_trap(result: Result<Vec<Val>, Error>, code: TrapCode, what: &str) {
+    let error = match result {
+        Ok(results) => panic!("{what} returned {results:?} instead of trapping"),
+        Err(e) => e,
+    };
+    let trap = error.as_trap().unwrap_or_else(|| panic!("{what}: not a trap: {error}"));
+    assert_eq!(trap.code(), code, "{what}");
 }
 
 /// Calls export `name` with `args`, returning its results.
