@@ -48,8 +48,10 @@ use crate::error::{CompileError, Result};
 use inkwell::FloatPredicate;
 use inkwell::module::Module;
 use inkwell::types::{BasicTypeEnum, VectorType};
+use inkwell::llvm_sys::core::LLVMIsAConstantFP;
 use inkwell::values::{
-    BasicValue, BasicValueEnum, CallSiteValue, InstructionOpcode, InstructionValue, IntValue, VectorValue,
+    AsValueRef, BasicValue, BasicValueEnum, CallSiteValue, FloatValue, InstructionOpcode, InstructionValue, IntValue,
+    VectorValue,
 };
 
 const CANONICALIZE: &str = "llvm.canonicalize.";
@@ -99,7 +101,7 @@ pub(crate) fn lower_canonicalize<'ctx>(module: &Module<'ctx>, types: Types<'ctx>
 }
 
 /// The operand of `instruction` if it is a call to `llvm.canonicalize`.
-fn canonicalize_operand(instruction: InstructionValue<'_>) -> Option<BasicValueEnum<'_>> {
+pub(crate) fn canonicalize_operand(instruction: InstructionValue<'_>) -> Option<BasicValueEnum<'_>> {
     let name = called_name(instruction)?;
     if !name.starts_with(CANONICALIZE) {
         return None;
@@ -220,7 +222,7 @@ fn has_identity_operand(instruction: InstructionValue<'_>) -> bool {
     };
     let operands = instruction.get_operands().flatten().filter_map(|o| o.value());
     operands.enumerate().any(|(position, operand)| match operand {
-        BasicValueEnum::FloatValue(v) => v.get_constant().is_some_and(|(c, _)| is_identity(position, c)),
+        BasicValueEnum::FloatValue(v) => v.is_undef() || float_constant(v).is_some_and(|c| is_identity(position, c)),
         // Lanes can only be read from a `ConstantDataVector`. Any other
         // constant vector (`zeroinitializer`, a constant-expression bitcast
         // of an integer vector, as unoptimized code has them) may hold an
@@ -229,11 +231,22 @@ fn has_identity_operand(instruction: InstructionValue<'_>) -> bool {
             !v.is_constant_data_vector()
                 || (0..v.get_type().get_size()).map(|i| v.get_element_as_constant(i)).any(|e| {
                     matches!(e, BasicValueEnum::FloatValue(f)
-                        if f.get_constant().is_some_and(|(c, _)| is_identity(position, c)))
+                        if f.is_undef() || float_constant(f).is_some_and(|c| is_identity(position, c)))
                 })
         }
         _ => false,
     })
+}
+
+/// The value of `value` if it is a float constant (`undef` and `poison`
+/// are not), widened to `f64` (exactly: every `f32` is an `f64`, NaNs stay
+/// NaNs and zeros keep their sign).
+pub(crate) fn float_constant(value: FloatValue<'_>) -> Option<f64> {
+    // SAFETY: `value` is a live value of this module's context;
+    // `LLVMIsAConstantFP` only inspects its kind.
+    let is_constant_fp = unsafe { !LLVMIsAConstantFP(value.as_value_ref()).is_null() };
+    // `get_constant` reads the value as a `ConstantFP` without checking.
+    is_constant_fp.then(|| value.get_constant().map(|(c, _)| c)).flatten()
 }
 
 /// `isnan(x) ? x | quiet_bit : x`, built before the builder's position.

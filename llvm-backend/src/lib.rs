@@ -14,7 +14,9 @@
 //!   function (lowered by `translate`, one file per instruction family),
 //!   the per-signature trampolines, and the one exported function table;
 //! * `pipeline` optimizes and emits; `canonicalize` is the post-optimization
-//!   pass that keeps float NaN results quiet without blocking the optimizer.
+//!   pass that keeps float NaN results quiet without blocking the optimizer,
+//!   and `running_sums` takes the markers off float sums that need none
+//!   before optimizing, so the loop vectorizer can see them.
 //!
 //! Everything generated code and the runtime must agree on — the VM
 //! context layout, trap codes, builtins, symbol names, metadata — comes
@@ -32,6 +34,7 @@ mod diagnostics;
 mod environ;
 mod error;
 mod pipeline;
+mod running_sums;
 mod target;
 mod translate;
 mod units;
