@@ -16,7 +16,9 @@
 //! * `pipeline` optimizes and emits; `canonicalize` is the post-optimization
 //!   pass that keeps float NaN results quiet without blocking the optimizer,
 //!   and `running_sums` takes the markers off float sums that need none
-//!   before optimizing, so the loop vectorizer can see them.
+//!   before optimizing, so the loop vectorizer can see them; `zext_phis`
+//!   and `carried_sums` reshape loops after optimization for code
+//!   generation (counters, sums carried around a loop).
 //!
 //! Everything generated code and the runtime must agree on — the VM
 //! context layout, trap codes, builtins, symbol names, metadata — comes
@@ -29,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod canonicalize;
+mod carried_sums;
 mod codegen;
 mod diagnostics;
 mod environ;
