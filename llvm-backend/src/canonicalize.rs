@@ -45,6 +45,7 @@
 
 use crate::codegen::builder::{FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
+use crate::ir::operand;
 use inkwell::FloatPredicate;
 use inkwell::module::Module;
 use inkwell::types::{BasicTypeEnum, VectorType};
@@ -106,7 +107,7 @@ pub(crate) fn canonicalize_operand(instruction: InstructionValue<'_>) -> Option<
     if !name.starts_with(CANONICALIZE) {
         return None;
     }
-    instruction.get_operand(0)?.value()
+    operand(instruction, 0)
 }
 
 /// The name of the function `instruction` calls, if it is a direct call.
@@ -152,14 +153,14 @@ fn hardware_quiets(value: BasicValueEnum<'_>, quieting: Quieting) -> bool {
         // A lane of a vector result (the tail of a vectorized reduction)
         // is as quiet as the vector.
         InstructionOpcode::ExtractElement => {
-            let vector = instruction.get_operand(0).and_then(|o| o.value());
+            let vector = operand(instruction, 0);
             return vector.is_some_and(|v| hardware_quiets(v, quieting));
         }
         // A vector assembled from quieting lanes (the SLP vectorizer packs
         // scalar results so) is quiet; a lane left `undef` or `poison` may
         // hold anything anyway.
         InstructionOpcode::InsertElement | InstructionOpcode::ShuffleVector => {
-            let operands = [0, 1].map(|i| instruction.get_operand(i).and_then(|o| o.value()));
+            let operands = [0, 1].map(|i| operand(instruction, i));
             return operands.iter().all(|v| v.is_some_and(|v| is_undefined(v) || hardware_quiets(v, quieting)));
         }
         InstructionOpcode::FAdd
@@ -192,8 +193,7 @@ fn is_undefined(value: BasicValueEnum<'_>) -> bool {
 
 /// Whether the first operand of `instruction` is computed by `opcode`.
 fn operand_is(instruction: InstructionValue<'_>, opcode: InstructionOpcode) -> bool {
-    let operand = instruction.get_operand(0).and_then(|o| o.value());
-    operand.and_then(|v| v.as_instruction_value()).is_some_and(|i| i.get_opcode() == opcode)
+    operand(instruction, 0).and_then(|v| v.as_instruction_value()).is_some_and(|i| i.get_opcode() == opcode)
 }
 
 /// Whether code generation may fold `instruction` to one of its operands

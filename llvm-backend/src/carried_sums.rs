@@ -26,6 +26,7 @@
 
 use crate::codegen::builder::{FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
+use crate::ir::{leading_phis, operand};
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Module;
 use inkwell::values::{BasicValue, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
@@ -56,17 +57,6 @@ fn loops_to_itself(block: BasicBlock<'_>) -> bool {
     (0..terminator.get_num_operands()).any(|n| terminator.get_operand(n).and_then(|o| o.block()) == Some(block))
 }
 
-/// The `phi`s at the top of `block`.
-fn leading_phis(block: BasicBlock<'_>) -> Vec<InstructionValue<'_>> {
-    let mut phis = Vec::new();
-    let mut next = block.get_first_instruction();
-    while let Some(i) = next.filter(|i| i.get_opcode() == InstructionOpcode::Phi) {
-        phis.push(i);
-        next = i.get_next_instruction();
-    }
-    phis
-}
-
 /// The value `phi` receives from `block`, its own loop's back edge.
 fn back_edge_value<'ctx>(phi: InstructionValue<'ctx>, block: BasicBlock<'ctx>) -> Option<BasicValueEnum<'ctx>> {
     let phi = PhiValue::try_from(phi).ok()?;
@@ -77,10 +67,6 @@ fn back_edge_value<'ctx>(phi: InstructionValue<'ctx>, block: BasicBlock<'ctx>) -
 fn in_block<'ctx>(value: BasicValueEnum<'ctx>, block: BasicBlock<'ctx>) -> Option<InstructionValue<'ctx>> {
     let BasicValueEnum::IntValue(value) = value else { return None };
     value.as_instruction().filter(|i| i.get_parent() == Some(block))
-}
-
-fn operand<'ctx>(instruction: InstructionValue<'ctx>, n: u32) -> Option<BasicValueEnum<'ctx>> {
-    instruction.get_operand(n).and_then(|o| o.value())
 }
 
 fn is_constant(value: Option<BasicValueEnum<'_>>) -> bool {
@@ -153,8 +139,7 @@ fn is_carried<'ctx>(
     if instruction.get_opcode() == InstructionOpcode::Phi {
         return !is_induction_variable(instruction, block);
     }
-    let operands: Vec<_> = instruction.get_operands().flatten().filter_map(|o| o.value()).collect();
-    operands.into_iter().any(|operand| is_carried(operand, block, seen))
+    instruction.get_operands().flatten().filter_map(|o| o.value()).any(|operand| is_carried(operand, block, seen))
 }
 
 /// Whether `phi` steps by a constant each time around `block`'s loop

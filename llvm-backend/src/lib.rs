@@ -36,6 +36,7 @@ mod codegen;
 mod diagnostics;
 mod environ;
 mod error;
+mod ir;
 mod pipeline;
 mod running_sums;
 mod target;

@@ -40,6 +40,7 @@
 
 use crate::canonicalize::{canonicalize_operand, float_constant};
 use crate::error::Result;
+use crate::ir::operand;
 use inkwell::module::Module;
 use inkwell::values::{AnyValueEnum, BasicValue, BasicValueEnum, FunctionValue, InstructionOpcode, InstructionValue};
 use std::collections::HashSet;
@@ -107,7 +108,6 @@ fn arithmetic(marker: InstructionValue<'_>) -> Option<InstructionValue<'_>> {
 
 /// Whether `value`'s rule holds while `sums` are taken to be sums.
 fn holds<'ctx>(value: InstructionValue<'ctx>, sums: &HashSet<InstructionValue<'ctx>>) -> bool {
-    let operand = |i: InstructionValue<'ctx>, n| i.get_operand(n).and_then(|o| o.value());
     let is_sum = |v: Option<BasicValueEnum<'ctx>>| v.is_some_and(|v| is_sum(v, sums));
     match value.get_opcode() {
         InstructionOpcode::Phi => (0..value.get_num_operands()).all(|n| is_sum(operand(value, n))),

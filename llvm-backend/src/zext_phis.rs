@@ -25,6 +25,7 @@
 
 use crate::codegen::builder::{FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
+use crate::ir::leading_phis;
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Module;
 use inkwell::types::AnyTypeEnum;
@@ -61,17 +62,8 @@ pub(crate) fn widen_zext_phis<'ctx>(module: &Module<'ctx>, types: Types<'ctx>) -
 
 /// The `i32` phis at the top of `block`.
 fn i32_phis<'ctx>(block: BasicBlock<'ctx>, types: Types<'ctx>) -> Vec<InstructionValue<'ctx>> {
-    let mut phis = Vec::new();
-    let mut next = block.get_first_instruction();
-    while let Some(instruction) = next {
-        if instruction.get_opcode() != InstructionOpcode::Phi {
-            break;
-        }
-        if instruction.get_type() == AnyTypeEnum::IntType(types.i32) {
-            phis.push(instruction);
-        }
-        next = instruction.get_next_instruction();
-    }
+    let mut phis = leading_phis(block);
+    phis.retain(|phi| phi.get_type() == AnyTypeEnum::IntType(types.i32));
     phis
 }
 
