@@ -7,7 +7,7 @@ mod pipeline;
 
 use kiln::{CompileOptions, Emit, OptLevel};
 use kiln_loader::Val;
-use pipeline::{call, configurations, describe, instantiate, llvm_ir};
+use pipeline::{call, configurations, describe, instantiate, llvm_ir, xorshift};
 
 /// `mul(a, alen, b, blen, r)`: the limbs of `a * b` at `r` (little-endian
 /// 32-bit limbs; `r` must hold `alen + blen` zero limbs), written as C
@@ -45,15 +45,8 @@ const MODULE: &str = r#"(module
 /// Limbs from a fixed xorshift sequence, with runs of all-ones limbs (the
 /// largest carries) mixed in.
 fn limbs(count: usize, seed: u64) -> Vec<u32> {
-    let mut x = seed;
-    (0..count)
-        .map(|k| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if k % 5 < 2 { u32::MAX } else { x as u32 }
-        })
-        .collect()
+    let values = xorshift(count, seed).into_iter().enumerate();
+    values.map(|(k, x)| if k % 5 < 2 { u32::MAX } else { x as u32 }).collect()
 }
 
 /// The product by column sums in `u128`, independent of the row-by-row

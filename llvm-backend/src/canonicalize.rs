@@ -45,7 +45,7 @@
 
 use crate::codegen::builder::{FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
-use crate::ir::operand;
+use crate::ir::{called_name, operand};
 use inkwell::FloatPredicate;
 use inkwell::module::Module;
 use inkwell::types::{BasicTypeEnum, VectorType};
@@ -108,15 +108,6 @@ pub(crate) fn canonicalize_operand(instruction: InstructionValue<'_>) -> Option<
         return None;
     }
     operand(instruction, 0)
-}
-
-/// The name of the function `instruction` calls, if it is a direct call.
-fn called_name(instruction: InstructionValue<'_>) -> Option<String> {
-    if instruction.get_opcode() != InstructionOpcode::Call {
-        return None;
-    }
-    let callee = CallSiteValue::try_from(instruction).ok()?.get_called_fn_value()?;
-    Some(callee.get_name().to_string_lossy().into_owned())
 }
 
 fn replace<'ctx>(

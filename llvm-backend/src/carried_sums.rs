@@ -26,10 +26,10 @@
 
 use crate::codegen::builder::{FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
-use crate::ir::{leading_phis, operand};
+use crate::ir::{back_edge_value, leading_phis, loops_to_itself, operand};
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Module;
-use inkwell::values::{BasicValue, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
+use inkwell::values::{BasicValue, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue};
 use std::collections::HashSet;
 
 /// How many shifts, masks and extensions may stand between a sum and the
@@ -49,18 +49,6 @@ pub(crate) fn add_carried_values_last<'ctx>(module: &Module<'ctx>, types: Types<
         function = f.get_next_function();
     }
     Ok(())
-}
-
-/// Whether `block`'s terminator may branch back to `block`.
-fn loops_to_itself(block: BasicBlock<'_>) -> bool {
-    let Some(terminator) = block.get_terminator() else { return false };
-    (0..terminator.get_num_operands()).any(|n| terminator.get_operand(n).and_then(|o| o.block()) == Some(block))
-}
-
-/// The value `phi` receives from `block`, its own loop's back edge.
-fn back_edge_value<'ctx>(phi: InstructionValue<'ctx>, block: BasicBlock<'ctx>) -> Option<BasicValueEnum<'ctx>> {
-    let phi = PhiValue::try_from(phi).ok()?;
-    phi.get_incomings().find(|&(_, from)| from == block).map(|(value, _)| value)
 }
 
 /// The instruction computing `value` in `block`, if it does.

@@ -14,9 +14,10 @@
 //!   function (lowered by `translate`, one file per instruction family),
 //!   the per-signature trampolines, and the one exported function table;
 //! * `pipeline` optimizes and emits; `canonicalize` is the post-optimization
-//!   pass that keeps float NaN results quiet without blocking the optimizer,
-//!   and `running_sums` takes the markers off float sums that need none
-//!   before optimizing, so the loop vectorizer can see them; `zext_phis`
+//!   pass that keeps float NaN results quiet without blocking the optimizer;
+//!   before optimizing, `reroll` rolls loops the producer unrolled back up
+//!   and `running_sums` takes the markers off float sums that need none,
+//!   so the loop vectorizer can see both; `zext_phis`
 //!   and `carried_sums` reshape loops after optimization for code
 //!   generation (counters, sums carried around a loop).
 //!
@@ -38,6 +39,7 @@ mod environ;
 mod error;
 mod ir;
 mod pipeline;
+mod reroll;
 mod running_sums;
 mod target;
 mod translate;

@@ -99,6 +99,7 @@
 use crate::OptLevel;
 use crate::canonicalize;
 use crate::carried_sums;
+use crate::reroll;
 use crate::running_sums;
 use crate::codegen::builder::Types;
 use crate::error::{CompileError, Result};
@@ -116,7 +117,9 @@ pub(crate) fn verify(module: &Module<'_>) -> Result<()> {
     module.verify().map_err(|e| CompileError::internal(format_args!("LLVM verifier: {}", e.to_string_lossy())))
 }
 
-/// Runs the optimization pipeline for `level`, then lowers the NaN
+/// Rolls up loops the producer unrolled ([`reroll`]) and frees float
+/// running sums of their markers ([`running_sums`]) where the loop
+/// vectorizer runs, runs the optimization pipeline for `level`, then lowers the NaN
 /// canonicalization markers (`quieting`: see
 /// [`canonicalize::lower_canonicalize`]) and, when optimizing, rewrites the
 /// loops' counters ([`zext_phis`]) and carried sums ([`carried_sums`]) for
@@ -132,8 +135,10 @@ pub(crate) fn optimize<'ctx>(
     set_llvm_options();
     let vectorize = matches!(level, OptLevel::O2 | OptLevel::O3 | OptLevel::Os);
     if vectorize {
-        // Wasm locals become SSA values first: a running sum is a `phi`.
+        // Wasm locals become SSA values first: an induction variable or a
+        // running sum is a `phi`, an unrolled loop body one block.
         run_passes(module, EARLY_SIMPLIFICATION, machine, PassBuilderOptions::create(), "LLVM early simplification")?;
+        reroll::reroll_loops(module)?;
         running_sums::unmark_running_sums(module)?;
     }
     let options = PassBuilderOptions::create();

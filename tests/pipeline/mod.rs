@@ -101,3 +101,17 @@ pub fn require_tool(tool: &str) {
     let runs = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
     assert!(runs, "`{tool}` is missing or does not run; scripts/setup.sh installs it");
 }
+
+/// `count` values of a fixed xorshift sequence from `seed` (not 0): test
+/// data that is the same on every run.
+pub fn xorshift(count: usize, seed: u64) -> Vec<u64> {
+    let mut x = seed;
+    (0..count)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        })
+        .collect()
+}
