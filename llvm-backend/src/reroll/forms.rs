@@ -40,8 +40,16 @@ pub(super) enum Node {
     Linear { bits: u32, terms: Vec<(NodeId, u64)>, constant: u64 },
     /// `base + offset` through byte GEPs; `offset` is a 64-bit `Linear`.
     Address { base: NodeId, offset: NodeId },
-    /// Any other operation without side effects.
-    Op { opcode: InstructionOpcode, ty: usize, int: Option<IntPredicate>, float: Option<FloatPredicate>, operands: Vec<NodeId> },
+    /// Any other operation without side effects: its opcode, result type,
+    /// comparison predicate, element type for a GEP, and operands.
+    Op {
+        opcode: InstructionOpcode,
+        ty: usize,
+        int: Option<IntPredicate>,
+        float: Option<FloatPredicate>,
+        element: usize,
+        operands: Vec<NodeId>,
+    },
 }
 
 /// The forms of one loop block's values for one unroll factor.
@@ -225,11 +233,13 @@ impl<'ctx> Forms<'ctx> {
 
     fn op(&mut self, instruction: InstructionValue<'ctx>, operands: Vec<NodeId>) -> Option<NodeId> {
         let ty = instruction.get_type();
+        let element = instruction.get_gep_source_element_type().map_or(0, |t| t.as_type_ref() as usize);
         let atom = self.intern(Node::Op {
             opcode: instruction.get_opcode(),
             ty: ty.as_type_ref() as usize,
             int: instruction.get_icmp_predicate(),
             float: instruction.get_fcmp_predicate(),
+            element,
             operands,
         });
         self.typed(atom, ty)
@@ -262,9 +272,9 @@ impl<'ctx> Forms<'ctx> {
                 let (base, offset) = (self.shift(base, copy), self.shift(offset, copy));
                 self.intern(Node::Address { base, offset })
             }
-            Node::Op { opcode, ty, int, float, operands } => {
+            Node::Op { opcode, ty, int, float, element, operands } => {
                 let operands = operands.into_iter().map(|o| self.shift(o, copy)).collect();
-                self.intern(Node::Op { opcode, ty, int, float, operands })
+                self.intern(Node::Op { opcode, ty, int, float, element, operands })
             }
         };
         self.shifted.insert((id, copy), shifted);

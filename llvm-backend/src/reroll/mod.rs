@@ -402,7 +402,9 @@ fn exit_test<'ctx>(
     }
 }
 
-/// Opcodes without side effects, other than calls.
+/// Opcodes without side effects, other than calls, whose result is
+/// determined by opcode, types, predicate and operands (a shuffle's mask
+/// is not an operand, so shuffles are not among them).
 fn is_pure(opcode: InstructionOpcode) -> bool {
     use InstructionOpcode::*;
     matches!(
@@ -410,7 +412,7 @@ fn is_pure(opcode: InstructionOpcode) -> bool {
         Phi | Add | Sub | Mul | UDiv | SDiv | URem | SRem | Shl | LShr | AShr | And | Or | Xor | FAdd | FSub | FMul
             | FDiv | FRem | FNeg | ICmp | FCmp | Select | ZExt | SExt | Trunc | FPExt | FPTrunc | SIToFP | UIToFP
             | FPToSI | FPToUI | BitCast | PtrToInt | IntToPtr | GetElementPtr | ExtractElement | InsertElement
-            | ShuffleVector | Freeze
+            | Freeze
     )
 }
 
