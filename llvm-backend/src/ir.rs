@@ -3,11 +3,12 @@
 //! questions they all ask of an instruction or a block, and the edits the
 //! C API has no single call for.
 
-use crate::error::{CompileError, Result};
+use crate::codegen::builder::check;
+use crate::error::Result;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
 use inkwell::llvm_sys::core::{LLVMGetNumSuccessors, LLVMGetSuccessor, LLVMSetSuccessor};
-use inkwell::values::{AsValueRef, BasicValueEnum, CallSiteValue, InstructionOpcode, InstructionValue, PhiValue};
+use inkwell::values::{AnyValueEnum, AsValueRef, BasicValue, BasicValueEnum, CallSiteValue, InstructionOpcode, InstructionValue, PhiValue};
 
 /// Operand `n` of `instruction` if it is a value (not a basic block).
 pub(crate) fn operand<'ctx>(instruction: InstructionValue<'ctx>, n: u32) -> Option<BasicValueEnum<'ctx>> {
@@ -46,6 +47,23 @@ pub(crate) fn called_name(instruction: InstructionValue<'_>) -> Option<String> {
     Some(callee.get_name().to_string_lossy().into_owned())
 }
 
+/// The instructions using `value`, each once.
+pub(crate) fn users(value: InstructionValue<'_>) -> Vec<InstructionValue<'_>> {
+    let mut users = Vec::new();
+    let mut next = value.get_first_use();
+    while let Some(u) = next {
+        next = u.get_next_use();
+        let user = match u.get_user() {
+            AnyValueEnum::InstructionValue(i) => Some(i),
+            other => BasicValueEnum::try_from(other).ok().and_then(|v| v.as_instruction_value()),
+        };
+        if let Some(user) = user.filter(|i| !users.contains(i)) {
+            users.push(user);
+        }
+    }
+    users
+}
+
 /// Points every edge of `terminator` that goes to `from` at `to`.
 pub(crate) fn redirect<'ctx>(terminator: InstructionValue<'ctx>, from: BasicBlock<'ctx>, to: BasicBlock<'ctx>) {
     let t = terminator.as_value_ref();
@@ -72,9 +90,7 @@ pub(crate) fn rename_incoming<'ctx>(
 ) -> Result<PhiValue<'ctx>> {
     let old = phi.as_instruction();
     builder.position_before(&old);
-    let renamed = builder
-        .build_phi(phi.as_basic_value().get_type(), "")
-        .map_err(|e| CompileError::internal(format_args!("LLVM builder: {e}")))?;
+    let renamed = check(builder.build_phi(phi.as_basic_value().get_type(), ""))?;
     let mut from_to = false;
     for (value, block) in phi.get_incomings() {
         if block == from {

@@ -40,9 +40,9 @@
 
 use crate::canonicalize::{canonicalize_operand, float_constant};
 use crate::error::Result;
-use crate::ir::operand;
+use crate::ir::{operand, users};
 use inkwell::module::Module;
-use inkwell::values::{AnyValueEnum, BasicValue, BasicValueEnum, FunctionValue, InstructionOpcode, InstructionValue};
+use inkwell::values::{BasicValue, BasicValueEnum, FunctionValue, InstructionOpcode, InstructionValue};
 use std::collections::HashSet;
 
 /// Removes the NaN markers of every float running sum in `module` whose
@@ -73,8 +73,8 @@ fn unmark_in(function: FunctionValue<'_>) {
             continue;
         }
         sums.remove(&value);
-        for user in users(value) {
-            work.extend(users(user));
+        for user in float_users(value) {
+            work.extend(float_users(user));
             work.push(user);
         }
     }
@@ -142,14 +142,8 @@ fn is_nan_constant(value: BasicValueEnum<'_>) -> bool {
 
 /// The float instructions that use `value` (every value the fixed point
 /// reads is a float).
-fn users(value: InstructionValue<'_>) -> Vec<InstructionValue<'_>> {
-    let mut found = Vec::new();
-    let mut next = value.get_first_use();
-    while let Some(u) = next {
-        if let AnyValueEnum::FloatValue(user) = u.get_user() {
-            found.extend(user.as_instruction());
-        }
-        next = u.get_next_use();
-    }
+fn float_users(value: InstructionValue<'_>) -> Vec<InstructionValue<'_>> {
+    let mut found = users(value);
+    found.retain(|u| u.get_type().is_float_type());
     found
 }

@@ -25,11 +25,11 @@
 
 use crate::codegen::builder::{FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
-use crate::ir::leading_phis;
+use crate::ir::{leading_phis, users};
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Module;
 use inkwell::types::AnyTypeEnum;
-use inkwell::values::{AnyValueEnum, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
+use inkwell::values::{BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
 use std::collections::HashMap;
 
 /// Rewrites every `zext i32 %phi to i64` in `module`.
@@ -69,20 +69,9 @@ fn i32_phis<'ctx>(block: BasicBlock<'ctx>, types: Types<'ctx>) -> Vec<Instructio
 
 /// The instructions that zero-extend `phi` to `i64`.
 fn zext_users<'ctx>(phi: InstructionValue<'ctx>, types: Types<'ctx>) -> Vec<InstructionValue<'ctx>> {
-    let mut users = Vec::new();
-    let mut next = phi.get_first_use();
-    while let Some(u) = next {
-        next = u.get_next_use();
-        if let AnyValueEnum::IntValue(value) = u.get_user()
-            && let Some(user) = value.as_instruction()
-            && user.get_opcode() == InstructionOpcode::ZExt
-            && user.get_type() == AnyTypeEnum::IntType(types.i64)
-            && !users.contains(&user)
-        {
-            users.push(user);
-        }
-    }
-    users
+    let mut extensions = users(phi);
+    extensions.retain(|u| u.get_opcode() == InstructionOpcode::ZExt && u.get_type() == AnyTypeEnum::IntType(types.i64));
+    extensions
 }
 
 /// Adds the `i64` phi beside `phi` and points `extensions` at it.

@@ -45,8 +45,9 @@ fn intrinsic_call(call: PointerValue<'_>) -> Result<InstructionValue<'_>> {
 /// mod-ref bits (3 = read and write) for location 1 (inaccessible memory).
 const INACCESSIBLE_MEM_READ_WRITE: u64 = 3 << 2;
 
+/// A builder result as kiln's error.
 #[track_caller]
-fn check<T>(result: Result<T, BuilderError>) -> Result<T> {
+pub(crate) fn check<T>(result: Result<T, BuilderError>) -> Result<T> {
     result.map_err(|e| CompileError::internal(format_args!("LLVM builder: {e}")))
 }
 

@@ -41,14 +41,15 @@
 mod forms;
 
 use crate::error::{CompileError, Result};
-use crate::ir::{back_edge_value, called_name, leading_phis, loops_to_itself, operand, redirect, rename_incoming};
+use crate::codegen::builder::check;
+use crate::ir::{back_edge_value, called_name, leading_phis, loops_to_itself, operand, redirect, rename_incoming, users};
 use forms::Forms;
 use inkwell::IntPredicate;
 use inkwell::basic_block::BasicBlock;
-use inkwell::builder::{Builder, BuilderError};
+use inkwell::builder::Builder;
 use inkwell::module::Module;
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{AnyValue, AnyValueEnum, BasicValue, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
+use inkwell::values::{AnyValue, BasicValue, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
 use std::collections::{HashMap, HashSet};
 
 /// Loops with more instructions than this are left alone: the forms are
@@ -218,10 +219,10 @@ impl<'ctx> Plan<'ctx> {
         b.position_at_end(guard);
         let tested = &self.inductions[self.tested];
         let ty = tested.start.get_type();
-        let distance = b.build_int_sub(self.bound, tested.start, "").map_err(built)?;
-        let remainder = b.build_and(distance, ty.const_int(tested.step.unsigned_abs() - 1, false), "").map_err(built)?;
-        let whole = b.build_int_compare(IntPredicate::EQ, remainder, ty.const_zero(), "").map_err(built)?;
-        let branch = b.build_conditional_branch(whole, rolled, self.block).map_err(built)?;
+        let distance = check(b.build_int_sub(self.bound, tested.start, ""))?;
+        let remainder = check(b.build_and(distance, ty.const_int(tested.step.unsigned_abs() - 1, false), ""))?;
+        let whole = check(b.build_int_compare(IntPredicate::EQ, remainder, ty.const_zero(), ""))?;
+        let branch = check(b.build_conditional_branch(whole, rolled, self.block))?;
         let i32 = context.i32_type();
         let weights = context.metadata_node(&[
             context.metadata_string("branch_weights").into(),
@@ -237,7 +238,7 @@ impl<'ctx> Plan<'ctx> {
         let mut copies: HashMap<InstructionValue<'ctx>, BasicValueEnum<'ctx>> = HashMap::new();
         let mut phis: Vec<PhiValue<'ctx>> = Vec::new();
         for iv in &self.inductions {
-            let phi = b.build_phi(iv.start.get_type(), "").map_err(built)?;
+            let phi = check(b.build_phi(iv.start.get_type(), ""))?;
             copies.insert(iv.phi, phi.as_basic_value());
             phis.push(phi);
         }
@@ -263,10 +264,10 @@ impl<'ctx> Plan<'ctx> {
         let mut stepped = Vec::new();
         for (phi, &step) in phis.iter().zip(&steps) {
             let value = phi.as_basic_value().into_int_value();
-            stepped.push(b.build_int_add(value, value.get_type().const_int(step as u64, true), "").map_err(built)?);
+            stepped.push(check(b.build_int_add(value, value.get_type().const_int(step as u64, true), ""))?);
         }
-        let done = b.build_int_compare(IntPredicate::EQ, stepped[self.tested], self.bound, "").map_err(built)?;
-        b.build_conditional_branch(done, joined, rolled).map_err(built)?;
+        let done = check(b.build_int_compare(IntPredicate::EQ, stepped[self.tested], self.bound, ""))?;
+        check(b.build_conditional_branch(done, joined, rolled))?;
         for ((phi, iv), next) in phis.iter().zip(&self.inductions).zip(&stepped) {
             phi.add_incoming(&[(&iv.start, guard), (next, rolled)]);
         }
@@ -276,14 +277,14 @@ impl<'ctx> Plan<'ctx> {
         b.position_at_end(joined);
         let mut merged = Vec::new();
         for &k in &self.live_out {
-            let phi = b.build_phi(stepped[k].get_type(), "").map_err(built)?;
+            let phi = check(b.build_phi(stepped[k].get_type(), ""))?;
             let original = self.inductions[k].next;
             let original = BasicValueEnum::try_from(original.as_any_value_enum())
                 .map_err(|_| CompileError::internal("an induction variable has no value"))?;
             phi.add_incoming(&[(&original, self.block), (&stepped[k], rolled)]);
             merged.push((k, phi));
         }
-        b.build_unconditional_branch(self.exit).map_err(built)?;
+        check(b.build_unconditional_branch(self.exit))?;
 
         let no_terminator = || CompileError::internal("a loop block has no terminator");
         let entry_terminator = self.entry.get_terminator().ok_or_else(no_terminator)?;
@@ -312,10 +313,6 @@ impl<'ctx> Plan<'ctx> {
         }
         Ok(())
     }
-}
-
-fn built(e: BuilderError) -> CompileError {
-    CompileError::internal(format_args!("LLVM builder: {e}"))
 }
 
 fn as_phi(phi: InstructionValue<'_>) -> Result<PhiValue<'_>> {
@@ -414,23 +411,6 @@ fn is_pure(opcode: InstructionOpcode) -> bool {
             | FPToSI | FPToUI | BitCast | PtrToInt | IntToPtr | GetElementPtr | ExtractElement | InsertElement
             | Freeze
     )
-}
-
-/// The instructions using `value`.
-fn users(value: InstructionValue<'_>) -> Vec<InstructionValue<'_>> {
-    let mut users = Vec::new();
-    let mut next = value.get_first_use();
-    while let Some(u) = next {
-        next = u.get_next_use();
-        let user = match u.get_user() {
-            AnyValueEnum::InstructionValue(i) => Some(i),
-            other => BasicValueEnum::try_from(other).ok().and_then(|v| v.as_instruction_value()),
-        };
-        if let Some(user) = user.filter(|i| !users.contains(i)) {
-            users.push(user);
-        }
-    }
-    users
 }
 
 /// The induction variables whose stepped value is used after the loop, or
