@@ -4,6 +4,10 @@
 //! Reads the input, compiles it with `kiln-llvm`, encodes the metadata and
 //! hands everything to `kiln-linker`. Every output is written atomically: a
 //! failed compile leaves no file behind and never clobbers an existing one.
+//!
+//! An output path of `-` means standard output, as for clang: text (LLVM
+//! IR, assembly) is printed there, and a binary output is refused rather
+//! than written to a file named `-`.
 
 use kiln_llvm::{CompileError, CompileOptions, TextKind};
 use kiln_linker::{LinkError, LinkRequest, OutputKind};
@@ -59,6 +63,13 @@ pub enum Error {
     /// The module compiled but did not link.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// A binary output (library, archive, object) was asked for on
+    /// standard output (`-o -`).
+    #[error("`-o -` prints text only (--emit llvm-ir, llvm-ir-unoptimized or asm); give a file name for a {what}")]
+    BinaryToStdout {
+        /// What would have been written.
+        what: &'static str,
+    },
     /// The output could not be written.
     #[error("cannot write `{}`: {error}", path.display())]
     Write {
@@ -154,7 +165,12 @@ pub fn compile_to_file(
     };
     if let Some(kind) = text_kind {
         let text = kiln_llvm::compile_to_text(wasm, opts, kind).map_err(compile_err)?;
-        write_atomically(output, text.as_bytes())?;
+        if is_stdout(output) {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|error| Error::Write { path: output.to_path_buf(), error })?;
+        } else {
+            write_atomically(output, text.as_bytes())?;
+        }
         return Ok(CompileReport {
             wasm_size: wasm.len(),
             code_size: 0,
@@ -165,6 +181,14 @@ pub fn compile_to_file(
         });
     }
 
+    if is_stdout(output) {
+        let what = match emit {
+            Emit::Object => "relocatable object",
+            Emit::StaticLibrary => "static archive",
+            _ => "shared library",
+        };
+        return Err(Error::BinaryToStdout { what });
+    }
     let static_opts;
     let opts = if emit == Emit::StaticLibrary && !opts.static_library {
         static_opts = CompileOptions { static_library: true, ..opts.clone() };
@@ -200,6 +224,11 @@ pub fn compile_to_file(
         link_time,
         artifact: Some(ArtifactFacts { metadata_len: blob.len(), function_slots: compiled.function_slots, metadata: meta }),
     })
+}
+
+/// Whether `output` names standard output (`-`).
+fn is_stdout(output: &Path) -> bool {
+    output.as_os_str() == "-"
 }
 
 /// Reads `input` (wasm or wat) and compiles it into `output`.

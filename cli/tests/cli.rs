@@ -274,3 +274,26 @@ fn native_cpu_library_runs_here() {
     let o = kiln(&[&"run", &dir.path().join("good.wat"), &"--cpu", &"native", &"--invoke", &"add", &"1", &"2"]);
     assert_eq!(stdout(&o), "3\n", "{}", stderr(&o));
 }
+
+/// `-o -` is standard output, as for clang: text outputs are printed, a
+/// binary output is refused, and no file named `-` is ever written.
+#[test]
+fn dash_output_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write(dir.path(), "good.wat", GOOD);
+    let run_in_dir = |args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        cmd.current_dir(dir.path()).arg("compile").arg(&wat).args(args);
+        cmd.output().expect("kiln runs")
+    };
+    let o = run_in_dir(&["--emit", "llvm-ir", "-o", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("define"), "IR on stdout expected:\n{}", stdout(&o));
+    let o = run_in_dir(&["--emit", "asm", "-o", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!o.stdout.is_empty());
+    let o = run_in_dir(&["-o", "-"]);
+    let err = fails(&o);
+    assert!(err.contains("-o -") && err.contains("shared library"), "{err}");
+    assert!(!dir.path().join("-").exists(), "a file named `-` was written");
+}

@@ -52,7 +52,7 @@ enum Command {
 struct CompileArgs {
     /// Input module: WebAssembly binary (.wasm) or text (.wat).
     input: PathBuf,
-    /// Output file.
+    /// Output file; `-` prints text outputs (--emit llvm-ir, asm) to standard output.
     #[arg(short, long)]
     output: PathBuf,
     #[command(flatten)]
@@ -196,7 +196,7 @@ fn compile(args: CompileArgs) -> Result<ExitCode> {
     }
     opts.symbol_prefix = args.prefix.clone();
     let report = kiln::compile_file(&args.input, &opts, emit, &args.output)?;
-    if matches!(emit, Emit::SharedLibrary | Emit::Object | Emit::StaticLibrary) {
+    if matches!(emit, Emit::SharedLibrary | Emit::Object | Emit::StaticLibrary) && args.output.as_os_str() != "-" {
         eprintln!(
             "kiln: compiled {} ({} bytes of wasm, {} functions) for {} in {:.2?} (+{:.2?} link): {} bytes of code -> {}",
             args.input.display(),
