@@ -7,12 +7,21 @@ use crate::codegen::builder::check;
 use crate::error::Result;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
-use inkwell::llvm_sys::core::{LLVMGetNumSuccessors, LLVMGetSuccessor, LLVMSetSuccessor};
-use inkwell::values::{AnyValueEnum, AsValueRef, BasicValue, BasicValueEnum, CallSiteValue, InstructionOpcode, InstructionValue, PhiValue};
+use inkwell::llvm_sys::LLVMTypeKind;
+use inkwell::llvm_sys::core::{
+    LLVMGetNumSuccessors, LLVMGetPoison, LLVMGetSuccessor, LLVMGetTypeKind, LLVMReplaceAllUsesWith, LLVMSetSuccessor,
+    LLVMTypeOf,
+};
+use inkwell::values::{AnyValue, AnyValueEnum, FunctionValue, AsValueRef, BasicValue, BasicValueEnum, CallSiteValue, InstructionOpcode, InstructionValue, PhiValue};
 
 /// Operand `n` of `instruction` if it is a value (not a basic block).
 pub(crate) fn operand<'ctx>(instruction: InstructionValue<'ctx>, n: u32) -> Option<BasicValueEnum<'ctx>> {
     instruction.get_operand(n).and_then(|o| o.value())
+}
+
+/// The value `instruction` produces, if it produces one.
+pub(crate) fn as_basic_value(instruction: InstructionValue<'_>) -> Option<BasicValueEnum<'_>> {
+    BasicValueEnum::try_from(instruction.as_any_value_enum()).ok()
 }
 
 /// The `phi`s at the top of `block`.
@@ -62,6 +71,114 @@ pub(crate) fn users(value: InstructionValue<'_>) -> Vec<InstructionValue<'_>> {
         }
     }
     users
+}
+
+/// The blocks `block`'s terminator may branch to, in operand order (a
+/// block reached by several edges is listed once per edge).
+pub(crate) fn successors(block: BasicBlock<'_>) -> Vec<BasicBlock<'_>> {
+    let Some(terminator) = block.get_terminator() else { return Vec::new() };
+    let t = terminator.as_value_ref();
+    // SAFETY: `t` is the terminator of a live block, and every index is
+    // below its successor count; each successor is a live block of the same
+    // function, with the lifetime of `block`'s context.
+    unsafe {
+        (0..LLVMGetNumSuccessors(t))
+            .filter_map(|n| BasicBlock::new(LLVMGetSuccessor(t, n)))
+            .collect()
+    }
+}
+
+/// Deletes each of `instructions` that nothing uses and that has no effect
+/// (pure arithmetic, comparisons, casts, address computations,
+/// non-volatile loads), then the operands that leaves unused, the same way.
+pub(crate) fn delete_if_dead<'ctx>(instructions: impl IntoIterator<Item = InstructionValue<'ctx>>) {
+    // An instruction is erased only once nothing uses it, and only its
+    // users put it on the list, so nothing erased is ever looked at again.
+    let mut work: Vec<InstructionValue<'ctx>> = Vec::new();
+    for i in instructions {
+        if !work.contains(&i) {
+            work.push(i);
+        }
+    }
+    while let Some(i) = work.pop() {
+        let pure = match i.get_opcode() {
+            InstructionOpcode::Load => !i.get_volatile().unwrap_or(true),
+            InstructionOpcode::Add
+            | InstructionOpcode::Sub
+            | InstructionOpcode::Mul
+            | InstructionOpcode::Shl
+            | InstructionOpcode::And
+            | InstructionOpcode::Or
+            | InstructionOpcode::Xor
+            | InstructionOpcode::ICmp
+            | InstructionOpcode::Select
+            | InstructionOpcode::ZExt
+            | InstructionOpcode::SExt
+            | InstructionOpcode::Trunc
+            | InstructionOpcode::GetElementPtr => true,
+            _ => false,
+        };
+        if !pure || i.get_first_use().is_some() || i.get_parent().is_none() {
+            continue;
+        }
+        let operands: Vec<InstructionValue<'_>> =
+            (0..i.get_num_operands()).filter_map(|n| operand(i, n).and_then(|o| o.as_instruction_value())).collect();
+        i.erase_from_basic_block();
+        for o in operands {
+            if !work.contains(&o) {
+                work.push(o);
+            }
+        }
+    }
+}
+
+/// Deletes the blocks of `function` nothing branches to (the trap blocks
+/// whose checks were all removed), as long as deleting them leaves no
+/// `phi` naming a deleted block.
+pub(crate) fn delete_unreachable_blocks(function: FunctionValue<'_>) {
+    let entry = function.get_first_basic_block();
+    loop {
+        let dead: Vec<BasicBlock<'_>> = function
+            .get_basic_blocks()
+            .into_iter()
+            .filter(|&b| Some(b) != entry && b.get_first_use().is_none())
+            .filter(|&b| successors(b).iter().all(|&s| leading_phis(s).is_empty()))
+            .collect();
+        if dead.is_empty() {
+            return;
+        }
+        let mut operands = Vec::new();
+        for &block in &dead {
+            // Values of an unreachable block can only be used in other
+            // unreachable blocks; those get poison instead.
+            let mut next = block.get_first_instruction();
+            while let Some(i) = next {
+                next = i.get_next_instruction();
+                operands.extend(
+                    (0..i.get_num_operands())
+                        .filter_map(|n| operand(i, n)?.as_instruction_value())
+                        .filter(|o| o.get_parent().is_some_and(|b| !dead.contains(&b))),
+                );
+                let value = i.as_value_ref();
+                // SAFETY: `value` is a live instruction; its type is its
+                // own, so the poison value has the right type for every use.
+                unsafe {
+                    if LLVMGetTypeKind(LLVMTypeOf(value)) != LLVMTypeKind::LLVMVoidTypeKind {
+                        LLVMReplaceAllUsesWith(value, LLVMGetPoison(LLVMTypeOf(value)));
+                    }
+                }
+            }
+            // SAFETY: nothing branches to `block` (it has no uses), no
+            // successor's `phi` names it, and nothing uses its values any
+            // more, so no instruction refers to it or into it.
+            unsafe {
+                let _ = block.delete();
+            }
+        }
+        // What only the deleted blocks used (the trap builtin's address,
+        // loaded in the entry block) goes too.
+        delete_if_dead(operands);
+    }
 }
 
 /// Points every edge of `terminator` that goes to `from` at `to`.

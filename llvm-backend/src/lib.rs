@@ -31,8 +31,10 @@
 //! [`CompileError::Internal`].
 #![warn(missing_docs)]
 
+mod bounds;
 mod canonicalize;
 mod carried_sums;
+mod cfg;
 mod codegen;
 mod diagnostics;
 mod environ;
@@ -235,11 +237,13 @@ struct Lowered<'ctx> {
     setup: target::TargetSetup,
     metadata: ModuleMetadata,
     function_slots: usize,
+    /// Set with guard regions: what handing checks to the hardware needs.
+    guard: Option<bounds::GuardFacts>,
 }
 
 impl Lowered<'_> {
     fn optimize(&self, level: OptLevel) -> Result<(), CompileError> {
-        pipeline::optimize(&self.module, &self.setup.machine, level, self.types, self.setup.quieting)
+        pipeline::optimize(&self.module, &self.setup.machine, level, self.types, self.setup.quieting, self.guard)
     }
 }
 
@@ -251,7 +255,16 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
     let table = codegen::function_table(&mut env);
     let (module, types) = codegen::build_module(context, &env, &table, &setup, opts)?;
     let function_slots = table.len() + if opts.static_library { symbols::CODE_RANGE_SLOTS } else { 0 };
-    Ok(Lowered { module, types, setup, metadata: env.meta, function_slots })
+    let guard = (opts.bounds_checks == BoundsChecks::Guard).then(|| {
+        let offsets = kiln_abi::VMOffsets::new(opts.target.pointer_size(), &env.meta.shape());
+        bounds::GuardFacts {
+            precise_stores: opts.target.architecture() == target_lexicon::Architecture::X86_64,
+            length_after_base: i64::from(offsets.memory_definition_current_length())
+                - i64::from(offsets.memory_definition_base()),
+            trap_code: kiln_abi::TrapCode::MemoryOutOfBounds.as_u32(),
+        }
+    });
+    Ok(Lowered { module, types, setup, metadata: env.meta, function_slots, guard })
 }
 
 /// Runs `f`, turning a panic (a kiln bug) into an internal error.

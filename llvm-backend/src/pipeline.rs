@@ -10,7 +10,7 @@
 //!
 //! # LLVM options
 //!
-//! Seven pipeline settings have no working per-pass-manager knob and are
+//! Eight pipeline settings have no working per-pass-manager knob and are
 //! set once per process through LLVM's command-line options
 //! ([`LLVM_OPTIONS`]):
 //!
@@ -95,8 +95,15 @@
 //!   multiply loop is two cycles per limb instead of three); the 11 other
 //!   programs whose code changes (the order of a few additions and
 //!   exclusive ors) are unchanged within the machine's noise.
+//! * x86's cmov converter is off (`-x86-cmov-converter=false`). It turns a
+//!   `cmov` into a branch and moves the load the `cmov` reads into the
+//!   branch that uses it, even a `volatile` one; with guard regions a
+//!   volatile load is the access that stands for its bounds check
+//!   ([`crate::bounds`]) and must happen whether or not its value is
+//!   used, as a `cmov` with a memory operand does.
 
 use crate::OptLevel;
+use crate::bounds;
 use crate::canonicalize;
 use crate::carried_sums;
 use crate::reroll;
@@ -130,14 +137,22 @@ pub(crate) fn optimize<'ctx>(
     level: OptLevel,
     types: Types<'ctx>,
     quieting: canonicalize::Quieting,
+    guard: Option<bounds::GuardFacts>,
 ) -> Result<()> {
     verify(module)?;
     set_llvm_options();
     let vectorize = matches!(level, OptLevel::O2 | OptLevel::O3 | OptLevel::Os);
-    if vectorize {
+    if level != OptLevel::O0 {
         // Wasm locals become SSA values first: an induction variable or a
-        // running sum is a `phi`, an unrolled loop body one block.
+        // running sum is a `phi`, an unrolled loop body one block. Loops
+        // then get a copy without the bounds checks a test before the
+        // loop can stand for.
         run_passes(module, EARLY_SIMPLIFICATION, machine, PassBuilderOptions::create(), "LLVM early simplification")?;
+        run_passes(module, LOOP_FORM, machine, PassBuilderOptions::create(), "LLVM loop canonicalization")?;
+        bounds::version_loops(module, types)?;
+        run_passes(module, AFTER_VERSIONING, machine, PassBuilderOptions::create(), "LLVM simplification")?;
+    }
+    if vectorize {
         reroll::reroll_loops(module)?;
         running_sums::unmark_running_sums(module)?;
     }
@@ -148,6 +163,9 @@ pub(crate) fn optimize<'ctx>(
     options.set_loop_unrolling(matches!(level, OptLevel::O2 | OptLevel::O3));
     run_passes(module, level.pipeline(), machine, options, "LLVM pass pipeline")?;
     canonicalize::lower_canonicalize(module, types, quieting)?;
+    if let Some(facts) = guard {
+        bounds::rely_on_guard_region(module, facts)?;
+    }
     if level != OptLevel::O0 {
         // Strength reduction runs in code generation too, and makes the
         // counters it creates there `i32` phis extended at every use; run
@@ -182,6 +200,19 @@ const EARLY_SIMPLIFICATION: &str = "function(lower-expect,simplifycfg<bonus-inst
     no-switch-range-to-icmp;no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;speculate-blocks;\
     simplify-cond-branch;no-speculate-unpredictables>,sroa<modify-cfg>)";
 
+/// The canonical loop form [`bounds::version_loops`] works on: one
+/// preheader and one latch per loop, and every value used after a loop
+/// passed through a `phi` at its exit.
+const LOOP_FORM: &str = "function(loop-simplify,lcssa)";
+
+/// Folds the checks versioning made constant, merges the blocks they
+/// split and deletes the comparisons and length loads left unused, so an
+/// unchecked loop body is one block of the loop's own work again for
+/// [`reroll`].
+const AFTER_VERSIONING: &str = "function(simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;\
+    no-switch-range-to-icmp;no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;speculate-blocks;\
+    simplify-cond-branch;no-speculate-unpredictables>,dce)";
+
 /// Loop strength reduction, run before [`zext_phis`] (see [`optimize`]).
 const STRENGTH_REDUCTION: &str = "function(loop(loop-reduce))";
 
@@ -197,6 +228,7 @@ const LLVM_OPTIONS: &[&CStr] = &[
     c"-unroll-runtime=false",
     c"-force-ordered-reductions",
     c"-x86-machine-combiner=false",
+    c"-x86-cmov-converter=false",
 ];
 
 /// Sets [`LLVM_OPTIONS`], once per process (they are process-wide, and

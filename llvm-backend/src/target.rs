@@ -47,9 +47,6 @@ pub(crate) struct TargetSetup {
     pub info: TargetInfo,
     /// Name of the stack pointer register for `llvm.read_register`.
     pub stack_pointer: Option<&'static str>,
-    /// Inline-asm constraint of the register class that holds scalar
-    /// floats, if kiln knows it (see `FnBuilder::keep_alive`).
-    pub float_register: Option<&'static str>,
     /// Which target vector instructions SIMD lowering may use directly.
     pub vector_isa: VectorIsa,
     /// Which float operations besides arithmetic quiet NaNs in the code
@@ -149,13 +146,10 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
             CodeModel::Default,
         )
         .ok_or_else(|| CompileError::Target(format!("LLVM cannot create a target machine for `{target}`")))?;
-    let (stack_pointer, float_register) = match arch {
-        Architecture::X86_64 => (Some("rsp"), Some("x")),
-        Architecture::Aarch64(_) => (Some("sp"), Some("w")),
-        // No float constraint: `f` would not take a vector without the V
-        // extension, so `keep_alive` pins floats through integer registers.
-        Architecture::Riscv64(_) => (Some("sp"), None),
-        _ => (None, None),
+    let stack_pointer = match arch {
+        Architecture::X86_64 => Some("rsp"),
+        Architecture::Aarch64(_) | Architecture::Riscv64(_) => Some("sp"),
+        _ => None,
     };
     let has = |feature: &str| required.iter().any(|f| f == feature);
     // Without a C library to call, `floor` and friends must be single
@@ -189,7 +183,6 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         machine,
         info,
         stack_pointer,
-        float_register,
         vector_isa,
         quieting,
         freestanding,

@@ -18,7 +18,7 @@
 //!   registers and hoist them out of loops.
 
 use crate::error::{CompileError, Result};
-use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::attributes::Attribute;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};
 use inkwell::context::Context;
@@ -40,10 +40,6 @@ use kiln_abi::VAL_RAW_SIZE;
 fn intrinsic_call(call: PointerValue<'_>) -> Result<InstructionValue<'_>> {
     call.as_instruction().ok_or_else(|| CompileError::internal("memory intrinsic folded away"))
 }
-
-/// LLVM's `MemoryEffects` encoding of `memory(inaccessiblemem: readwrite)`:
-/// mod-ref bits (3 = read and write) for location 1 (inaccessible memory).
-const INACCESSIBLE_MEM_READ_WRITE: u64 = 3 << 2;
 
 /// A builder result as kiln's error.
 #[track_caller]
@@ -144,11 +140,19 @@ pub(crate) enum Access {
     Local,
 }
 
+/// The metadata kind that marks a linear-memory bounds check: the `icmp`
+/// whose `true` result traps with "out of bounds memory access", in the
+/// form `icmp ugt (add (zext i32 %address), END), %length` that
+/// [`FnBuilder::bounds_check`] builds. kiln's own passes
+/// (`crate::bounds`) find the checks by it.
+pub(crate) const BOUNDS_CHECK: &str = "kiln.bounds";
+
 /// TBAA access tags for each [`Access`] kind, created once per module.
 #[derive(Clone, Copy)]
 pub(crate) struct Tags<'ctx> {
     tbaa_kind: u32,
     invariant_kind: u32,
+    bounds_kind: u32,
     empty: MetadataValue<'ctx>,
     heap: MetadataValue<'ctx>,
     invariant: MetadataValue<'ctx>,
@@ -172,6 +176,7 @@ impl<'ctx> Tags<'ctx> {
         Tags {
             tbaa_kind: cx.get_kind_id("tbaa"),
             invariant_kind: cx.get_kind_id("invariant.load"),
+            bounds_kind: cx.get_kind_id(BOUNDS_CHECK),
             empty: cx.metadata_node(&[]),
             heap: tag("wasm memory"),
             invariant: tag("vm invariant"),
@@ -490,6 +495,22 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         self.set_tbaa(instruction, access)
     }
 
+    /// `index + end > length`, marked as a bounds check ([`BOUNDS_CHECK`]):
+    /// whether an access of the bytes `[index + end - size, index + end)`
+    /// of a memory `length` bytes long is out of bounds. `index` is the
+    /// zero-extended wasm `i32` address; `end` (the access's static offset
+    /// plus its size) and `length` are `i64`.
+    #[track_caller]
+    pub fn bounds_check(&self, index: IntValue<'ctx>, end: u64, length: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
+        let last = check(self.b.build_int_nuw_add(index, self.types.i64.const_int(end, false), ""))?;
+        let out_of_bounds = self.icmp(IntPredicate::UGT, last, length)?;
+        // Constant operands fold to a constant, which needs no mark.
+        if let Some(instruction) = out_of_bounds.as_instruction() {
+            self.set_metadata(instruction, self.tags.empty, self.tags.bounds_kind)?;
+        }
+        Ok(out_of_bounds)
+    }
+
     /// Tags `instruction` with the TBAA type of `access`.
     #[track_caller]
     fn set_tbaa(&self, instruction: InstructionValue<'ctx>, access: Access) -> Result<()> {
@@ -643,45 +664,6 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         call.try_as_basic_value().basic()
     }
 
-    /// Keeps the computation of `value` alive although nothing uses it: an
-    /// empty inline-asm statement takes it as a register operand. It only
-    /// touches inaccessible memory (no effects at all would let `-O0`
-    /// code generation drop it), so ordinary loads and stores still move
-    /// freely around it.
-    ///
-    /// The operand is taken in the register class that holds the value
-    /// anyway — general registers for integers, `float_register` (the
-    /// target's constraint for float and vector registers) for floats and
-    /// vectors — so the use costs no instruction. On a target without a
-    /// known float constraint a float is reinterpreted as an integer and a
-    /// vector pinned as two 64-bit halves, which may cost moves.
-    #[track_caller]
-    pub fn keep_alive(&self, value: BasicValueEnum<'ctx>, float_register: Option<&str>) -> Result<()> {
-        let (value, constraint) = match (value, float_register) {
-            (BasicValueEnum::FloatValue(_) | BasicValueEnum::VectorValue(_), Some(constraint)) => (value, constraint),
-            (BasicValueEnum::FloatValue(f), None) => {
-                let bits = self.types.int(self.float_bits(f.get_type()))?;
-                (self.bit_cast(value, bits.into())?, "r")
-            }
-            (BasicValueEnum::VectorValue(_), None) => {
-                let halves = self.bit_cast(value, self.types.v128.into())?.into_vector_value();
-                self.keep_alive(self.extract_lane(halves, 0)?, None)?;
-                return self.keep_alive(self.extract_lane(halves, 1)?, None);
-            }
-            (other, _) => (other, "r"),
-        };
-        let ty = self.types.context.void_type().fn_type(&[value.get_type().into()], false);
-        let asm = self.types.context.create_inline_asm(ty, String::new(), constraint.into(), true, false, None, false);
-        let call = self.call_indirect(ty, asm, &[value])?;
-        call.add_attribute(AttributeLoc::Function, self.types.attribute("nounwind"));
-        let memory = Attribute::get_named_enum_kind_id("memory");
-        call.add_attribute(
-            AttributeLoc::Function,
-            self.types.context.create_enum_attribute(memory, INACCESSIBLE_MEM_READ_WRITE),
-        );
-        Ok(())
-    }
-
     // ---- vectors ----
 
     /// Lane-wise integer comparison, one `i1` per lane.
@@ -783,6 +765,25 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     #[track_caller]
     pub fn cond_br(&self, cond: IntValue<'ctx>, then: BasicBlock<'ctx>, otherwise: BasicBlock<'ctx>) -> Result<()> {
         check(self.b.build_conditional_branch(cond, then, otherwise)).map(drop)
+    }
+
+    /// A conditional branch that goes to `then` nearly always (`prof`
+    /// weights 2000 : 1), for a test that picks a fast path.
+    #[track_caller]
+    pub fn cond_br_likely(&self, cond: IntValue<'ctx>, then: BasicBlock<'ctx>, otherwise: BasicBlock<'ctx>) -> Result<()> {
+        let branch = check(self.b.build_conditional_branch(cond, then, otherwise))?;
+        let context = self.types.context;
+        let weights = context.metadata_node(&[
+            context.metadata_string("branch_weights").into(),
+            self.types.i32.const_int(2000, false).into(),
+            self.types.i32.const_int(1, false).into(),
+        ]);
+        self.set_metadata(branch, weights, context.get_kind_id("prof"))
+    }
+
+    /// Inserts `instruction`, which belongs to no block, at the position.
+    pub fn insert(&self, instruction: &InstructionValue<'ctx>) {
+        self.b.insert_instruction(instruction, None);
     }
 
     #[track_caller]

@@ -55,7 +55,6 @@ use inkwell::module::{Linkage, Module};
 use inkwell::types::{BasicTypeEnum, FunctionType};
 use inkwell::values::{BasicValueEnum, CallSiteValue, FunctionValue, PointerValue};
 use kiln_abi::builtins::AbiType;
-use kiln_abi::metadata::BoundsChecks;
 use kiln_abi::{Builtin, FuncType, RETURN_AREA_ALIGN, VAL_RAW_SIZE, VMOffsets, ValType, symbols};
 
 /// Fixed name of every LLVM module, so output never depends on file names.
@@ -112,12 +111,9 @@ pub(crate) struct ModuleCx<'a, 'ctx> {
     /// Declarations of the defined functions, by function index (`None`
     /// for imports).
     pub functions: Vec<Option<FunctionValue<'ctx>>>,
-    pub bounds_checks: BoundsChecks,
     /// Register name for reading the stack pointer, if the target has one
     /// kiln knows.
     pub stack_pointer: Option<&'static str>,
-    /// Inline-asm constraint for a float register, if kiln knows one.
-    pub float_register: Option<&'static str>,
     /// The vector instructions SIMD lowering may ask for by name.
     pub vector_isa: VectorIsa,
     /// What each table holds for the instance's whole life, where that is
@@ -286,7 +282,6 @@ pub(crate) fn build_module<'ctx>(
     setup: &TargetSetup,
     opts: &crate::CompileOptions,
 ) -> Result<(Module<'ctx>, Types<'ctx>)> {
-    let bounds_checks = opts.bounds_checks;
     let module = context.create_module(MODULE_NAME);
     module.set_source_file_name(MODULE_NAME);
     module.set_triple(&setup.machine.get_triple());
@@ -338,9 +333,7 @@ pub(crate) fn build_module<'ctx>(
         offsets: VMOffsets::new(pointer_size, &env.meta.shape()),
         signatures,
         functions,
-        bounds_checks,
         stack_pointer: setup.stack_pointer,
-        float_register: setup.float_register,
         vector_isa: setup.vector_isa,
         closed_tables: env.closed_tables(),
     };

@@ -39,7 +39,6 @@ use crate::codegen::builder::Access;
 use crate::error::Result;
 use inkwell::IntPredicate;
 use inkwell::values::{IntValue, PointerValue};
-use kiln_abi::metadata::BoundsChecks;
 use kiln_abi::{Builtin, TrapCode, ValType};
 use wasmparser::{MemArg, MemArgTarget};
 
@@ -159,8 +158,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.b.byte_offset(base, index)
     }
 
-    /// Pops the address operand and returns where the access of `bytes`
-    /// bytes goes, checking bounds if the mode asks for it.
+    /// Pops the address operand, traps unless the access of `bytes` bytes
+    /// is in bounds, and returns where it goes.
     pub(super) fn heap_address(&mut self, memarg: &MemArg, bytes: u32) -> Result<PointerValue<'ctx>> {
         let memory = match memarg.target {
             MemArgTarget::Memory(0) => 0,
@@ -168,19 +167,16 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             MemArgTarget::Array(_) => return Err(self.unsupported("GC")),
         };
         let address = self.pop_int()?;
-        let index = self.b.zext(address, self.cx.types.i64)?;
         if address.get_type() == self.cx.types.i32 {
             // The access follows at once; code after it runs only if it
             // succeeded.
             self.path.accessed(address);
         }
-        if self.cx.bounds_checks == BoundsChecks::Explicit {
-            let end = self.b.int_add(index, self.b.i64_const((memarg.offset + u64::from(bytes)) as i64))?;
-            let length = self.memory_length(memory)?;
-            let length = self.b.zext_or_same(length, self.cx.types.i64)?;
-            let out_of_bounds = self.b.icmp(IntPredicate::UGT, end, length)?;
-            self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds)?;
-        }
+        let index = self.b.zext(address, self.cx.types.i64)?;
+        let length = self.memory_length(memory)?;
+        let length = self.b.zext_or_same(length, self.cx.types.i64)?;
+        let out_of_bounds = self.b.bounds_check(index, memarg.offset + u64::from(bytes), length)?;
+        self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds)?;
         let base = self.invariant(Invariant::MemoryBase(memory))?.into_pointer_value();
         let at = self.b.byte_offset(base, index)?;
         self.b.const_offset(at, memarg.offset)

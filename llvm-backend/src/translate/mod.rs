@@ -42,8 +42,9 @@
 //! # Traps
 //!
 //! Each trap code gets one block per function, created on first use, that
-//! calls the `raise_trap` builtin (noreturn, cold). Trapping conditions
-//! branch to it, so the fast path carries only a compare and a branch.
+//! loads the builtin table and calls the `raise_trap` builtin (noreturn,
+//! cold). Trapping conditions branch to it, so the fast path carries only
+//! a compare and a branch.
 
 mod calls;
 mod control;
@@ -85,7 +86,6 @@ pub(crate) fn translate_function(cx: &ModuleCx<'_, '_>, index: u32, body: &Funct
         .ok_or_else(|| CompileError::internal(format_args!("function {index} has no declaration")))?;
     let mut t = FuncTranslator::new(cx, index, function)?;
     t.declare_locals(body)?;
-    t.scan_local_reads(body)?;
     let body_size = body.range().end - body.range().start;
     t.needs_stack_check = t.locals.len() > LARGE_LEAF_LOCALS || body_size > LARGE_LEAF_BODY;
     let mut reader = body.get_operators_reader().map_err(|e| t.invalid(e))?;
@@ -149,9 +149,6 @@ pub(crate) struct FuncTranslator<'a, 'ctx> {
     locals: Vec<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)>,
     stack: Vec<BasicValueEnum<'ctx>>,
     control: Vec<ControlFrame<'ctx>>,
-    /// Per local, whether no `local.get` reads it (empty without guard
-    /// regions, where it does not matter).
-    unread_locals: Vec<bool>,
     /// Whether the current position is live.
     reachable: bool,
     /// Dead `block`/`loop`/`if`s opened since code became unreachable.
@@ -200,7 +197,6 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             locals: Vec::new(),
             stack: Vec::new(),
             control: Vec::new(),
-            unread_locals: Vec::new(),
             reachable: true,
             dead_depth: 0,
             traps: Vec::new(),
@@ -411,9 +407,12 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             return Ok(block);
         }
         let block = self.cx.types.context.append_basic_block(self.function()?, "trap");
-        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
         let trap = FnBuilder::new(self.cx.types, self.cx.tags, self.cx.module);
         trap.position_at_end(block);
+        // Loaded here, not in the entry block: the trap path is cold, and
+        // most of them are gone once checks are handed to the hardware
+        // (`crate::bounds`), so the fast path needs no register for it.
+        let builtins = trap.load_ptr_field(self.vmctx, self.cx.offsets.builtins(), Access::Invariant)?;
         let code_value = self.b.i32_const(code.as_u32() as i32);
         self.cx.call_builtin(&trap, builtins, Builtin::raise_trap, &[self.vmctx.into(), code_value.into()])?;
         self.traps.push((code, block));

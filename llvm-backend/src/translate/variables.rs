@@ -13,9 +13,7 @@ use super::{FuncTranslator, Invariant};
 use crate::codegen::builder::Access;
 use crate::error::{CompileError, Result};
 use inkwell::values::{BasicValueEnum, PointerValue};
-use kiln_abi::metadata::BoundsChecks;
 use kiln_abi::types::ConstOp;
-use wasmparser::{FunctionBody, Operator};
 
 impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn local_get(&mut self, index: u32) -> Result<()> {
@@ -44,29 +42,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     fn write_local(&mut self, index: u32, value: BasicValueEnum<'ctx>) -> Result<()> {
         self.path.set_local(index, value);
-        if self.unread_locals.get(index as usize).copied().unwrap_or(false) {
-            self.pin_discarded(value)?;
-        }
         self.b.store(self.local(index)?.0, value, Access::Local)
-    }
-
-    /// Records which locals no `local.get` of `body` reads (only needed,
-    /// and only done, with guard regions).
-    pub(super) fn scan_local_reads(&mut self, body: &FunctionBody<'_>) -> Result<()> {
-        if self.cx.bounds_checks != BoundsChecks::Guard {
-            return Ok(());
-        }
-        let mut unread = vec![true; self.locals.len()];
-        let mut reader = body.get_operators_reader().map_err(|e| self.invalid(e))?;
-        while !reader.eof() {
-            if let Operator::LocalGet { local_index } = reader.read().map_err(|e| self.invalid(e))?
-                && let Some(flag) = unread.get_mut(local_index as usize)
-            {
-                *flag = false;
-            }
-        }
-        self.unread_locals = unread;
-        Ok(())
     }
 
     pub(super) fn global_get(&mut self, index: u32) -> Result<()> {
