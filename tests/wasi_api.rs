@@ -351,6 +351,27 @@ fn files_directories_rights_clocks_and_poll() {
     assert_eq!(snapshot(tmp.path()).into_keys().collect::<Vec<_>>(), ["t.txt"]);
 }
 
+#[test]
+fn new_descriptors_take_the_highest_freed_number() {
+    // Wasmtime's numbering: a program that closes its standard output and
+    // then opens a file keeps the file out of its later prints.
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(tmp.path().join("input.txt"), "input\n").unwrap();
+    let run = run("numbering", |b| {
+        b.preopened_dir(tmp.path(), "/dir").expect("preopen");
+    });
+    assert_eq!(run.exited(), 0, "{}{}", run.stdout, run.stderr);
+    // Everything printed after stdout was closed is lost, not redirected.
+    assert_eq!(run.stdout, "first=4,5,6\nreuse=6,5,4,7\ninput=8\nbefore_close=visible\n");
+    assert_eq!(
+        run.stderr,
+        "close_stdout=0\nnetlist_fd=8\nwrite_closed_stdout=8\nfdstat_closed_stdout=8\nwrite_netlist=0\n\
+         after_netlist=8,1\nwrite_one=0\n"
+    );
+    assert_eq!(std::fs::read_to_string(tmp.path().join("netlist.txt")).unwrap(), "netlist\n");
+    assert_eq!(std::fs::read_to_string(tmp.path().join("one")).unwrap(), "one\n");
+}
+
 /// A module with one memory page whose `run` export calls the WASI
 /// function `name` of type `params -> i32` with `args`, returning the errno.
 fn errno_module(name: &str, params: &str, args: &str) -> String {
