@@ -424,6 +424,33 @@ fn open_flags_against_rights() {
     assert_eq!(read("hard_plain"), "other");
 }
 
+#[test]
+fn directory_entries_in_host_order() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let list = tmp.path().join("list");
+    std::fs::create_dir(&list).unwrap();
+    // Created out of name order, so that neither a file system listing in
+    // creation order (or its reverse) nor one listing by hash is sorted.
+    for i in 0..40 {
+        std::fs::write(list.join(format!("entry{:02}", i * 7 % 40)), "").unwrap();
+    }
+    let host: Vec<String> =
+        std::fs::read_dir(&list).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut sorted = host.clone();
+    sorted.sort();
+    // Otherwise this test could not tell host order from sorted order.
+    assert_ne!(host, sorted, "the host lists these 40 names sorted; pick others");
+    let run = run("listing", |b| {
+        b.preopened_dir(tmp.path(), "/dir").expect("preopen");
+    });
+    assert_eq!(run.exited(), 0, "{}", run.stdout);
+    let listed = |prefix: &str| -> Vec<String> {
+        run.stdout.lines().filter_map(|l| l.strip_prefix(prefix)).map(String::from).collect()
+    };
+    assert_eq!(listed("raw="), host, "fd_readdir");
+    assert_eq!(listed("libc="), host, "readdir(3)");
+}
+
 /// A module with one memory page whose `run` export calls the WASI
 /// function `name` of type `params -> i32` with `args`, returning the errno.
 fn errno_module(name: &str, params: &str, args: &str) -> String {
