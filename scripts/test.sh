@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up the machine (system packages) and runs kiln's whole test suite:
-# unit tests, the WebAssembly spec testsuite (../shared/testsuite), bad-input
-# tests and the aarch64 cross-target check under qemu.
+# unit tests, the WebAssembly spec testsuite (../shared/testsuite), the WASI
+# testsuite (../shared/wasi-testsuite), bad-input tests and the aarch64
+# cross-target check under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

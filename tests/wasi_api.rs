@@ -351,6 +351,106 @@ fn files_directories_rights_clocks_and_poll() {
     assert_eq!(snapshot(tmp.path()).into_keys().collect::<Vec<_>>(), ["t.txt"]);
 }
 
+#[test]
+fn new_descriptors_take_the_highest_freed_number() {
+    // Wasmtime's numbering: a program that closes its standard output and
+    // then opens a file keeps the file out of its later prints.
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(tmp.path().join("input.txt"), "input\n").unwrap();
+    let run = run("numbering", |b| {
+        b.preopened_dir(tmp.path(), "/dir").expect("preopen");
+    });
+    assert_eq!(run.exited(), 0, "{}{}", run.stdout, run.stderr);
+    // Everything printed after stdout was closed is lost, not redirected.
+    assert_eq!(run.stdout, "first=4,5,6\nreuse=6,5,4,7\ninput=8\nbefore_close=visible\n");
+    assert_eq!(
+        run.stderr,
+        "close_stdout=0\nnetlist_fd=8\nwrite_closed_stdout=8\nfdstat_closed_stdout=8\nwrite_netlist=0\n\
+         after_netlist=8,1\nwrite_one=0\n"
+    );
+    assert_eq!(std::fs::read_to_string(tmp.path().join("netlist.txt")).unwrap(), "netlist\n");
+    assert_eq!(std::fs::read_to_string(tmp.path().join("one")).unwrap(), "one\n");
+}
+
+#[test]
+fn open_flags_against_rights() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    std::fs::create_dir(tmp.path().join("sub")).unwrap();
+    std::fs::write(tmp.path().join("full.txt"), "hello").unwrap();
+    std::fs::write(tmp.path().join("other.txt"), "other").unwrap();
+    std::fs::write(tmp.path().join("log.txt"), "old content").unwrap();
+    let run = run("open_flags", |b| {
+        b.preopened_dir(tmp.path(), "/dir").expect("preopen");
+    });
+    assert_eq!(run.exited(), 0, "{}", run.stdout);
+    const NOTCAPABLE: &str = "76";
+    const ISDIR: &str = "31";
+    let expected: &[(&str, &str)] = &[
+        ("creat_no_rights", "0"),
+        ("creat_read_only", "0"),
+        ("creat_read_only_write", NOTCAPABLE),
+        ("creat_read_only_has_write", "0"),
+        ("creat_excl_exists", "20"),
+        ("trunc_read_only", "0"),
+        ("trunc_size", "0"),
+        ("dir_again", "0"),
+        ("drop_size_right", "0"),
+        ("trunc_without_right", NOTCAPABLE),
+        ("trunc_append", "0"),
+        ("append_write", "0"),
+        ("append_seek", "0"),
+        ("append_write_at_end", "0"),
+        ("append_flag", "1"),
+        ("read_only_append", "0"),
+        ("dir_read", "0"),
+        ("dir_write", ISDIR),
+        ("dot_write", ISDIR),
+        ("dir_write_no_oflag", ISDIR),
+        // ENOTDIR: not a directory comes first.
+        ("file_as_dir_write", "54"),
+        ("link_follow_file", "28"),
+        ("symlink", "0"),
+        ("link_follow_dangling", "28"),
+        ("link_nofollow", "0"),
+    ];
+    run.assert_values(expected);
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap();
+    assert_eq!(read("created_bare"), "");
+    assert_eq!(read("created_ro"), "", "nothing was written without fd_write");
+    assert_eq!(read("full.txt"), "", "truncated without fd_write");
+    assert_eq!(read("other.txt"), "other", "not truncated without path_filestat_set_size");
+    assert_eq!(read("log.txt"), "abcd", "truncated, then appended to");
+    assert!(!tmp.path().join("hard").exists(), "no link made with symlink_follow");
+    assert_eq!(read("hard_plain"), "other");
+}
+
+#[test]
+fn directory_entries_in_host_order() {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let list = tmp.path().join("list");
+    std::fs::create_dir(&list).unwrap();
+    // Created out of name order, so that neither a file system listing in
+    // creation order (or its reverse) nor one listing by hash is sorted.
+    for i in 0..40 {
+        std::fs::write(list.join(format!("entry{:02}", i * 7 % 40)), "").unwrap();
+    }
+    let host: Vec<String> =
+        std::fs::read_dir(&list).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut sorted = host.clone();
+    sorted.sort();
+    // Otherwise this test could not tell host order from sorted order.
+    assert_ne!(host, sorted, "the host lists these 40 names sorted; pick others");
+    let run = run("listing", |b| {
+        b.preopened_dir(tmp.path(), "/dir").expect("preopen");
+    });
+    assert_eq!(run.exited(), 0, "{}", run.stdout);
+    let listed = |prefix: &str| -> Vec<String> {
+        run.stdout.lines().filter_map(|l| l.strip_prefix(prefix)).map(String::from).collect()
+    };
+    assert_eq!(listed("raw="), host, "fd_readdir");
+    assert_eq!(listed("libc="), host, "readdir(3)");
+}
+
 /// A module with one memory page whose `run` export calls the WASI
 /// function `name` of type `params -> i32` with `args`, returning the errno.
 fn errno_module(name: &str, params: &str, args: &str) -> String {

@@ -11,6 +11,15 @@ pub fn testsuite_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testsuite")
 }
 
+/// The WASI preview 1 conformance suite: `$KILN_WASI_TESTSUITE`, or
+/// `../shared/wasi-testsuite` beside the project root.
+pub fn wasi_testsuite_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("KILN_WASI_TESTSUITE") {
+        return PathBuf::from(dir);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/wasi-testsuite")
+}
+
 /// Reads one of the testsuite's file lists (`sets/NAME.txt`).
 pub fn testsuite_set(name: &str) -> Vec<String> {
     let path = testsuite_dir().join("sets").join(format!("{name}.txt"));

@@ -41,7 +41,17 @@ fn follow(flags: u32) -> WasiResult<bool> {
 ///
 /// The new descriptor's rights are what the guest asks for, cut down to the
 /// directory's inheriting rights and to what the opened file's type can
-/// use; it is opened for writing only if it ends up with `fd_write`.
+/// use. The host file is opened for reading unless only writing was asked
+/// for, and for writing when the descriptor gets `fd_write` or when
+/// `creat` or `trunc` need it (the host cannot create or truncate
+/// otherwise); without `fd_write` the guest still cannot write through it,
+/// so a program may create or truncate a file it will only read, as with
+/// POSIX `open(O_RDONLY | O_CREAT)`. (Unlike POSIX, and as under the
+/// reference runtime, `creat` on an existing file the host user may not
+/// write fails with `EACCES`.) `append` is set on the host file after
+/// it is opened, so `trunc` and `append` combine as in POSIX.
+/// A directory cannot be opened with `fd_write` (`EISDIR`), also with
+/// `oflags::directory`.
 pub fn path_open(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -69,20 +79,23 @@ pub fn path_open(
     let path = mem.read_str(path, path_len)?;
     let base = base & dir_entry.inheriting;
     let inheriting = inheriting & dir_entry.inheriting;
+    let write = base & rights::FD_WRITE != 0;
 
     let desc = if oflags & oflags::DIRECTORY != 0 {
         if oflags & (oflags::CREAT | oflags::EXCL | oflags::TRUNC) != 0 {
             return Err(Errno::Inval);
         }
         let opened = if follow { dir.dir.open_dir(path)? } else { dir.dir.open_dir_nofollow(path)? };
+        if write {
+            return Err(Errno::IsDir);
+        }
         Descriptor::Dir(DirDesc { dir: opened, preopen: None, listing: None })
     } else {
-        let write = base & rights::FD_WRITE != 0;
+        let modifies = oflags & (oflags::CREAT | oflags::TRUNC) != 0;
         let mut options = cap_std::fs::OpenOptions::new();
         options
             .read(base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write)
-            .write(write)
-            .append(write && fdflags & fdflags::APPEND != 0)
+            .write(write || modifies)
             .create(oflags & oflags::CREAT != 0)
             .create_new(oflags & (oflags::CREAT | oflags::EXCL) == oflags::CREAT | oflags::EXCL)
             .truncate(oflags & oflags::TRUNC != 0)
@@ -95,19 +108,16 @@ pub fn path_open(
             use cap_std::fs::OpenOptionsExt;
             options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
         }
-        if fdflags & fdflags::APPEND != 0 && !write {
-            return Err(Errno::NotCapable);
+        let file = dir.dir.open_with(path, &options)?.into_std();
+        if fdflags & fdflags::APPEND != 0 {
+            let host = rustix::fs::fcntl_getfl(&file)?;
+            rustix::fs::fcntl_setfl(&file, host | rustix::fs::OFlags::APPEND)?;
         }
-        let file = dir.dir.open_with(path, &options)?;
-        let filetype = Filetype::from_cap(file.metadata()?.file_type());
+        let filetype = Filetype::from_std(file.metadata()?.file_type());
         if filetype == Filetype::Directory {
-            Descriptor::Dir(DirDesc {
-                dir: cap_std::fs::Dir::from_std_file(file.into_std()),
-                preopen: None,
-                listing: None,
-            })
+            Descriptor::Dir(DirDesc { dir: cap_std::fs::Dir::from_std_file(file), preopen: None, listing: None })
         } else {
-            Descriptor::File(FileDesc { file: file.into_std(), filetype })
+            Descriptor::File(FileDesc { file, filetype })
         }
     };
     let filetype = if matches!(desc, Descriptor::Dir(_)) { Filetype::Directory } else { Filetype::RegularFile };
@@ -200,8 +210,9 @@ pub fn path_filestat_set_times(
 }
 
 /// `path_link(old_fd, old_flags, old_path, old_path_len, new_fd, new_path,
-/// new_path_len)`. Linking the target of a symlink (`symlink_follow`) is
-/// not supported (`ENOTSUP`): the link is made to the path as named.
+/// new_path_len)`: the link is made to the path as named. Linking the
+/// target of a symlink (`symlink_follow`) is refused with `EINVAL`, as the
+/// reference runtime does, before anything is looked up.
 pub fn path_link(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -216,7 +227,7 @@ pub fn path_link(
     let (old_dir, _) = ctx.table.dir(old_fd, rights::PATH_LINK_SOURCE)?;
     let (new_dir, _) = ctx.table.dir(new_fd, rights::PATH_LINK_TARGET)?;
     if follow(old_flags)? {
-        return Err(Errno::NotSup);
+        return Err(Errno::Inval);
     }
     let (old_path, new_path) = (mem.read_str(old_path, old_len)?, mem.read_str(new_path, new_len)?);
     Ok(old_dir.dir.hard_link(old_path, &new_dir.dir, new_path)?)

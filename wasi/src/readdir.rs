@@ -1,9 +1,13 @@
 //! `fd_readdir`: directory listings with cookies.
 //!
-//! A listing is `.` and `..` followed by the directory's entries sorted by
-//! name, so its order is stable across calls. The cookie of an entry is its
-//! index plus one (`d_next`: where the next call continues); cookie 0
-//! starts over and takes a fresh snapshot, which later cookies index.
+//! A listing is `.` and `..` followed by the directory's entries in the
+//! order the host file system returns them, as the reference runtime
+//! (Wasmtime) and a native program see them; WASI leaves the order open,
+//! and programs that print a listing unsorted should print the same under
+//! both. The cookie of an entry is its index plus one (`d_next`: where the
+//! next call continues); cookie 0 starts over and takes a fresh snapshot,
+//! which later cookies index, so a listing read in several calls has every
+//! entry exactly once even if the directory changes meanwhile.
 //!
 //! The guest's buffer is filled completely: entries (a 24-byte `dirent`
 //! header, then the name without NUL) are written one after another and
@@ -20,7 +24,7 @@ use crate::types::{Filetype, encode_dirent, rights};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirEntryExt;
 
-/// `.`, `..` and the entries of `dir`, sorted by name.
+/// `.`, `..` and the entries of `dir`, in the host's order.
 fn list(dir: &cap_std::fs::Dir) -> WasiResult<Vec<Listed>> {
     use cap_std::fs::MetadataExt;
     let own = dir.dir_metadata()?.ino();
@@ -39,7 +43,6 @@ fn list(dir: &cap_std::fs::Dir) -> WasiResult<Vec<Listed>> {
             filetype: Filetype::from_cap(ty),
         });
     }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
     let dots = [(&b"."[..], own), (&b".."[..], parent)].map(|(name, ino)| Listed {
         name: name.to_vec(),
         ino,

@@ -8,11 +8,20 @@
 //! with the directory's inheriting rights, and `fd_fdstat_set_rights`
 //! refuses to add any. Every function names the rights it needs and the
 //! lookup fails with `ENOTCAPABLE` when one is missing.
+//!
+//! Which number a new descriptor gets is left open by WASI, and programs
+//! can tell: one that closes its standard output and then opens a file
+//! sends its later prints into that file if the file gets number 1. kiln
+//! numbers descriptors as the reference runtime (Wasmtime) does, so that a
+//! program behaves the same under both: a new descriptor takes the highest
+//! number that was closed and not reused since, and only when there is
+//! none the number after the highest one open. POSIX's "lowest free number"
+//! would hand a freed stdio number to the very next file.
 
 use crate::ctx::{Input, Output};
 use crate::errno::{Errno, WasiResult};
 use crate::types::{Filetype, rights};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One listed directory entry, as `fd_readdir` reports it.
 #[derive(Clone, Debug)]
@@ -28,7 +37,7 @@ pub(crate) struct DirDesc {
     /// The guest name, for preopened directories.
     pub preopen: Option<String>,
     /// The listing `fd_readdir` hands out: taken afresh at cookie 0 and
-    /// kept, so later cookies index the same sorted snapshot.
+    /// kept, so later cookies index the same snapshot.
     pub listing: Option<Vec<Listed>>,
 }
 
@@ -72,23 +81,27 @@ impl FdEntry {
 #[derive(Default)]
 pub(crate) struct FdTable {
     entries: BTreeMap<u32, FdEntry>,
+    /// Numbers closed (or renumbered away from) and not handed out again.
+    freed: BTreeSet<u32>,
 }
 
 impl FdTable {
     /// Puts `entry` at `fd` (used while building the context).
     pub fn insert_at(&mut self, fd: u32, entry: FdEntry) {
+        self.freed.remove(&fd);
         self.entries.insert(fd, entry);
     }
 
-    /// Puts `entry` at the lowest free fd, as POSIX `open` does.
+    /// Puts `entry` at the highest freed number, else after the highest
+    /// number in use (see the module documentation).
     pub fn push(&mut self, entry: FdEntry) -> WasiResult<u32> {
-        let mut fd = 0u32;
-        for &used in self.entries.keys() {
-            if used != fd {
-                break;
-            }
-            fd = fd.checked_add(1).ok_or(Errno::Mfile)?;
-        }
+        let fd = match self.freed.pop_last() {
+            Some(fd) => fd,
+            None => match self.entries.last_key_value() {
+                Some((&last, _)) => last.checked_add(1).ok_or(Errno::Mfile)?,
+                None => 0,
+            },
+        };
         self.entries.insert(fd, entry);
         Ok(fd)
     }
@@ -137,9 +150,11 @@ impl FdTable {
         }
     }
 
-    /// Closes `fd`.
+    /// Closes `fd`; its number may be handed out again.
     pub fn remove(&mut self, fd: u32) -> WasiResult<FdEntry> {
-        self.entries.remove(&fd).ok_or(Errno::Badf)
+        let entry = self.entries.remove(&fd).ok_or(Errno::Badf)?;
+        self.freed.insert(fd);
+        Ok(entry)
     }
 
     /// Moves `from` to `to`, closing what `to` held; both must be open.
@@ -172,17 +187,27 @@ mod tests {
     }
 
     #[test]
-    fn lowest_free_fd_and_renumber() {
+    fn highest_freed_fd_first_and_renumber() {
         let mut table = FdTable::default();
-        assert_eq!(table.push(entry()), Ok(0));
-        assert_eq!(table.push(entry()), Ok(1));
-        assert_eq!(table.push(entry()), Ok(2));
+        for fd in 0..6 {
+            assert_eq!(table.push(entry()), Ok(fd));
+        }
         table.remove(1).unwrap();
-        assert_eq!(table.push(entry()), Ok(1));
-        assert_eq!(table.renumber(0, 5).err(), Some(Errno::Badf));
+        assert_eq!(table.push(entry()), Ok(1), "the only freed number");
+        // Freed in the order 4, 2, 5: handed out highest first, whatever
+        // the order they were closed in, then past the highest in use.
+        for fd in [4, 2, 5] {
+            table.remove(fd).unwrap();
+        }
+        assert_eq!(table.push(entry()), Ok(5));
+        assert_eq!(table.push(entry()), Ok(4));
+        assert_eq!(table.push(entry()), Ok(2));
+        assert_eq!(table.push(entry()), Ok(6));
+        assert_eq!(table.renumber(0, 9).err(), Some(Errno::Badf));
         table.renumber(0, 2).unwrap();
         assert!(table.get(0).is_err());
         assert!(table.get(2).is_ok());
+        assert_eq!(table.push(entry()), Ok(0), "renumbering frees the source's number");
         assert_eq!(table.get_with(2, rights::FD_READ).err(), Some(Errno::NotCapable));
         assert_eq!(table.dir(2, 0).err(), Some(Errno::NotDir));
     }
