@@ -11,7 +11,8 @@
 //! * [`builtins`]: the table of runtime functions generated code may call;
 //! * [`symbols`]: the few symbol names a library exports;
 //! * [`types`]: wasm types as recorded in metadata;
-//! * [`target`]: target triples and CPU features.
+//! * [`target`]: target triples;
+//! * [`cpu`]: what each CPU feature an artifact may require asks of a host.
 //!
 //! This crate must not depend on LLVM or on the loader.
 //!
@@ -40,6 +41,7 @@
 
 pub mod artifact;
 pub mod builtins;
+pub mod cpu;
 pub mod metadata;
 pub mod symbols;
 pub mod target;

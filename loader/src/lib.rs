@@ -76,6 +76,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod cpu;
 mod engine;
 mod error;
 mod externals;

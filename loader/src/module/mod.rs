@@ -4,7 +4,6 @@
 //! without the file and the `dlopen` ([`static_module`]).
 
 mod compat;
-mod cpu;
 mod error;
 mod file;
 mod static_module;
