@@ -96,6 +96,3 @@ pub const WASM32_MAX_MEMORY_BYTES: u64 = WASM32_MEMORY_LIMIT_PAGES * WASM_PAGE_S
 /// bounds check: what lies past the memory's current length is mapped
 /// inaccessible and faults, and the fault becomes a trap.
 pub const GUARD_RESERVATION: u64 = 8 * 1024 * 1024 * 1024 + WASM_PAGE_SIZE;
-
-/// The version of kiln that wrote an artifact; recorded in its metadata.
-pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
