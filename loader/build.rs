@@ -69,10 +69,9 @@ fn compiler_build(manifest: &Path) -> String {
     {
         watch(Path::new(&path));
     }
-    if let Some(branch) = text(&["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(path) = text(&["rev-parse", "--path-format=absolute", "--git-path", &branch]) {
-            watch(Path::new(&path));
-        }
+    let branch = text(&["symbolic-ref", "-q", "HEAD"]);
+    if let Some(path) = branch.and_then(|b| text(&["rev-parse", "--path-format=absolute", "--git-path", &b])) {
+        watch(Path::new(&path));
     }
     for source in SOURCES {
         watch(&root.join(source));

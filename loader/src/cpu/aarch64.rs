@@ -31,7 +31,7 @@ impl Report {
         // SAFETY: `getauxval` has no preconditions; it returns 0 for an
         // entry the kernel did not pass.
         let (hwcap, hwcap2) = unsafe { (libc::getauxval(libc::AT_HWCAP), libc::getauxval(libc::AT_HWCAP2)) };
-        Report { hwcap: u64::from(hwcap), hwcap2: u64::from(hwcap2) }
+        Report { hwcap, hwcap2 }
     }
 }
 

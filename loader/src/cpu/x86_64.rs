@@ -91,7 +91,7 @@ impl Report {
         report.xcr0 = osxsave.then(|| unsafe { read_xcr0() });
         // SAFETY: `getauxval` has no preconditions; it returns 0 for an
         // entry the kernel did not pass.
-        report.hwcap2 = u64::from(unsafe { libc::getauxval(libc::AT_HWCAP2) });
+        report.hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
         report
     }
 }

@@ -191,7 +191,7 @@ pub(crate) fn check(data: &[u8]) -> Result<(), LoadErrorKind> {
             }
         }
     }
-    check_symbol_table(&header, endian, data, symtab)
+    check_symbol_table(header, endian, data, symtab)
 }
 
 /// `dlsym` finds symbols in the table `DT_SYMTAB` points to; the section
