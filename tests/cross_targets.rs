@@ -165,7 +165,12 @@ fn cpu_and_feature_names_are_the_targets() {
     let e = compile(rv, None, &["-d"]).unwrap_err();
     assert!(e.contains("calling convention"), "{e}");
     let e = compile(rv, Some("x86-64-v2"), &[]).unwrap_err();
-    assert!(e.contains("unknown or unsupported CPU `x86-64-v2`") && e.contains("generic-rv64"), "{e}");
+    assert!(e.contains("unknown CPU `x86-64-v2`") && e.contains(rv) && e.contains("-mcpu=help"), "{e}");
+    assert!(e.contains("the default is `generic-rv64`"), "{e}");
+    // Every CPU LLVM knows for the target, as clang accepts them.
+    for (triple, cpu) in [("x86_64-unknown-linux-gnu", "znver4"), ("aarch64-apple-darwin", "apple-m1"), (rv, "sifive-u74")] {
+        assert_eq!(compile(triple, Some(cpu), &[]), Ok(()), "{triple} {cpu}");
+    }
     let e = compile("x86_64-apple-darwin", Some("x86-64-v5"), &[]).unwrap_err();
     assert!(e.contains("did you mean `x86-64-v"), "{e}");
     // Without a C library, x86_64 rounding must be one instruction.

@@ -1,19 +1,32 @@
-//! The metadata blob's framing: a fixed header followed by the rkyv archive.
+//! The metadata blob's framing: a fixed header, the identity of the
+//! compiler build that wrote it, and the rkyv archive.
 //!
 //! ```text
 //! offset 0   magic            b"KILNMETA"
 //!        8   format_version   u32 LE   (FORMAT_VERSION)
-//!       12   reserved         u32      (zero)
+//!       12   build_len        u32 LE   (bytes of the compiler build, 1 to MAX_BUILD_LEN)
 //!       16   payload_len      u64 LE
-//!       24   checksum         u64 LE   (XXH3-64 of the payload)
-//!       32   payload          rkyv archive of ModuleMetadata
+//!       24   checksum         u64 LE   (XXH3-64 of every other byte of the blob)
+//!       32   compiler build   build_len bytes of UTF-8, zero-padded to a multiple of 16
+//!   32 + B   payload          rkyv archive of ModuleMetadata
 //! ```
 //!
 //! The blob is placed 16-byte aligned, so the payload is too, and rkyv can
-//! read it in place. The version is checked before anything else so that a
-//! future layout change is reported as such rather than as corruption; the
-//! checksum is checked before rkyv's validation so that a damaged library is
-//! reported as damaged.
+//! read it in place. The checks run in an order that names the real
+//! problem: magic (is it a kiln artifact at all), format version (a layout
+//! this kiln cannot read is reported as such, not as damage), lengths,
+//! checksum (every byte but the checksum itself, so any damage is reported
+//! as damage), then the compiler build (an intact artifact of another
+//! build is reported as that, naming both builds), and only then rkyv's
+//! validation of the payload.
+//!
+//! The compiler build is the identity of the kiln build that wrote the
+//! artifact (`kiln_loader::COMPILER_BUILD`: version, git commit, and a
+//! digest of the sources when the work tree was modified). The runtime
+//! runs only artifacts of its own build: an artifact is code generated
+//! against one build's VM context layout, calling conventions and
+//! builtins, which another build may have changed without a format
+//! version bump.
 
 use crate::metadata::{ArchivedModuleMetadata, ModuleMetadata};
 use rkyv::util::AlignedVec;
@@ -28,16 +41,25 @@ use rkyv::util::AlignedVec;
 /// globals and tables; the `NullFunctionReference` trap code; generated
 /// code performs `table.*` and `memory.copy`/`memory.fill` inline and
 /// calls the segment builtins for `table.init`, `memory.init` and the drops.
-pub const FORMAT_VERSION: u32 = 3;
+///
+/// Version 4: the header records the compiler build and its checksum
+/// covers the header; the metadata no longer holds a compiler version.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";
 
-/// Size of the header before the payload.
+/// Size of the fixed part of the header, before the compiler build.
 pub const HEADER_SIZE: usize = 32;
 
 /// Required alignment of the blob.
 pub const ALIGN: usize = 16;
+
+/// The longest compiler build string a header may hold.
+pub const MAX_BUILD_LEN: usize = 256;
+
+/// Offset of the checksum field, which the checksum does not cover.
+const CHECKSUM_AT: usize = 24;
 
 /// Why a metadata blob was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,29 +74,41 @@ pub enum MetadataError {
     #[error("no kiln metadata found (bad magic number); is this a library compiled by kiln?")]
     BadMagic,
     /// Written by an incompatible version of kiln.
-    #[error("artifact format version {found} is not supported (this kiln reads version {FORMAT_VERSION}); recompile the module with this kiln")]
+    #[error(
+        "artifact format version {found} is not supported (this kiln reads version {FORMAT_VERSION}); recompile the module with this kiln"
+    )]
     UnsupportedVersion {
         /// The version in the artifact.
         found: u32,
     },
-    /// A header field that must be zero is not.
-    #[error("metadata header is damaged (reserved field is {0:#x}, must be 0)")]
-    BadHeader(u32),
-    /// The payload is shorter than its header says.
-    #[error("metadata is truncated: header announces {expected} payload bytes, {found} present")]
+    /// A header field is out of range.
+    #[error("metadata header is damaged: {0}")]
+    BadHeader(String),
+    /// The blob is shorter than its header says.
+    #[error("metadata is truncated: header announces {expected} bytes, {found} present")]
     Truncated {
-        /// Announced payload length.
+        /// Announced blob length.
         expected: u64,
         /// Bytes present.
         found: u64,
     },
-    /// The payload does not match its checksum.
+    /// The blob does not match its checksum.
     #[error("metadata checksum mismatch (stored {stored:#018x}, computed {computed:#018x}): the library is damaged")]
     ChecksumMismatch {
         /// Checksum in the header.
         stored: u64,
         /// Checksum of the bytes present.
         computed: u64,
+    },
+    /// Intact, but written by another build of kiln.
+    #[error(
+        "compiled by kiln {found}, but this is kiln {expected}; an artifact runs only with the kiln build that compiled it: recompile the module"
+    )]
+    OtherBuild {
+        /// The build recorded in the artifact.
+        found: String,
+        /// The build of this runtime.
+        expected: String,
     },
     /// The payload is not 16-byte aligned in memory.
     #[error("metadata is not {ALIGN}-byte aligned in memory")]
@@ -84,45 +118,82 @@ pub enum MetadataError {
     Invalid(String),
 }
 
-/// The parsed header of a metadata blob.
+/// The parsed fixed part of a metadata header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
     /// Artifact format version.
     pub format_version: u32,
-    /// Length of the payload after the header.
+    /// Length of the compiler build string.
+    pub build_len: u32,
+    /// Length of the payload.
     pub payload_len: u64,
-    /// XXH3-64 of the payload.
+    /// XXH3-64 of the blob without this field.
     pub checksum: u64,
 }
 
 impl Header {
-    /// Total blob size: header plus payload.
+    /// Where the payload starts: after the header and the padded build.
+    pub fn payload_offset(&self) -> u64 {
+        HEADER_SIZE as u64 + padded(self.build_len as usize) as u64
+    }
+
+    /// Total blob size: header, compiler build and payload.
     pub fn blob_len(&self) -> u64 {
-        HEADER_SIZE as u64 + self.payload_len
+        self.payload_offset() + self.payload_len
     }
 }
 
-/// Serializes metadata into a blob (header + archive). Deterministic: the
-/// same metadata always gives the same bytes.
-pub fn encode(metadata: &ModuleMetadata) -> Vec<u8> {
+/// `len` rounded up to the blob's alignment.
+fn padded(len: usize) -> usize {
+    len.div_ceil(ALIGN) * ALIGN
+}
+
+/// An intact blob: its checksum matched.
+#[derive(Clone, Copy, Debug)]
+pub struct Verified<'a> {
+    /// The header.
+    pub header: Header,
+    /// The compiler build that wrote it.
+    pub compiler_build: &'a str,
+    /// The rkyv archive.
+    pub payload: &'a [u8],
+}
+
+/// Serializes metadata into a blob (header, compiler build, archive) for
+/// the kiln build `compiler_build` (1 to [`MAX_BUILD_LEN`] bytes).
+/// Deterministic: the same input always gives the same bytes.
+pub fn encode(metadata: &ModuleMetadata, compiler_build: &str) -> Vec<u8> {
+    assert!(
+        (1..=MAX_BUILD_LEN).contains(&compiler_build.len()),
+        "a compiler build is 1 to {MAX_BUILD_LEN} bytes, `{compiler_build}` is not"
+    );
     let payload = rkyv::to_bytes::<rkyv::rancor::Error>(metadata)
         .expect("serializing plain owned metadata into memory cannot fail");
-    let mut blob = Vec::with_capacity(HEADER_SIZE + payload.len());
+    let mut blob = Vec::with_capacity(HEADER_SIZE + padded(compiler_build.len()) + payload.len());
     blob.extend_from_slice(&MAGIC);
     blob.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    blob.extend_from_slice(&0u32.to_le_bytes());
+    blob.extend_from_slice(&(compiler_build.len() as u32).to_le_bytes());
     blob.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    blob.extend_from_slice(&checksum(&payload).to_le_bytes());
+    blob.extend_from_slice(&0u64.to_le_bytes());
+    blob.extend_from_slice(compiler_build.as_bytes());
+    blob.resize(HEADER_SIZE + padded(compiler_build.len()), 0);
     blob.extend_from_slice(&payload);
+    let sum = checksum(&blob);
+    blob[CHECKSUM_AT..CHECKSUM_AT + 8].copy_from_slice(&sum.to_le_bytes());
     blob
 }
 
-/// The checksum stored in the header.
-pub fn checksum(payload: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(payload)
+/// The checksum of a whole blob: XXH3-64 of every byte except the
+/// checksum field itself.
+pub fn checksum(blob: &[u8]) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&blob[..CHECKSUM_AT.min(blob.len())]);
+    hasher.update(blob.get(CHECKSUM_AT + 8..).unwrap_or_default());
+    hasher.digest()
 }
 
-/// Parses and checks the header: magic and format version.
+/// Parses and checks the fixed part of the header: magic, format version
+/// and the compiler build's length.
 pub fn read_header(bytes: &[u8]) -> Result<Header, MetadataError> {
     if bytes.len() < HEADER_SIZE {
         return Err(MetadataError::TooShort { len: bytes.len() });
@@ -136,54 +207,102 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, MetadataError> {
     if format_version != FORMAT_VERSION {
         return Err(MetadataError::UnsupportedVersion { found: format_version });
     }
-    if u32_at(12) != 0 {
-        return Err(MetadataError::BadHeader(u32_at(12)));
+    let build_len = u32_at(12);
+    if build_len == 0 || build_len as usize > MAX_BUILD_LEN {
+        return Err(MetadataError::BadHeader(format!(
+            "the compiler build is {build_len} bytes long, it must be 1 to {MAX_BUILD_LEN}"
+        )));
     }
-    Ok(Header { format_version, payload_len: u64_at(16), checksum: u64_at(24) })
+    Ok(Header { format_version, build_len, payload_len: u64_at(16), checksum: u64_at(CHECKSUM_AT) })
 }
 
-/// Checks a blob's header and checksum and returns its payload.
-pub fn verified_payload(blob: &[u8]) -> Result<&[u8], MetadataError> {
+/// Checks a blob's header, length and checksum; the blob may be longer
+/// than the header announces (a symbol up to its section's end).
+pub fn verify(blob: &[u8]) -> Result<Verified<'_>, MetadataError> {
     let header = read_header(blob)?;
-    let present = (blob.len() - HEADER_SIZE) as u64;
-    if present < header.payload_len {
-        return Err(MetadataError::Truncated { expected: header.payload_len, found: present });
+    let len = header.blob_len();
+    if (blob.len() as u64) < len {
+        return Err(MetadataError::Truncated { expected: len, found: blob.len() as u64 });
     }
-    let payload = &blob[HEADER_SIZE..HEADER_SIZE + header.payload_len as usize];
-    let computed = checksum(payload);
+    let blob = &blob[..len as usize];
+    let computed = checksum(blob);
     if computed != header.checksum {
         return Err(MetadataError::ChecksumMismatch { stored: header.checksum, computed });
     }
-    Ok(payload)
+    let build = &blob[HEADER_SIZE..HEADER_SIZE + header.build_len as usize];
+    let compiler_build =
+        std::str::from_utf8(build).map_err(|_| MetadataError::BadHeader("the compiler build is not UTF-8".into()))?;
+    Ok(Verified { header, compiler_build, payload: &blob[header.payload_offset() as usize..] })
+}
+
+/// Checks a blob's header and checksum and returns its payload, whatever
+/// build wrote it.
+pub fn verified_payload(blob: &[u8]) -> Result<&[u8], MetadataError> {
+    verify(blob).map(|v| v.payload)
+}
+
+/// Checks that an intact blob was written by `expected`, the build of the
+/// runtime that is to run it.
+pub fn check_build(verified: &Verified<'_>, expected: &str) -> Result<(), MetadataError> {
+    if verified.compiler_build == expected {
+        Ok(())
+    } else {
+        Err(MetadataError::OtherBuild { found: verified.compiler_build.to_string(), expected: expected.to_string() })
+    }
+}
+
+/// Validates the payload of an intact blob in place, without copying. The
+/// payload must be 16-byte aligned (as it is inside a library kiln linked).
+fn access(verified: Verified<'_>) -> Result<&ArchivedModuleMetadata, MetadataError> {
+    if !(verified.payload.as_ptr() as usize).is_multiple_of(ALIGN) {
+        return Err(MetadataError::Misaligned);
+    }
+    rkyv::access::<ArchivedModuleMetadata, rkyv::rancor::Error>(verified.payload)
+        .map_err(|e| MetadataError::Invalid(e.to_string()))
 }
 
 /// Validates a blob in place and returns a view of the archived metadata,
-/// without copying. The blob must be 16-byte aligned (as it is inside a
-/// library kiln linked).
+/// whatever build wrote it (to inspect an artifact, not to run it). The
+/// blob must be 16-byte aligned.
 pub fn decode(blob: &[u8]) -> Result<&ArchivedModuleMetadata, MetadataError> {
-    let payload = verified_payload(blob)?;
-    if !(payload.as_ptr() as usize).is_multiple_of(ALIGN) {
-        return Err(MetadataError::Misaligned);
-    }
-    rkyv::access::<ArchivedModuleMetadata, rkyv::rancor::Error>(payload)
-        .map_err(|e| MetadataError::Invalid(e.to_string()))
+    access(verify(blob)?)
+}
+
+/// [`decode`] for a runtime of build `expected`: the compiler build is
+/// checked before the payload is interpreted.
+pub fn decode_for_build<'a>(blob: &'a [u8], expected: &str) -> Result<&'a ArchivedModuleMetadata, MetadataError> {
+    let verified = verify(blob)?;
+    check_build(&verified, expected)?;
+    access(verified)
 }
 
 /// Metadata copied out of an arbitrary byte buffer (for example a library
 /// file read from disk, where alignment is not guaranteed).
 pub struct OwnedMetadata {
+    compiler_build: String,
     payload: AlignedVec<ALIGN>,
 }
 
 impl OwnedMetadata {
     /// Checks a blob and copies its payload into aligned storage.
     pub fn from_blob(blob: &[u8]) -> Result<OwnedMetadata, MetadataError> {
-        let bytes = verified_payload(blob)?;
-        let mut payload = AlignedVec::<ALIGN>::with_capacity(bytes.len());
-        payload.extend_from_slice(bytes);
+        let verified = verify(blob)?;
+        let mut payload = AlignedVec::<ALIGN>::with_capacity(verified.payload.len());
+        payload.extend_from_slice(verified.payload);
         rkyv::access::<ArchivedModuleMetadata, rkyv::rancor::Error>(&payload)
             .map_err(|e| MetadataError::Invalid(e.to_string()))?;
-        Ok(OwnedMetadata { payload })
+        Ok(OwnedMetadata { compiler_build: verified.compiler_build.to_string(), payload })
+    }
+
+    /// [`OwnedMetadata::from_blob`] for a runtime of build `expected`.
+    pub fn from_blob_for_build(blob: &[u8], expected: &str) -> Result<OwnedMetadata, MetadataError> {
+        check_build(&verify(blob)?, expected)?;
+        OwnedMetadata::from_blob(blob)
+    }
+
+    /// The kiln build that compiled the artifact.
+    pub fn compiler_build(&self) -> &str {
+        &self.compiler_build
     }
 
     /// The archived metadata.
@@ -206,9 +325,10 @@ mod tests {
     use crate::metadata::*;
     use crate::types::*;
 
+    const BUILD: &str = "0.1.0+0123456789abcdef0123456789abcdef01234567";
+
     fn sample() -> ModuleMetadata {
         ModuleMetadata {
-            compiler_version: "test".into(),
             target: TargetInfo {
                 triple: "x86_64-unknown-linux-gnu".into(),
                 cpu: "x86-64-v2".into(),
@@ -238,33 +358,51 @@ mod tests {
 
     #[test]
     fn round_trips_in_place() {
-        let blob = aligned(&encode(&sample()));
-        let meta = decode(&blob).unwrap();
+        let blob = aligned(&encode(&sample(), BUILD));
+        let meta = decode_for_build(&blob, BUILD).unwrap();
         assert_eq!(meta.exports[0].name.as_str(), "add");
         assert_eq!(meta.types[0].ty.to_native(), sample().types[0].ty);
         assert_eq!(meta.shape(), sample().shape());
         assert_eq!(meta.shape().num_defined_funcs, 1);
+        assert_eq!(verify(&blob).unwrap().compiler_build, BUILD);
+        assert_eq!(read_header(&blob).unwrap().payload_offset() % ALIGN as u64, 0);
     }
 
     #[test]
     fn encoding_is_deterministic() {
-        assert_eq!(encode(&sample()), encode(&sample()));
+        assert_eq!(encode(&sample(), BUILD), encode(&sample(), BUILD));
+    }
+
+    /// Any damaged byte, header and build included, is reported as an
+    /// error, and never as another build.
+    #[test]
+    fn every_corruption_is_detected() {
+        let blob = encode(&sample(), BUILD);
+        for i in 0..blob.len() {
+            for bit in [0x01, 0x10, 0x80] {
+                let mut bad = blob.clone();
+                bad[i] ^= bit;
+                let bad = aligned(&bad);
+                match decode_for_build(&bad, BUILD) {
+                    Ok(_) => panic!("flipping bit {bit:#x} of byte {i} went unnoticed"),
+                    Err(MetadataError::OtherBuild { .. }) => panic!("damage at byte {i} taken for another build"),
+                    Err(_) => {}
+                }
+            }
+        }
     }
 
     #[test]
-    fn every_corruption_is_detected() {
-        let blob = encode(&sample());
-        for i in 0..blob.len() {
-            let mut bad = blob.clone();
-            bad[i] ^= 0x10;
-            let bad = aligned(&bad);
-            assert!(decode(&bad).is_err(), "flipping a bit of byte {i} went unnoticed");
+    fn every_truncation_is_detected() {
+        let blob = encode(&sample(), BUILD);
+        for len in 0..blob.len() {
+            assert!(decode(&aligned(&blob[..len])).is_err(), "truncated to {len} bytes");
         }
     }
 
     #[test]
     fn errors_name_the_problem() {
-        let blob = encode(&sample());
+        let blob = encode(&sample(), BUILD);
         assert_eq!(decode(&aligned(&blob[..10])).unwrap_err(), MetadataError::TooShort { len: 10 });
         assert!(matches!(decode(&aligned(&blob[..40])), Err(MetadataError::Truncated { .. })));
         let mut v2 = blob.clone();
@@ -274,5 +412,21 @@ mod tests {
         *flipped.last_mut().unwrap() ^= 1;
         assert!(matches!(decode(&aligned(&flipped)), Err(MetadataError::ChecksumMismatch { .. })));
         assert!(OwnedMetadata::from_blob(&blob).is_ok());
+    }
+
+    /// An intact artifact of another build is refused by name, both builds
+    /// in the message; reading it regardless of build still works.
+    #[test]
+    fn another_build_is_named() {
+        let other = "0.1.0+fedcba9876543210fedcba9876543210fedcba98.modified-1234abcd5678ef90";
+        let blob = aligned(&encode(&sample(), other));
+        let e = decode_for_build(&blob, BUILD).unwrap_err();
+        assert_eq!(e, MetadataError::OtherBuild { found: other.into(), expected: BUILD.into() });
+        let text = e.to_string();
+        assert!(text.contains(other) && text.contains(BUILD), "{text}");
+        assert!(decode(&blob).is_ok());
+        let owned = OwnedMetadata::from_blob(&blob).unwrap();
+        assert_eq!(owned.compiler_build(), other);
+        assert!(OwnedMetadata::from_blob_for_build(&blob, BUILD).is_err());
     }
 }

@@ -11,7 +11,8 @@
 //! * [`builtins`]: the table of runtime functions generated code may call;
 //! * [`symbols`]: the few symbol names a library exports;
 //! * [`types`]: wasm types as recorded in metadata;
-//! * [`target`]: target triples and CPU features.
+//! * [`target`]: target triples;
+//! * [`cpu`]: what each CPU feature an artifact may require asks of a host.
 //!
 //! This crate must not depend on LLVM or on the loader.
 //!
@@ -40,6 +41,7 @@
 
 pub mod artifact;
 pub mod builtins;
+pub mod cpu;
 pub mod metadata;
 pub mod symbols;
 pub mod target;
@@ -94,6 +96,3 @@ pub const WASM32_MAX_MEMORY_BYTES: u64 = WASM32_MEMORY_LIMIT_PAGES * WASM_PAGE_S
 /// bounds check: what lies past the memory's current length is mapped
 /// inaccessible and faults, and the fault becomes a trap.
 pub const GUARD_RESERVATION: u64 = 8 * 1024 * 1024 * 1024 + WASM_PAGE_SIZE;
-
-/// The version of kiln that wrote an artifact; recorded in its metadata.
-pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -15,8 +15,6 @@ use rkyv::{Archive, Deserialize, Serialize};
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[rkyv(derive(Debug))]
 pub struct ModuleMetadata {
-    /// Version of the kiln that compiled it ([`crate::COMPILER_VERSION`]).
-    pub compiler_version: String,
     /// The machine the code was generated for.
     pub target: TargetInfo,
     /// SHA-256 of the input wasm binary.

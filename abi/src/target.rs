@@ -1,4 +1,4 @@
-//! Target triples and the CPU features an artifact requires.
+//! Target triples.
 //!
 //! kiln spells targets the way Rust does (`x86_64-unknown-linux-gnu`), which
 //! is what `cargo` passes to build scripts in `TARGET`. LLVM's spelling
@@ -193,31 +193,6 @@ impl fmt::Display for Target {
     }
 }
 
-const X86_64_V2: &[&str] = &["cx16", "popcnt", "sahf", "sse3", "sse4.1", "sse4.2", "ssse3"];
-const X86_64_V3: &[&str] = &[
-    "cx16", "popcnt", "sahf", "sse3", "sse4.1", "sse4.2", "ssse3", "avx", "avx2", "bmi", "bmi2", "f16c",
-    "fma", "lzcnt", "movbe", "xsave",
-];
-const X86_64_V4: &[&str] = &[
-    "cx16", "popcnt", "sahf", "sse3", "sse4.1", "sse4.2", "ssse3", "avx", "avx2", "bmi", "bmi2", "f16c",
-    "fma", "lzcnt", "movbe", "xsave", "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl",
-];
-
-/// Features (LLVM names) beyond the architecture's baseline that a named CPU
-/// implies and that a host must have to run code built for it, for the CPU
-/// names whose feature sets kiln knows. `None` for other names.
-pub fn cpu_required_features(arch: Architecture, cpu: &str) -> Option<&'static [&'static str]> {
-    match (arch, cpu) {
-        (Architecture::X86_64, "x86-64" | "generic") => Some(&[]),
-        (Architecture::X86_64, "x86-64-v2") => Some(X86_64_V2),
-        (Architecture::X86_64, "x86-64-v3") => Some(X86_64_V3),
-        (Architecture::X86_64, "x86-64-v4") => Some(X86_64_V4),
-        (Architecture::Aarch64(_), "generic") => Some(&[]),
-        (Architecture::Riscv64(_), "generic-rv64" | "generic") => Some(&[]),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,7 +204,6 @@ mod tests {
             assert_eq!(t.name(), *name);
             assert_eq!(t.default_cpu(), *cpu);
             assert_eq!(t.pointer_size(), PtrSize::new(8).unwrap());
-            assert!(cpu_required_features(t.architecture(), cpu).is_some());
         }
         assert_eq!(SUPPORTED.len(), 6);
     }

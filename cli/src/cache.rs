@@ -27,9 +27,11 @@ const LAYOUT: &str = "v1";
 const LIBRARY: &str = "module.so";
 const CHECKSUM: &str = "checksum";
 
-/// What identifies this compiler in cache keys: the crate version and, when
-/// built from a git checkout, the commit.
-pub const COMPILER_IDENTITY: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("KILN_GIT_COMMIT"));
+/// What identifies this compiler in cache keys: the kiln build
+/// ([`kiln_loader::COMPILER_BUILD`]: version, git commit, and a digest of
+/// the sources of a modified work tree), which the runtime also requires
+/// of every artifact it loads.
+pub const COMPILER_IDENTITY: &str = kiln_loader::COMPILER_BUILD;
 
 /// A cache failure.
 #[derive(Debug, thiserror::Error)]

@@ -198,7 +198,7 @@ pub fn compile_to_file(
     };
     let compiled = kiln_llvm::compile(wasm, opts).map_err(compile_err)?;
     let compile_time = start.elapsed();
-    let blob = kiln_abi::artifact::encode(&compiled.metadata);
+    let blob = kiln_abi::artifact::encode(&compiled.metadata, kiln_loader::COMPILER_BUILD);
     let objects: Vec<&[u8]> = compiled.objects.iter().map(Vec::as_slice).collect();
     let request = LinkRequest {
         target: &opts.target,

@@ -39,7 +39,7 @@ fn shared_library_exports_exactly_kiln_symbols() {
         let dir = tempfile::tempdir().unwrap();
         let target = Target::parse(triple).unwrap();
         let obj = clang_object(dir.path(), &target.llvm_triple(), CODE);
-        let blob = kiln_abi::artifact::encode(&Default::default());
+        let blob = kiln_abi::artifact::encode(&Default::default(), "0.0.0-test");
         let out = dir.path().join("lib.so");
         link(&request(&target, &[&obj], &blob), &out).unwrap();
 
@@ -67,7 +67,7 @@ fn same_input_gives_identical_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let target = Target::parse("x86_64-unknown-linux-gnu").unwrap();
     let obj = clang_object(dir.path(), "x86_64-unknown-linux-gnu", CODE);
-    let blob = kiln_abi::artifact::encode(&Default::default());
+    let blob = kiln_abi::artifact::encode(&Default::default(), "0.0.0-test");
     let a = dir.path().join("a.so");
     let b = dir.path().join("sub/b.so");
     std::fs::create_dir(dir.path().join("sub")).unwrap();

@@ -183,7 +183,6 @@ pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<CompiledModule, Com
         let mut metadata = std::mem::take(&mut lowered.metadata);
         metadata.code_size = objects.iter().map(|object| pipeline::code_size(object)).sum::<Result<u64, _>>()?;
         metadata.target = lowered.setup.info.clone();
-        metadata.compiler_version = kiln_abi::COMPILER_VERSION.to_string();
         metadata.wasm_sha256 = Sha256::digest(wasm).into();
         metadata.opt_level = opts.opt_level.metadata_value();
         metadata.bounds_checks = opts.bounds_checks;

@@ -4,14 +4,20 @@
 //! LLVM's C API has no way to ask whether a CPU or feature name exists; an
 //! unknown one only produces a warning on stderr and is ignored, which
 //! would silently build code for the wrong machine. So kiln checks names
-//! itself: features against the lists LLVM 19 prints for `-mattr=help`
-//! (kept beside this file), CPUs against the ones whose required features
-//! `kiln_abi::target::cpu_required_features` knows — an artifact must
-//! record exactly which CPU features it needs so the loader can refuse a
-//! host that lacks them, and for other CPU names kiln cannot say. `native`
-//! is the exception: it means "this host", whose features LLVM reports.
-//! Errors for unknown names suggest a close known one and say where the
-//! full list comes from.
+//! itself against LLVM's own tables for the target (`subtarget`, a small
+//! C++ shim over `MCSubtargetInfo`): every CPU name LLVM 19 knows is
+//! accepted, as clang accepts them, and `native` means "this host", whose
+//! CPU and features LLVM detects. Errors for unknown names suggest a close
+//! known one and say where the full list comes from.
+//!
+//! The artifact records what its code may use: the features LLVM enables
+//! for the CPU and `--features` (with everything they imply, as LLVM
+//! computes it), less those of the architecture's baseline CPU, which
+//! every host has, and less those that are not hardware requirements
+//! ([`kiln_abi::cpu`]: tuning, umbrellas, pseudo features). The loader
+//! checks each against its host before anything of the library is mapped.
+
+mod subtarget;
 
 use crate::canonicalize::Quieting;
 use crate::error::{CompileError, Result};
@@ -19,13 +25,10 @@ use crate::{CompileOptions, OptLevel};
 use inkwell::OptimizationLevel;
 use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, TargetMachine, TargetTriple};
 use kiln_abi::metadata::TargetInfo;
-use kiln_abi::target::{Target, cpu_required_features, did_you_mean};
+use kiln_abi::target::{Target, did_you_mean};
 use std::sync::Once;
+use subtarget::Subtarget;
 use target_lexicon::Architecture;
-
-/// CPU names (beside `native`) whose required features kiln knows, per
-/// architecture; used for error messages.
-const KNOWN_CPUS: &[&str] = &["generic", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "generic-rv64"];
 
 /// Features that define the calling convention or the architecture itself:
 /// changing them would make objects disagree about how floats are passed,
@@ -33,9 +36,13 @@ const KNOWN_CPUS: &[&str] = &["generic", "x86-64", "x86-64-v2", "x86-64-v3", "x8
 /// of runtime functions no kiln library may import.
 fn changes_abi(arch: Architecture, feature: &str) -> bool {
     let features: &[&str] = match arch {
-        Architecture::X86_64 => &["-sse", "-sse2", "-x87", "-64bit", "+soft-float"],
+        Architecture::X86_64 => {
+            &["-sse", "-sse2", "-x87", "-64bit", "+soft-float", "-64bit-mode", "+32bit-mode", "+16bit-mode"]
+        }
         Architecture::Aarch64(_) => &["-fp-armv8", "-neon"],
-        Architecture::Riscv64(_) => &["-64bit", "-m", "-a", "-f", "-d", "+e"],
+        Architecture::Riscv64(_) => {
+            &["-64bit", "+32bit", "-m", "-a", "-f", "-d", "+e", "+zfinx", "+zdinx", "+zhinx", "+zhinxmin"]
+        }
         _ => &[],
     };
     features.contains(&feature)
@@ -102,22 +109,23 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
     initialize_llvm();
     let target = &opts.target;
     let arch = target.architecture();
-    let known_features = known_features(arch)
-        .ok_or_else(|| CompileError::Target(format!("kiln cannot generate code for `{target}`")))?;
-    let (cpu, cpu_features, mut required) = resolve_cpu(target, opts.cpu.as_deref())?;
-    let mut llvm_features: Vec<String> = target.baseline_features().iter().map(|f| f.to_string()).collect();
+    let unsupported = || CompileError::Target(format!("kiln cannot generate code for `{target}`"));
+    let baseline_cpu = kiln_abi::cpu::baseline_cpu(arch).ok_or_else(unsupported)?;
+    let llvm = Subtarget::new(&target.llvm_triple()).ok_or_else(unsupported)?;
+    let (cpu, cpu_features) = resolve_cpu(target, &llvm, opts.cpu.as_deref())?;
+    let baseline_features: Vec<String> = target.baseline_features().iter().map(|f| f.to_string()).collect();
+    let mut llvm_features = baseline_features.clone();
     llvm_features.extend(cpu_features);
     for feature in &opts.features {
-        let (enable, name) = match feature.split_at_checked(1) {
-            Some(("+", name)) => (true, name),
-            Some(("-", name)) => (false, name),
+        let name = match feature.split_at_checked(1) {
+            Some(("+" | "-", name)) => name,
             _ => return Err(CompileError::Target(format!("CPU feature `{feature}` must start with `+` or `-`"))),
         };
-        if !known_features.split_ascii_whitespace().any(|f| f == name) {
+        if !llvm.has_feature(name) {
             return Err(CompileError::Target(format!(
                 "unknown CPU feature `{name}` for target `{target}`; {}kiln accepts LLVM 19's names, which \
                  `llc-19 -mtriple={} -mattr=help` lists",
-                did_you_mean(name, known_features.split_ascii_whitespace()),
+                did_you_mean(name, llvm.features.iter().map(String::as_str)),
                 target.llvm_triple()
             )));
         }
@@ -126,12 +134,18 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
                 "CPU feature `{feature}` would change the calling convention or the baseline of `{target}`"
             )));
         }
-        required.retain(|f| f != name);
-        if enable && !target.baseline_features().contains(&feature.as_str()) {
-            required.push(name.to_string());
-        }
         llvm_features.push(feature.clone());
     }
+    let enabled = llvm.enabled(&cpu, &llvm_features);
+    if llvm.has_feature("64bit") && !enabled.iter().any(|f| f == "64bit") {
+        return Err(CompileError::Target(format!(
+            "CPU `{cpu}` does not run 64-bit code, which `{target}` is; the default is {}",
+            target.default_cpu()
+        )));
+    }
+    let baseline = llvm.enabled(baseline_cpu, &baseline_features);
+    let required: Vec<String> =
+        enabled.into_iter().filter(|f| !baseline.contains(f) && kiln_abi::cpu::is_requirement(arch, f)).collect();
 
     let triple = TargetTriple::create(&target.llvm_triple());
     let llvm_target = inkwell::targets::Target::from_triple(&triple)
@@ -191,44 +205,37 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
     })
 }
 
-/// The CPU name to give LLVM, the feature string that goes with it, and the
-/// features it requires of a host.
-fn resolve_cpu(target: &Target, cpu: Option<&str>) -> Result<(String, Vec<String>, Vec<String>)> {
-    let arch = target.architecture();
+/// The CPU name to give LLVM and the features that go with it (those
+/// LLVM detects on this host, for `native`).
+fn resolve_cpu(target: &Target, llvm: &Subtarget, cpu: Option<&str>) -> Result<(String, Vec<String>)> {
     match cpu.unwrap_or(target.default_cpu()) {
         "native" => {
-            if Target::host().architecture() != arch {
+            if Target::host().architecture() != target.architecture() {
                 return Err(CompileError::Target(format!(
                     "`native` CPU is only meaningful when compiling for the host, not for `{target}`"
                 )));
             }
             let (name, features) = crate::host_cpu();
-            let required = features.split(',').filter_map(|f| f.strip_prefix('+')).map(str::to_string).collect();
-            let llvm_features = features.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect();
-            Ok((name, llvm_features, required))
+            let features = features.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect();
+            Ok((llvm_cpu_name(target, &name), features))
         }
-        name => match cpu_required_features(arch, name) {
-            Some(features) => Ok((name.to_string(), Vec::new(), features.iter().map(|f| f.to_string()).collect())),
-            None => {
-                let known: Vec<&str> =
-                    KNOWN_CPUS.iter().copied().filter(|c| cpu_required_features(arch, c).is_some()).collect();
-                Err(CompileError::Target(format!(
-                    "unknown or unsupported CPU `{name}` for target `{target}`; {}kiln knows what these require: {}, native",
-                    did_you_mean(name, known.iter().copied()),
-                    known.join(", ")
-                )))
-            }
-        },
+        name if llvm.has_cpu(name) => Ok((llvm_cpu_name(target, name), Vec::new())),
+        name => Err(CompileError::Target(format!(
+            "unknown CPU `{name}` for target `{target}`; {}kiln accepts LLVM 19's CPU names, which \
+             `llc-19 -mtriple={} -mcpu=help` lists, and `native`; the default is `{}`",
+            did_you_mean(name, llvm.cpus.iter().map(String::as_str)),
+            target.llvm_triple(),
+            target.default_cpu()
+        ))),
     }
 }
 
-/// The feature names LLVM 19 accepts for `arch`, whitespace-separated.
-fn known_features(arch: Architecture) -> Option<&'static str> {
-    match arch {
-        Architecture::X86_64 => Some(include_str!("target/x86_64-features.txt")),
-        Architecture::Aarch64(_) => Some(include_str!("target/aarch64-features.txt")),
-        Architecture::Riscv64(_) => Some(include_str!("target/riscv64-features.txt")),
-        _ => None,
+/// The CPU LLVM's back end uses for `name`: RISC-V's `generic` is the
+/// generic CPU of the triple's width, as LLVM's target factory maps it.
+fn llvm_cpu_name(target: &Target, name: &str) -> String {
+    match (target.architecture(), name) {
+        (Architecture::Riscv64(_), "generic") => "generic-rv64".to_string(),
+        _ => name.to_string(),
     }
 }
 
@@ -240,3 +247,6 @@ fn codegen_level(level: OptLevel) -> OptimizationLevel {
         OptLevel::O3 => OptimizationLevel::Aggressive,
     }
 }
+
+#[cfg(test)]
+mod tests;

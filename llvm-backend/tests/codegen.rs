@@ -362,11 +362,21 @@ fn unknown_cpu_or_feature_is_a_target_error() {
     let unsigned = CompileOptions { features: vec!["avx2".into()], ..x86() };
     assert!(matches!(compile(&module, &unsigned), Err(CompileError::Target(_))));
 
-    let avx2 =
-        CompileOptions { cpu: Some("x86-64-v2".into()), features: vec!["+avx2".into(), "-sse4.2".into()], ..x86() };
-    let meta = compile(&module, &avx2).unwrap().metadata;
-    assert!(meta.target.features.contains(&"avx2".to_string()));
-    assert!(!meta.target.features.contains(&"sse4.2".to_string()));
+    // Flags apply in order with LLVM's implications: AVX2 brings AVX, and
+    // taking SSE4.2 away takes away everything built on it.
+    let features = |flags: &[&str]| {
+        let opts = CompileOptions {
+            cpu: Some("x86-64-v2".into()),
+            features: flags.iter().map(|f| f.to_string()).collect(),
+            ..x86()
+        };
+        compile(&module, &opts).unwrap().metadata.target.features
+    };
+    let avx2 = features(&["+avx2"]);
+    assert!(avx2.contains(&"avx2".to_string()) && avx2.contains(&"avx".to_string()), "{avx2:?}");
+    let neither = features(&["+avx2", "-sse4.2"]);
+    assert!(!neither.iter().any(|f| f == "sse4.2" || f == "avx2" || f == "avx"), "{neither:?}");
+    assert!(neither.contains(&"sse4.1".to_string()), "{neither:?}");
     let arm = CompileOptions { cpu: Some("x86-64-v3".into()), ..target("aarch64-unknown-linux-gnu") };
     assert!(matches!(compile(&module, &arm), Err(CompileError::Target(_))));
 }

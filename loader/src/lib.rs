@@ -38,9 +38,12 @@
 //! stand-ins from C):
 //!
 //! * an ELF shared library for the host's triple, pointer size and CPU
-//!   features, with no initializers, importing only
-//!   [`kiln_abi::symbols::ALLOWED_UNDEFINED`] (bound with `RTLD_NOW`);
-//! * `kiln_metadata`: the blob of [`kiln_abi::artifact`], 16-byte aligned in
+//!   features, with no initializers, finalizers, indirect functions or
+//!   library dependencies, and relocations only of the kinds a kiln
+//!   library has, importing only [`kiln_abi::symbols::ALLOWED_UNDEFINED`]
+//!   (bound with `RTLD_NOW`);
+//! * `kiln_metadata`: the blob of [`kiln_abi::artifact`] written for
+//!   [`COMPILER_BUILD`], 16-byte aligned in
 //!   memory, with an ELF symbol size covering it; `kiln_functions`: an array
 //!   of code pointers whose ELF symbol size is its length in bytes (0 for an
 //!   empty table), every entry non-null; every slot the metadata names lies
@@ -76,6 +79,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod cpu;
 mod engine;
 mod error;
 mod externals;
@@ -105,6 +109,15 @@ pub use values::{ExternRef, Val};
 pub use vm::ValRaw;
 
 pub use kiln_abi::artifact::OwnedMetadata;
+
+/// The identity of the kiln build this runtime belongs to: the version,
+/// the git commit, and a digest of the sources when the work tree was
+/// modified (`0.1.0+<commit>[.modified-<digest>]`; the version alone
+/// outside a git checkout). The compiler of the same build records it in
+/// every artifact, and the runtime loads only artifacts that record it:
+/// another build may lay out the VM context, call conventions or
+/// builtins differently without a format version change.
+pub const COMPILER_BUILD: &str = env!("KILN_COMPILER_BUILD");
 pub use kiln_abi::metadata::ExternKind;
 pub use kiln_abi::types::{GlobalType, Limits, MemoryType, TableType};
 pub use kiln_abi::{FuncType, HeapType, RefType, TrapCode, ValType};

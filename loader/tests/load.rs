@@ -228,15 +228,20 @@ fn garbage_metadata_never_crashes() {
                 seed as u8
             })
             .collect();
+        let build = kiln_loader::COMPILER_BUILD.as_bytes();
         let mut blob = kiln_abi::artifact::MAGIC.to_vec();
         blob.extend_from_slice(&kiln_abi::FORMAT_VERSION.to_le_bytes());
-        blob.extend_from_slice(&0u32.to_le_bytes());
+        blob.extend_from_slice(&(build.len() as u32).to_le_bytes());
         blob.extend_from_slice(&(len as u64).to_le_bytes());
-        blob.extend_from_slice(&kiln_abi::artifact::checksum(&payload).to_le_bytes());
+        blob.extend_from_slice(&0u64.to_le_bytes());
+        blob.extend_from_slice(build);
+        blob.resize(blob.len().next_multiple_of(16), 0);
         blob.extend_from_slice(&payload);
+        let sum = kiln_abi::artifact::checksum(&blob);
+        blob[24..32].copy_from_slice(&sum.to_le_bytes());
         let lib = common::build_library_with_blob(&blob, &m.meta, &slots, &source(), &[]);
         let e = load(&lib.path).unwrap_err();
-        assert!(matches!(e.kind, LoadErrorKind::Metadata(_)), "{len} bytes: {e}");
+        assert!(matches!(e.kind, LoadErrorKind::Metadata(kiln_abi::MetadataError::Invalid(_))), "{len} bytes: {e}");
     }
     let _ = ModuleMetadata::default();
 }

@@ -18,7 +18,7 @@ pub(crate) fn inspect(args: InspectArgs) -> Result<ExitCode> {
     let meta = owned.get();
     let size = std::fs::metadata(&args.library).map(|m| m.len()).unwrap_or(0);
     println!("file:        {} ({size} bytes)", args.library.display());
-    println!("format:      kiln artifact format {}, compiled by kiln {}", kiln_abi::FORMAT_VERSION, meta.compiler_version);
+    println!("format:      kiln artifact format {}, compiled by kiln {}", kiln_abi::FORMAT_VERSION, owned.compiler_build());
     let features: Vec<String> = meta.target.features.iter().map(|f| format!("+{f}")).collect();
     let features = if features.is_empty() { "none beyond the baseline".to_string() } else { features.join(",") };
     println!("target:      {} (cpu {}; requires {features})", meta.target.triple, meta.target.cpu);

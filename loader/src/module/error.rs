@@ -60,6 +60,17 @@ pub enum LoadErrorKind {
     /// Imports a symbol kiln libraries may not import.
     #[error("imports `{0}` from the host process; kiln libraries may only import {allowed}", allowed = kiln_abi::symbols::ALLOWED_UNDEFINED.join(", "))]
     UndefinedSymbol(String),
+    /// Not linked the way kiln links libraries (thread-local storage, an
+    /// executable stack, another machine, unusual relocations...).
+    #[error("it is not linked the way kiln links libraries: {0}")]
+    NotKilnLinked(String),
+    /// Loading it would run code of it (initializers, finalizers, IFUNC
+    /// resolvers).
+    #[error("loading it would run its code: {0}; a kiln library runs nothing when it is loaded")]
+    RunsCode(String),
+    /// It depends on another library.
+    #[error("it depends on another library, {0}; a kiln library depends on none")]
+    Dependency(String),
     /// The dynamic loader refused the library.
     #[error("the dynamic loader failed: {0}")]
     Dlopen(String),

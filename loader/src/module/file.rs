@@ -2,7 +2,7 @@
 //! the function table, and check what can be checked before any of the
 //! file's code could run.
 
-use super::{LoadError, LoadErrorKind, compat};
+use super::{LoadError, LoadErrorKind, compat, dynamic};
 use kiln_abi::artifact::{self, OwnedMetadata};
 use kiln_abi::metadata::ArchivedModuleMetadata;
 use kiln_abi::symbols;
@@ -148,20 +148,22 @@ fn archive_metadata_bytes<'a>(path: &Path, data: &'a [u8]) -> Result<&'a [u8], L
     Err(LoadErrorKind::NotKiln.at(path))
 }
 
-/// Validates the blob where it lies when it is aligned (a library's data
-/// keeps its in-memory alignment in the file), else on a copy, and runs `f`
-/// on the result.
+/// Checks the blob's integrity and that this runtime's build wrote it,
+/// then validates it where it lies when it is aligned (a library's data
+/// keeps its in-memory alignment in the file), else on a copy, and runs
+/// `f` on the result.
 fn with_metadata<R>(blob: &[u8], f: impl FnOnce(&ArchivedModuleMetadata) -> R) -> Result<R, LoadErrorKind> {
     if (blob.as_ptr() as usize).is_multiple_of(artifact::ALIGN) {
-        return artifact::decode(blob).map(f).map_err(LoadErrorKind::Metadata);
+        return artifact::decode_for_build(blob, crate::COMPILER_BUILD).map(f).map_err(LoadErrorKind::Metadata);
     }
-    let owned = OwnedMetadata::from_blob(blob).map_err(LoadErrorKind::Metadata)?;
+    let owned = OwnedMetadata::from_blob_for_build(blob, crate::COMPILER_BUILD).map_err(LoadErrorKind::Metadata)?;
     Ok(f(owned.get()))
 }
 
 /// Everything checked before `dlopen`: it is a shared library carrying
-/// intact kiln metadata for this host, and it imports nothing but the
-/// allowed symbols.
+/// intact kiln metadata written by this runtime's build for this host,
+/// loading it runs none of its code and loads no other library
+/// ([`dynamic`]), and it imports nothing but the allowed symbols.
 pub(crate) fn check_library(path: &Path) -> Result<LibraryFacts, LoadError> {
     let data = map(path)?;
     let file = parse(path, &data)?;
@@ -175,6 +177,10 @@ pub(crate) fn check_library(path: &Path) -> Result<LibraryFacts, LoadError> {
     let header = artifact::read_header(blob).map_err(|e| LoadErrorKind::Metadata(e).at(path))?;
     with_metadata(blob, compat::check_host).and_then(|r| r).map_err(|k| k.at(path))?;
     let blob_len = usize::try_from(header.blob_len()).map_err(|_| LoadErrorKind::NotKiln.at(path))?;
+    if file.format() != BinaryFormat::Elf {
+        return Err(LoadErrorKind::NotKilnLinked("it is not an ELF file".into()).at(path));
+    }
+    dynamic::check(&data).map_err(|k| k.at(path))?;
 
     for symbol in file.dynamic_symbols().filter(|s| s.is_undefined()) {
         let name = symbol.name().unwrap_or("<unnamed>");

@@ -4,7 +4,7 @@
 //! without the file and the `dlopen` ([`static_module`]).
 
 mod compat;
-mod cpu;
+mod dynamic;
 mod error;
 mod file;
 mod static_module;
@@ -68,10 +68,14 @@ impl Module {
     ///
     /// Before the dynamic loader sees the file, it is mapped and parsed: it
     /// must be a shared library with intact kiln metadata of this format
-    /// version, built for this host's target, pointer size and CPU features,
-    /// importing only the allowed symbols. Then it is opened, its metadata
-    /// is validated again in place (zero-copy) and checked for consistency,
-    /// and its code is registered for the fault handler.
+    /// version written by this runtime's build ([`crate::COMPILER_BUILD`]),
+    /// built for this host's target, pointer size and CPU features; its
+    /// dynamic segment must ask the dynamic loader to run none of its code
+    /// (no initializers, finalizers or IFUNC resolvers) and to load no
+    /// other library, and it may import only the allowed symbols. Then it
+    /// is opened, its metadata is validated again in place (zero-copy) and
+    /// checked for consistency, and its code is registered for the fault
+    /// handler.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, LoadError> {
         let path = path.as_ref();
         let err = |kind: LoadErrorKind| kind.at(path);
@@ -80,8 +84,13 @@ impl Module {
         let absolute = std::path::absolute(path).map_err(|e| err(LoadErrorKind::Io(e)))?;
         let facts = file::check_library(path)?;
 
-        // SAFETY: checked above to be a kiln library, which has no
-        // initializers and imports only memcpy-like symbols.
+        // SAFETY: `check_library` read this file as the dynamic loader
+        // will: no initializers, finalizers, IFUNC resolvers or other
+        // libraries to load, and only the allowed C functions to bind, so
+        // `dlopen` runs none of its code. (A file rewritten between the
+        // check and this call is not covered, as for any library that
+        // changes while it is loaded; the header comparison below reports
+        // a replaced one.)
         let library =
             unsafe { crate::sys::open_library(&absolute) }.map_err(|e| err(LoadErrorKind::Dlopen(e.to_string())))?;
         // SAFETY: we only take the symbol's address.
@@ -104,7 +113,8 @@ impl Module {
         // file's data, which the loader maps at the symbol's address, and
         // the mapped header announces the same length.
         let blob = unsafe { std::slice::from_raw_parts(blob, facts.blob_len) };
-        let metadata = artifact::decode(blob).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
+        let metadata =
+            artifact::decode_for_build(blob, crate::COMPILER_BUILD).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
         compat::check_host(metadata).map_err(err)?;
         validate::validate(metadata, facts.function_slots).map_err(|m| err(LoadErrorKind::InvalidMetadata(m)))?;
         let num_slots = facts.function_slots.unwrap_or(0);
@@ -142,7 +152,8 @@ impl Module {
     /// symbols `handle` describes.
     ///
     /// The checks of [`Module::from_file`] apply: metadata header, format
-    /// version and checksum; target, pointer size and CPU features; the
+    /// version, checksum and compiler build; target, pointer size and CPU
+    /// features; the
     /// metadata's consistency with the function table's length; no null
     /// entry point. The module's code range, which the table's last two
     /// slots give, must hold every entry point and be exactly as long as
@@ -167,7 +178,8 @@ impl Module {
                 handle.metadata_len
             ))));
         }
-        let metadata = artifact::decode(bytes).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
+        let metadata =
+            artifact::decode_for_build(bytes, crate::COMPILER_BUILD).map_err(|e| err(LoadErrorKind::Metadata(e)))?;
         compat::check_host(metadata).map_err(err)?;
 
         let functions = NonNull::new(handle.functions.cast_mut()).ok_or_else(|| err(LoadErrorKind::MissingFunctions))?;

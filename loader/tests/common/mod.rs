@@ -34,7 +34,6 @@ impl Default for ModuleBuilder {
 impl ModuleBuilder {
     pub fn new() -> ModuleBuilder {
         let meta = ModuleMetadata {
-            compiler_version: "test".into(),
             target: TargetInfo {
                 triple: Target::host().name(),
                 cpu: "generic".into(),
@@ -264,7 +263,13 @@ pub fn compile(dir: &Path, sources: &[(&str, &str)], flags: &[&str], out: &Path)
 /// Builds a library from metadata, function-table slot names and C code;
 /// `blob_patch` may alter the encoded blob first.
 pub fn build_library(meta: &ModuleMetadata, slots: &[String], c_source: &str, extra_flags: &[&str]) -> Library {
-    build_library_with_blob(&kiln_abi::artifact::encode(meta), meta, slots, c_source, extra_flags)
+    build_library_with_blob(
+        &kiln_abi::artifact::encode(meta, kiln_loader::COMPILER_BUILD),
+        meta,
+        slots,
+        c_source,
+        extra_flags,
+    )
 }
 
 pub fn build_library_with_blob(

@@ -9,8 +9,9 @@ use std::path::Path;
 /// privately (`RTLD_LOCAL`), so its symbols never satisfy other libraries.
 ///
 /// # Safety
-/// Loading a library runs its initializers; the caller must have checked
-/// that it is a kiln library (which has none).
+/// Loading a library runs its initializers and IFUNC resolvers and loads
+/// its dependencies; the caller must have checked that it has none of
+/// them (`module::dynamic`).
 pub(crate) unsafe fn open_library(path: &Path) -> Result<libloading::Library, libloading::Error> {
     use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
     // SAFETY: forwarded from the caller.
