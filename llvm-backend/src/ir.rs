@@ -7,6 +7,7 @@ use crate::codegen::builder::check;
 use crate::error::Result;
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
+use inkwell::types::BasicTypeEnum;
 use inkwell::llvm_sys::LLVMTypeKind;
 use inkwell::llvm_sys::core::{
     LLVMGetNumSuccessors, LLVMGetPoison, LLVMGetSuccessor, LLVMGetTypeKind, LLVMReplaceAllUsesWith, LLVMSetSuccessor,
@@ -194,6 +195,55 @@ pub(crate) fn redirect<'ctx>(terminator: InstructionValue<'ctx>, from: BasicBloc
             }
         }
     }
+}
+
+/// Replaces `phi` by one whose every edge from `from` comes from `to`
+/// instead (as many edges as before: a `switch` may reach a block by
+/// several).
+pub(crate) fn move_incoming<'ctx>(
+    builder: &Builder<'ctx>,
+    phi: PhiValue<'ctx>,
+    from: BasicBlock<'ctx>,
+    to: BasicBlock<'ctx>,
+) -> Result<PhiValue<'ctx>> {
+    let old = phi.as_instruction();
+    builder.position_before(&old);
+    let moved = check(builder.build_phi(phi.as_basic_value().get_type(), ""))?;
+    for (value, block) in phi.get_incomings() {
+        moved.add_incoming(&[(&value, if block == from { to } else { block })]);
+    }
+    old.replace_all_uses_with(&moved.as_instruction());
+    old.erase_from_basic_block();
+    Ok(moved)
+}
+
+/// Bytes a load or store accesses, for the integer, float and vector
+/// types wasm values have.
+pub(crate) fn access_size(access: InstructionValue<'_>) -> Option<u64> {
+    let ty = if access.get_opcode() == InstructionOpcode::Store {
+        operand(access, 0)?.get_type()
+    } else {
+        as_basic_value(access)?.get_type()
+    };
+    let bits = |t: BasicTypeEnum<'_>| match t {
+        BasicTypeEnum::IntType(t) => Some(t.get_bit_width()),
+        BasicTypeEnum::FloatType(t) => {
+            let cx = t.get_context();
+            if t == cx.f32_type() {
+                Some(32)
+            } else if t == cx.f64_type() {
+                Some(64)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    };
+    let total = match ty {
+        BasicTypeEnum::VectorType(v) => v.get_size() * bits(v.get_element_type())?,
+        other => bits(other)?,
+    };
+    (total % 8 == 0).then_some(u64::from(total / 8))
 }
 
 /// Replaces `phi` by one whose edges from `from` come from `to` (one

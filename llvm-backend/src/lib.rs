@@ -236,13 +236,23 @@ struct Lowered<'ctx> {
     setup: target::TargetSetup,
     metadata: ModuleMetadata,
     function_slots: usize,
+    /// Where bounds checks find memory lengths and the trap builtin.
+    sandbox: bounds::Sandbox,
     /// Set with guard regions: what handing checks to the hardware needs.
     guard: Option<bounds::GuardFacts>,
 }
 
 impl Lowered<'_> {
     fn optimize(&self, level: OptLevel) -> Result<(), CompileError> {
-        pipeline::optimize(&self.module, &self.setup.machine, level, self.types, self.setup.quieting, self.guard)
+        pipeline::optimize(
+            &self.module,
+            &self.setup.machine,
+            level,
+            self.types,
+            self.setup.quieting,
+            &self.sandbox,
+            self.guard,
+        )
     }
 }
 
@@ -254,8 +264,25 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
     let table = codegen::function_table(&mut env);
     let (module, types) = codegen::build_module(context, &env, &table, &setup, opts)?;
     let function_slots = table.len() + if opts.static_library { symbols::CODE_RANGE_SLOTS } else { 0 };
+    let offsets = kiln_abi::VMOffsets::new(opts.target.pointer_size(), &env.meta.shape());
+    let imported = env.num_imported.memories;
+    let sandbox = bounds::Sandbox {
+        lengths: (0..imported + env.meta.memories.len() as u32)
+            .map(|i| match i.checked_sub(imported) {
+                None => bounds::LengthAt::Imported {
+                    slot: offsets.imported_memory(i),
+                    field: offsets.memory_definition_current_length(),
+                },
+                Some(defined) => bounds::LengthAt::Defined(
+                    offsets.defined_memory(defined) + offsets.memory_definition_current_length(),
+                ),
+            })
+            .collect(),
+        builtins: offsets.builtins(),
+        raise_trap: kiln_abi::Builtin::raise_trap.index() * offsets.ptr_size().bytes(),
+        trap_code: kiln_abi::TrapCode::MemoryOutOfBounds.as_u32(),
+    };
     let guard = (opts.bounds_checks == BoundsChecks::Guard).then(|| {
-        let offsets = kiln_abi::VMOffsets::new(opts.target.pointer_size(), &env.meta.shape());
         bounds::GuardFacts {
             precise_stores: opts.target.architecture() == target_lexicon::Architecture::X86_64,
             length_after_base: i64::from(offsets.memory_definition_current_length())
@@ -263,7 +290,7 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
             trap_code: kiln_abi::TrapCode::MemoryOutOfBounds.as_u32(),
         }
     });
-    Ok(Lowered { module, types, setup, metadata: env.meta, function_slots, guard })
+    Ok(Lowered { module, types, setup, metadata: env.meta, function_slots, sandbox, guard })
 }
 
 /// Runs `f`, turning a panic (a kiln bug) into an internal error.

@@ -74,6 +74,10 @@ pub(super) fn copy_loop<'ctx>(
     // Instructions first, operands later: a `phi` may use a value defined
     // further down the loop.
     let mut phis = Vec::new();
+    // In creation order: operands are set in this order, and the order of
+    // each value's uses must not depend on hashing (passes walk use lists,
+    // and the output must be the same every time).
+    let mut order = Vec::new();
     for &block in blocks {
         builder.position_at_end(copy.block(block));
         for i in instructions(block) {
@@ -88,9 +92,10 @@ pub(super) fn copy_loop<'ctx>(
                 new
             };
             copy.instructions.insert(i, new);
+            order.push((i, new));
         }
     }
-    for (&original, &new) in &copy.instructions {
+    for &(original, new) in &order {
         if original.get_opcode() == InstructionOpcode::Phi {
             continue;
         }

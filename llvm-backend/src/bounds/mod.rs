@@ -51,21 +51,24 @@
 //! loop without a computable trip count) stay in both copies.
 
 mod affine;
+mod check;
 mod clone;
 mod guard;
+mod insert;
 mod trip;
 
 pub(crate) use guard::{GuardFacts, rely_on_guard_region};
+pub(crate) use insert::{LengthAt, Sandbox, insert_checks};
 
 use crate::cfg::{Cfg, Loop};
-use crate::codegen::builder::{BOUNDS_CHECK, FnBuilder, Tags, Types};
+use crate::codegen::builder::{Access, FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
-use crate::ir::operand;
-use affine::{Leaves, Poly};
+use affine::{Affine, Leaves, Poly};
+use check::{Check, Part};
 use inkwell::IntPredicate;
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Module;
-use inkwell::values::{BasicValue, BasicValueEnum, FunctionValue, InstructionOpcode, InstructionValue, IntValue, PointerValue};
+use inkwell::values::{BasicValueEnum, FunctionValue, IntValue};
 use std::collections::HashSet;
 use trip::Exit;
 
@@ -73,42 +76,41 @@ use trip::Exit;
 const MAX_LOOP_INSTRUCTIONS: usize = 4000;
 
 /// Versions every innermost loop of `module` that has checks the pass can
-/// account for (see the module docs). The module must be in loop-simplify
-/// and LCSSA form.
-pub(crate) fn version_loops<'ctx>(module: &Module<'ctx>, types: Types<'ctx>) -> Result<()> {
-    let kind = module.get_context().get_kind_id(BOUNDS_CHECK);
+/// account for (see the module docs); `trap_code` is the code of "out of
+/// bounds memory access". The module must be in loop-simplify and LCSSA
+/// form.
+pub(crate) fn version_loops<'ctx>(module: &Module<'ctx>, types: Types<'ctx>, trap_code: u32) -> Result<()> {
     let b = FnBuilder::new(types, Tags::new(&types), module);
     let mut function = module.get_first_function();
     while let Some(f) = function {
-        version_function(f, kind, &b, types)?;
+        version_function(f, trap_code, &b, types)?;
         function = f.get_next_function();
     }
     Ok(())
 }
 
-fn version_function<'ctx>(f: FunctionValue<'ctx>, kind: u32, b: &FnBuilder<'_, 'ctx>, types: Types<'ctx>) -> Result<()> {
+fn version_function<'ctx>(
+    f: FunctionValue<'ctx>,
+    trap_code: u32,
+    b: &FnBuilder<'_, 'ctx>,
+    types: Types<'ctx>,
+) -> Result<()> {
     let Some(cfg) = Cfg::of(f) else { return Ok(()) };
     let loops = cfg.loops();
     let headers: Vec<usize> = loops.iter().map(|l| l.header).collect();
     for l in &loops {
         let innermost = !headers.iter().any(|&h| h != l.header && l.contains(h));
-        if innermost && let Some(plan) = Plan::of(&cfg, l, kind, types) {
+        if innermost && let Some(plan) = Plan::of(&cfg, l, trap_code, types) {
             plan.apply(b, types)?;
         }
     }
     Ok(())
 }
 
-/// One bounds check in a loop.
-struct Check<'ctx> {
-    /// The conditional branch to the trap.
-    branch: InstructionValue<'ctx>,
-    /// The checked `i32` address.
-    address: Option<IntValue<'ctx>>,
-    /// Offset plus access size: the check is `zext(address) + end > length`.
-    end: u64,
-    /// The load of the memory's length.
-    length: InstructionValue<'ctx>,
+/// One part of a check in a loop, as a function of the iteration number.
+struct Range<'ctx> {
+    part: Part<'ctx>,
+    address: Affine,
     /// Whether the check's block runs after the controlling exit in an
     /// iteration (only in iterations `0..N`).
     after_exit: bool,
@@ -120,11 +122,13 @@ struct Plan<'ctx> {
     preheader: BasicBlock<'ctx>,
     exit: Exit<'ctx>,
     leaves: Leaves<'ctx>,
-    checks: Vec<(Check<'ctx>, affine::Affine)>,
+    /// The checks the test before the loop stands for, and their parts.
+    checks: Vec<Check<'ctx>>,
+    ranges: Vec<Range<'ctx>>,
 }
 
 impl<'ctx> Plan<'ctx> {
-    fn of(cfg: &Cfg<'ctx>, l: &Loop, kind: u32, types: Types<'ctx>) -> Option<Plan<'ctx>> {
+    fn of(cfg: &Cfg<'ctx>, l: &Loop, trap_code: u32, types: Types<'ctx>) -> Option<Plan<'ctx>> {
         let blocks: Vec<BasicBlock<'ctx>> = l.blocks.iter().map(|&i| cfg.blocks[i]).collect();
         let size: usize = blocks.iter().map(|b| count_instructions(*b)).sum();
         if size > MAX_LOOP_INSTRUCTIONS || l.latches.len() != 1 {
@@ -155,25 +159,35 @@ impl<'ctx> Plan<'ctx> {
             && cfg.predecessors(stay_index) == [exit_index];
 
         let mut checks = Vec::new();
+        let mut ranges = Vec::new();
         for &bi in &l.blocks {
-            let Some(check) = bounds_check(cfg.blocks[bi], kind) else { continue };
-            if !hoistable(check.length, &leaves) {
-                continue;
-            }
+            let Some(check) = cfg.blocks[bi].get_terminator().and_then(|t| Check::of(t, trap_code)) else { continue };
             let after_exit = stay_is_after && cfg.dominates(stay_index, bi);
-            let check = Check { after_exit, ..check };
-            let form = match check.address {
-                Some(a) => leaves.affine(a),
-                None => Some(affine::Affine { base: Poly::constant(0), step: Poly::constant(0) }),
-            };
-            if let Some(form) = form {
-                checks.push((check, form));
+            let mut parts = Vec::new();
+            for part in &check.parts {
+                if !leaves.is_invariant(part.definition) {
+                    break;
+                }
+                let address = match part.address {
+                    None => Some(Affine { base: Poly::constant(0), step: Poly::constant(0) }),
+                    Some(a) if a.get_type() == types.i32 => leaves.affine(a),
+                    Some(_) => None,
+                };
+                match address {
+                    Some(address) => parts.push(Range { part: *part, address, after_exit }),
+                    None => break,
+                }
+            }
+            // A check stands for its parts only all together.
+            if parts.len() == check.parts.len() {
+                ranges.extend(parts);
+                checks.push(check);
             }
         }
-        if checks.is_empty() {
+        if checks.is_empty() || !vectorizable_shape(cfg, l, &exit, &checks) {
             return None;
         }
-        Some(Plan { blocks, preheader: cfg.blocks[preheader], exit, leaves, checks })
+        Some(Plan { blocks, preheader: cfg.blocks[preheader], exit, leaves, checks, ranges })
     }
 
     fn apply(self, b: &FnBuilder<'_, 'ctx>, types: Types<'ctx>) -> Result<()> {
@@ -191,41 +205,46 @@ impl<'ctx> Plan<'ctx> {
         let mut all = trips.valid;
         // Accesses differing only in a constant share one test.
         let mut groups: Vec<Group<'ctx>> = Vec::new();
-        for (check, form) in &self.checks {
-            let (key, c) = form.base.split_constant();
+        for range in &self.ranges {
+            let (key, c) = range.address.base.split_constant();
             let c = i64::from(c as i32);
-            let end = c + check.end as i64;
-            let length_ptr = length_key(check.length)?;
-            match groups.iter_mut().find(|g| {
-                g.key == key && g.step == form.step && g.after_exit == check.after_exit && g.length_ptr == length_ptr
-            }) {
+            let end = c + range.part.end;
+            let same = |g: &&mut Group<'ctx>| {
+                g.key == key
+                    && g.step == range.address.step
+                    && g.after_exit == range.after_exit
+                    && g.definition == range.part.definition
+                    && g.length_at == range.part.length_at
+            };
+            match groups.iter_mut().find(same) {
                 Some(g) => {
                     g.min = g.min.min(c);
                     g.max_end = g.max_end.max(end);
                 }
                 None => groups.push(Group {
                     key,
-                    step: form.step.clone(),
-                    after_exit: check.after_exit,
-                    length_ptr,
-                    length: check.length,
+                    step: range.address.step.clone(),
+                    after_exit: range.after_exit,
+                    definition: range.part.definition,
+                    length_at: range.part.length_at,
                     min: c,
                     max_end: end,
                 }),
             }
         }
-        let mut lengths: Vec<(&[BasicValueEnum<'ctx>], IntValue<'ctx>)> = Vec::new();
+        let mut lengths: Vec<((BasicValueEnum<'ctx>, i64), IntValue<'ctx>)> = Vec::new();
         for g in &groups {
-            let length = match lengths.iter().find(|(p, _)| *p == g.length_ptr.as_slice()) {
+            let place = (g.definition, g.length_at);
+            let length = match lengths.iter().find(|(p, _)| *p == place) {
                 Some(&(_, l)) => l,
                 None => {
-                    let l = reload_length(b, g.length, &self.leaves)?;
-                    lengths.push((&g.length_ptr, l));
+                    let l = reload_length(b, g.definition, g.length_at)?;
+                    lengths.push((place, l));
                     l
                 }
             };
-            let start = self.leaves.emit(b, &g.key.add(&Poly::constant(g.min as u32)).unwrap_or(g.key.clone()))?;
-            let start = b.zext(start, i64t)?;
+            let first = g.key.add(&Poly::constant(g.min as u32)).unwrap_or_else(|| g.key.clone());
+            let start = b.zext(self.leaves.emit(b, &first)?, i64t)?;
             let step = b.sext(self.leaves.emit(b, &g.step)?, i64t)?;
             let last = if g.after_exit { last_after } else { last_before };
             let moved = b.int_add(start, b.int_mul(step, last)?)?;
@@ -241,11 +260,14 @@ impl<'ctx> Plan<'ctx> {
         let builder = context.create_builder();
         let after = *self.blocks.last().ok_or_else(|| CompileError::internal("an empty loop"))?;
         let copy = clone::copy_loop(context, &builder, &self.blocks, self.preheader, after)?;
-        // The copy's accounted-for checks never branch to the trap.
-        let never = types.context.bool_type().const_zero();
-        for (check, _) in &self.checks {
+        // The copy's accounted-for checks never branch to the trap: their
+        // conditions become the constant that goes on.
+        for check in &self.checks {
             let branch = copy.instructions.get(&check.branch).ok_or_else(|| CompileError::internal("uncopied check"))?;
-            branch.set_operand(0, never);
+            let goes_on_if_true = check.branch.get_operand(2).and_then(|o| o.block()) == Some(check.cont);
+            let bool_type = types.context.bool_type();
+            let go_on = if goes_on_if_true { bool_type.const_all_ones() } else { bool_type.const_zero() };
+            branch.set_operand(0, go_on);
         }
         let header = self.blocks[0];
         let fast_header = copy.blocks[&header];
@@ -256,90 +278,59 @@ impl<'ctx> Plan<'ctx> {
     }
 }
 
+/// Whether the copy without the checks could be vectorized: it leaves only
+/// by the controlling exit and calls no function but LLVM's intrinsics.
+/// Other loops are left as they are: a loop that leaves early on data (a
+/// search, a comparison) or calls out is not vectorized, and there the
+/// test before the loop costs more than the checks it saves, which are
+/// cheap (with guard regions, most are handed to the hardware).
+fn vectorizable_shape<'ctx>(cfg: &Cfg<'ctx>, l: &Loop, exit: &Exit<'ctx>, checks: &[Check<'ctx>]) -> bool {
+    let accounted: Vec<BasicBlock<'ctx>> = checks.iter().filter_map(|c| c.branch.get_parent()).collect();
+    l.blocks.iter().all(|&bi| {
+        let block = cfg.blocks[bi];
+        let leaves = cfg.successors(bi).iter().any(|&s| !l.contains(s));
+        let exit_allowed = !leaves || block == exit.block || accounted.contains(&block);
+        exit_allowed && calls_only_intrinsics(block)
+    })
+}
+
+/// Whether every call in `block` is to an LLVM intrinsic.
+fn calls_only_intrinsics(block: BasicBlock<'_>) -> bool {
+    let mut next = block.get_first_instruction();
+    while let Some(i) = next {
+        next = i.get_next_instruction();
+        if i.get_opcode() == inkwell::values::InstructionOpcode::Call
+            && !crate::ir::called_name(i).is_some_and(|name| name.starts_with("llvm."))
+        {
+            return false;
+        }
+    }
+    true
+}
+
 /// Accesses whose tests are shared: same address but for a constant, same
 /// step, same memory, same iteration range.
 struct Group<'ctx> {
     key: Poly,
     step: Poly,
     after_exit: bool,
-    length_ptr: Vec<BasicValueEnum<'ctx>>,
-    length: InstructionValue<'ctx>,
+    definition: BasicValueEnum<'ctx>,
+    length_at: i64,
     /// Smallest constant part of the addresses.
     min: i64,
     /// Largest constant part plus `end`.
     max_end: i64,
 }
 
-/// The bounds check `block` ends with, if it ends with one.
-fn bounds_check(block: BasicBlock<'_>, kind: u32) -> Option<Check<'_>> {
-    let branch = block.get_terminator()?;
-    if branch.get_opcode() != InstructionOpcode::Br || branch.get_num_operands() != 3 {
-        return None;
-    }
-    let cmp = operand(branch, 0)?.as_instruction_value()?;
-    cmp.get_metadata(kind)?;
-    let last = operand(cmp, 0)?.into_int_value();
-    let length = operand(cmp, 1)?.as_instruction_value().filter(|l| l.get_opcode() == InstructionOpcode::Load)?;
-    let (address, end) = match last.get_zero_extended_constant() {
-        Some(end) => (None, end),
-        None => {
-            let add = last.as_instruction().filter(|a| a.get_opcode() == InstructionOpcode::Add)?;
-            let end = operand(add, 1)?.into_int_value().get_zero_extended_constant()?;
-            let index = operand(add, 0)?.as_instruction_value().filter(|z| z.get_opcode() == InstructionOpcode::ZExt)?;
-            (Some(operand(index, 0)?.into_int_value()), end)
-        }
+/// A load of the memory length at `definition + at`, at `b`'s position
+/// (before the loop; the definition's address is fixed while it runs).
+fn reload_length<'ctx>(b: &FnBuilder<'_, 'ctx>, definition: BasicValueEnum<'ctx>, at: i64) -> Result<IntValue<'ctx>> {
+    let BasicValueEnum::PointerValue(definition) = definition else {
+        return Err(CompileError::internal("a memory definition is not a pointer"));
     };
-    Some(Check { branch, address, end, length, after_exit: false })
-}
-
-/// Whether the length load's address can be computed before the loop.
-fn hoistable<'ctx>(length: InstructionValue<'ctx>, leaves: &Leaves<'ctx>) -> bool {
-    let Some(ptr) = operand(length, 0) else { return false };
-    if leaves.is_invariant(ptr) {
-        return true;
-    }
-    ptr.as_instruction_value().is_some_and(|gep| {
-        gep.get_opcode() == InstructionOpcode::GetElementPtr
-            && (0..gep.get_num_operands()).all(|n| operand(gep, n).is_some_and(|o| leaves.is_invariant(o)))
-    })
-}
-
-/// What identifies the memory a length load reads: its address, or the
-/// operands of the `getelementptr` computing it (each access computes its
-/// own, from the same operands).
-fn length_key(load: InstructionValue<'_>) -> Result<Vec<BasicValueEnum<'_>>> {
-    let ptr = pointer_operand(load)?;
-    Ok(match ptr.as_instruction().filter(|i| i.get_opcode() == InstructionOpcode::GetElementPtr) {
-        Some(gep) => (0..gep.get_num_operands()).filter_map(|n| operand(gep, n)).collect(),
-        None => vec![ptr.into()],
-    })
-}
-
-fn pointer_operand(load: InstructionValue<'_>) -> Result<PointerValue<'_>> {
-    match operand(load, 0) {
-        Some(BasicValueEnum::PointerValue(p)) => Ok(p),
-        _ => Err(CompileError::internal("a memory length load without a pointer operand")),
-    }
-}
-
-/// A fresh load of the memory length `length` loads, at `b`'s position
-/// (before the loop), with the same type and metadata.
-fn reload_length<'ctx>(b: &FnBuilder<'_, 'ctx>, length: InstructionValue<'ctx>, leaves: &Leaves<'ctx>) -> Result<IntValue<'ctx>> {
-    let ptr = pointer_operand(length)?;
-    let ptr: BasicValueEnum<'ctx> = if leaves.is_invariant(ptr.into()) {
-        ptr.into()
-    } else {
-        let gep = ptr.as_instruction().ok_or_else(|| CompileError::internal("length address"))?;
-        let copy = gep.explicit_clone();
-        b.insert(&copy);
-        crate::ir::as_basic_value(copy).ok_or_else(|| CompileError::internal("length address"))?
-    };
-    let load = length.explicit_clone();
-    b.insert(&load);
-    load.set_operand(0, ptr);
-    crate::ir::as_basic_value(load)
-        .map(|v| v.into_int_value())
-        .ok_or_else(|| CompileError::internal("memory length is not an integer"))
+    let at = u32::try_from(at).map_err(|_| CompileError::internal("a memory length beyond the VM context"))?;
+    let length = b.load_intptr_field(definition, at, Access::MemoryLength)?;
+    b.zext_or_same(length, b.types.i64)
 }
 
 fn smin<'ctx>(b: &FnBuilder<'_, 'ctx>, x: IntValue<'ctx>, y: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
@@ -359,4 +350,3 @@ fn count_instructions(block: BasicBlock<'_>) -> usize {
     }
     n
 }
-

@@ -18,7 +18,7 @@
 //!   registers and hoist them out of loops.
 
 use crate::error::{CompileError, Result};
-use inkwell::attributes::Attribute;
+use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};
 use inkwell::context::Context;
@@ -140,6 +140,10 @@ pub(crate) enum Access {
     Local,
 }
 
+/// The metadata kind that marks a linear-memory access as one that needs a
+/// bounds check: `!{i32 memory}` (see `crate::bounds::insert_checks`).
+pub(crate) const ACCESS: &str = "kiln.access";
+
 /// The metadata kind that marks a linear-memory bounds check: the `icmp`
 /// whose `true` result traps with "out of bounds memory access", in the
 /// form `icmp ugt (add (zext i32 %address), END), %length` that
@@ -153,6 +157,7 @@ pub(crate) struct Tags<'ctx> {
     tbaa_kind: u32,
     invariant_kind: u32,
     bounds_kind: u32,
+    access_kind: u32,
     empty: MetadataValue<'ctx>,
     heap: MetadataValue<'ctx>,
     invariant: MetadataValue<'ctx>,
@@ -177,6 +182,7 @@ impl<'ctx> Tags<'ctx> {
             tbaa_kind: cx.get_kind_id("tbaa"),
             invariant_kind: cx.get_kind_id("invariant.load"),
             bounds_kind: cx.get_kind_id(BOUNDS_CHECK),
+            access_kind: cx.get_kind_id(ACCESS),
             empty: cx.metadata_node(&[]),
             heap: tag("wasm memory"),
             invariant: tag("vm invariant"),
@@ -187,6 +193,11 @@ impl<'ctx> Tags<'ctx> {
             stack_limit: tag("stack limit"),
             val_raw: tag("val raw"),
         }
+    }
+
+    /// The TBAA tag of linear-memory accesses.
+    pub fn heap_tag(&self) -> MetadataValue<'ctx> {
+        self.heap
     }
 
     fn tag(&self, access: Access) -> Option<MetadataValue<'ctx>> {
@@ -250,6 +261,11 @@ macro_rules! int_casts {
 impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     pub fn new(types: Types<'ctx>, tags: Tags<'ctx>, module: &'a Module<'ctx>) -> FnBuilder<'a, 'ctx> {
         FnBuilder { b: types.context.create_builder(), types, tags, module }
+    }
+
+    /// The module this builder emits into.
+    pub fn module(&self) -> &'a Module<'ctx> {
+        self.module
     }
 
     // ---- position and blocks ----
@@ -459,8 +475,27 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     /// Stores `value` at `ptr`.
     #[track_caller]
     pub fn store(&self, ptr: PointerValue<'ctx>, value: BasicValueEnum<'ctx>, access: Access) -> Result<()> {
+        self.store_instruction(ptr, value, access).map(drop)
+    }
+
+    /// Stores `value` at `ptr` and returns the store.
+    #[track_caller]
+    pub fn store_instruction(
+        &self,
+        ptr: PointerValue<'ctx>,
+        value: BasicValueEnum<'ctx>,
+        access: Access,
+    ) -> Result<InstructionValue<'ctx>> {
         let instruction = check(self.b.build_store(ptr, value))?;
-        self.annotate(instruction, access)
+        self.annotate(instruction, access)?;
+        Ok(instruction)
+    }
+
+    /// Marks `access`, a load or store of linear memory `memory`, as one
+    /// that needs a bounds check ([`ACCESS`]).
+    pub fn mark_access(&self, access: InstructionValue<'ctx>, memory: u32) -> Result<()> {
+        let mark = self.types.context.metadata_node(&[self.types.i32.const_int(memory.into(), false).into()]);
+        self.set_metadata(access, mark, self.tags.access_kind)
     }
 
     /// Loads a `ty` at `base + offset`.
@@ -781,9 +816,20 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         self.set_metadata(branch, weights, context.get_kind_id("prof"))
     }
 
-    /// Inserts `instruction`, which belongs to no block, at the position.
-    pub fn insert(&self, instruction: &InstructionValue<'ctx>) {
-        self.b.insert_instruction(instruction, None);
+    /// Raises trap `code`: calls the `raise_trap` builtin (found at
+    /// `slot` of the builtin table, whose address is at `builtins` of
+    /// `vmctx`) and ends the block, which must be cold. The table is loaded
+    /// here rather than in the entry block, so that the fast path needs no
+    /// register for it.
+    pub fn raise_trap(&self, vmctx: PointerValue<'ctx>, builtins: u32, slot: u32, code: u32) -> Result<()> {
+        let table = self.load_ptr_field(vmctx, builtins, Access::Invariant)?;
+        let callee = self.load_ptr_field(table, slot, Access::Invariant)?;
+        let ty = self.types.fn_type(&[self.types.ptr.into(), self.types.i32.into()], None);
+        let call = self.call_indirect(ty, callee, &[vmctx.into(), self.types.i32.const_int(code.into(), false).into()])?;
+        for attribute in ["nounwind", "noreturn", "cold"] {
+            call.add_attribute(AttributeLoc::Function, self.types.attribute(attribute));
+        }
+        self.unreachable()
     }
 
     #[track_caller]

@@ -8,15 +8,12 @@
 //! cannot wrap. The base is loaded once per function (the memory never
 //! moves; see `Invariant::MemoryBase`).
 //!
-//! With guard regions ([`BoundsChecks::Guard`], the default) there is no
-//! check at all: the runtime reserves `GUARD_RESERVATION` bytes per
-//! memory, more than any 32-bit address plus 32-bit offset plus access
-//! size can reach, and maps only the accessible part, so an out-of-bounds
-//! access faults and the runtime's signal handler turns the fault into a
-//! trap. With [`BoundsChecks::Explicit`], each access compares its end
-//! against the memory's current length (reloaded after anything that may
-//! grow the memory; TBAA lets LLVM keep it across plain stores) and traps
-//! with "out of bounds memory access".
+//! Every access is translated unchecked but marked
+//! (`FnBuilder::mark_access`); [`crate::bounds::insert_checks`] gives each
+//! one its explicit check against the memory's current length once the
+//! passes that want loops exactly as wasm wrote them have run, in every
+//! bounds-check mode (see [`crate::bounds`] for why, and for what becomes
+//! of the checks).
 //!
 //! Accesses are byte-aligned (wasm's alignment immediate is only a hint)
 //! and never volatile, so LLVM may combine, hoist and vectorize them.
@@ -36,9 +33,10 @@
 use super::conversion::Sign;
 use super::{FuncTranslator, Invariant};
 use crate::codegen::builder::Access;
-use crate::error::Result;
+use crate::error::{CompileError, Result};
 use inkwell::IntPredicate;
-use inkwell::values::{IntValue, PointerValue};
+use inkwell::types::BasicTypeEnum;
+use inkwell::values::{BasicValue, BasicValueEnum, IntValue, PointerValue};
 use kiln_abi::{Builtin, TrapCode, ValType};
 use wasmparser::{MemArg, MemArgTarget};
 
@@ -47,12 +45,11 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// are extended (`i64.load8_s` reads 8 bits, sign-extended).
     pub(super) fn load(&mut self, memarg: MemArg, ty: ValType, narrow: Option<(u32, Sign)>) -> Result<()> {
         let result_type = self.cx.val_type(ty)?;
-        let (access_type, bytes) = match narrow {
-            Some((bits, _)) => (self.cx.types.int(bits)?.into(), bits / 8),
-            None => (result_type, value_bytes(ty)),
+        let access_type = match narrow {
+            Some((bits, _)) => self.cx.types.int(bits)?.into(),
+            None => result_type,
         };
-        let address = self.heap_address(&memarg, bytes)?;
-        let value = self.b.load(access_type, address, Access::Heap)?;
+        let value = self.heap_load(&memarg, access_type)?;
         let result = match narrow {
             Some((_, Sign::Signed)) => self.b.sext(value.into_int_value(), result_type.into_int_type())?.into(),
             Some((_, Sign::Unsigned)) => self.b.zext(value.into_int_value(), result_type.into_int_type())?.into(),
@@ -64,17 +61,13 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// A store of the value on top of the stack; `narrow_bits` stores only
     /// the low bits (`i64.store16`).
-    pub(super) fn store(&mut self, memarg: MemArg, ty: ValType, narrow_bits: Option<u32>) -> Result<()> {
+    pub(super) fn store(&mut self, memarg: MemArg, narrow_bits: Option<u32>) -> Result<()> {
         let value = self.pop()?;
-        let (value, bytes) = match narrow_bits {
-            Some(bits) => {
-                let narrow = self.cx.types.int(bits)?;
-                (self.b.trunc(value.into_int_value(), narrow)?.into(), bits / 8)
-            }
-            None => (value, value_bytes(ty)),
+        let value = match narrow_bits {
+            Some(bits) => self.b.trunc(value.into_int_value(), self.cx.types.int(bits)?)?.into(),
+            None => value,
         };
-        let address = self.heap_address(&memarg, bytes)?;
-        self.b.store(address, value, Access::Heap)
+        self.heap_store(&memarg, value)
     }
 
     pub(super) fn memory_size(&mut self, memory: u32) -> Result<()> {
@@ -158,9 +151,31 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.b.byte_offset(base, index)
     }
 
-    /// Pops the address operand, traps unless the access of `bytes` bytes
-    /// is in bounds, and returns where it goes.
-    pub(super) fn heap_address(&mut self, memarg: &MemArg, bytes: u32) -> Result<PointerValue<'ctx>> {
+    /// Pops the address operand and loads a `ty` from it (see
+    /// [`Self::heap_address`]).
+    pub(super) fn heap_load(&mut self, memarg: &MemArg, ty: BasicTypeEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+        let (memory, address) = self.heap_address(memarg)?;
+        let value = self.b.load(ty, address, Access::Heap)?;
+        let load = value.as_instruction_value().ok_or_else(|| CompileError::internal("a load folded away"))?;
+        self.b.mark_access(load, memory)?;
+        Ok(value)
+    }
+
+    /// Pops the address operand and stores `value` there (see
+    /// [`Self::heap_address`]).
+    pub(super) fn heap_store(&mut self, memarg: &MemArg, value: BasicValueEnum<'ctx>) -> Result<()> {
+        let (memory, address) = self.heap_address(memarg)?;
+        let store = self.b.store_instruction(address, value, Access::Heap)?;
+        self.b.mark_access(store, memory)
+    }
+
+    /// Pops the address operand and returns which memory an access goes to
+    /// and where: `base + zext(address) + offset`, computed in 64 bits so
+    /// it cannot wrap. The access gets its bounds check later, from
+    /// [`crate::bounds::insert_checks`], which reads the address and size
+    /// back from the access itself (the mark `FnBuilder::mark_access`
+    /// puts on it names the memory).
+    fn heap_address(&mut self, memarg: &MemArg) -> Result<(u32, PointerValue<'ctx>)> {
         let memory = match memarg.target {
             MemArgTarget::Memory(0) => 0,
             MemArgTarget::Memory(_) => return Err(self.unsupported("multiple memories")),
@@ -173,13 +188,9 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             self.path.accessed(address);
         }
         let index = self.b.zext(address, self.cx.types.i64)?;
-        let length = self.memory_length(memory)?;
-        let length = self.b.zext_or_same(length, self.cx.types.i64)?;
-        let out_of_bounds = self.b.bounds_check(index, memarg.offset + u64::from(bytes), length)?;
-        self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds)?;
         let base = self.invariant(Invariant::MemoryBase(memory))?.into_pointer_value();
         let at = self.b.byte_offset(base, index)?;
-        self.b.const_offset(at, memarg.offset)
+        Ok((memory, self.b.const_offset(at, memarg.offset)?))
     }
 
     /// The current length in bytes of memory `index`, as a pointer-sized
@@ -195,15 +206,5 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         };
         let field = offset + o.memory_definition_current_length();
         self.b.load_intptr_field(definition, field, Access::MemoryLength)
-    }
-}
-
-/// Size in bytes of a value of a numeric type.
-fn value_bytes(ty: ValType) -> u32 {
-    match ty {
-        ValType::I32 | ValType::F32 => 4,
-        ValType::I64 | ValType::F64 => 8,
-        ValType::V128 => 16,
-        ValType::Ref(_) => 8,
     }
 }

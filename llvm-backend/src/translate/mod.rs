@@ -409,12 +409,8 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
         let block = self.cx.types.context.append_basic_block(self.function()?, "trap");
         let trap = FnBuilder::new(self.cx.types, self.cx.tags, self.cx.module);
         trap.position_at_end(block);
-        // Loaded here, not in the entry block: the trap path is cold, and
-        // most of them are gone once checks are handed to the hardware
-        // (`crate::bounds`), so the fast path needs no register for it.
-        let builtins = trap.load_ptr_field(self.vmctx, self.cx.offsets.builtins(), Access::Invariant)?;
-        let code_value = self.b.i32_const(code.as_u32() as i32);
-        self.cx.call_builtin(&trap, builtins, Builtin::raise_trap, &[self.vmctx.into(), code_value.into()])?;
+        let slot = Builtin::raise_trap.index() * self.cx.offsets.ptr_size().bytes();
+        trap.raise_trap(self.vmctx, self.cx.offsets.builtins(), slot, code.as_u32())?;
         self.traps.push((code, block));
         Ok(block)
     }

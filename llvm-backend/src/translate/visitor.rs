@@ -125,15 +125,15 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_i64_load16_u(&mut self, memarg: MemArg) -> Self::Output { self.load(memarg, ValType::I64, Some((16, Sign::Unsigned))) }
     fn visit_i64_load32_s(&mut self, memarg: MemArg) -> Self::Output { self.load(memarg, ValType::I64, Some((32, Sign::Signed))) }
     fn visit_i64_load32_u(&mut self, memarg: MemArg) -> Self::Output { self.load(memarg, ValType::I64, Some((32, Sign::Unsigned))) }
-    fn visit_i32_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::I32, None) }
-    fn visit_i64_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::I64, None) }
-    fn visit_f32_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::F32, None) }
-    fn visit_f64_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::F64, None) }
-    fn visit_i32_store8(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::I32, Some(8)) }
-    fn visit_i32_store16(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::I32, Some(16)) }
-    fn visit_i64_store8(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::I64, Some(8)) }
-    fn visit_i64_store16(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::I64, Some(16)) }
-    fn visit_i64_store32(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::I64, Some(32)) }
+    fn visit_i32_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, None) }
+    fn visit_i64_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, None) }
+    fn visit_f32_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, None) }
+    fn visit_f64_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, None) }
+    fn visit_i32_store8(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, Some(8)) }
+    fn visit_i32_store16(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, Some(16)) }
+    fn visit_i64_store8(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, Some(8)) }
+    fn visit_i64_store16(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, Some(16)) }
+    fn visit_i64_store32(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, Some(32)) }
     fn visit_memory_size(&mut self, mem: u32) -> Self::Output { self.memory_size(mem) }
     fn visit_memory_grow(&mut self, mem: u32) -> Self::Output { self.memory_grow(mem) }
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> Self::Output { self.memory_copy(dst_mem, src_mem) }

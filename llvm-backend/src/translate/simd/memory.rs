@@ -5,16 +5,14 @@
 //!
 //! Every access computes its address exactly as a scalar access of the
 //! same width does (`FuncTranslator::heap_address`): the memarg offset is
-//! added in 64 bits, and the guard region or the explicit bounds check
-//! covers the bytes actually touched — 8 for `load8x8_s`, 2 for
-//! `load16_lane`. Accesses are byte-aligned, so LLVM folds them into the
+//! added in 64 bits, and the bounds check covers the bytes actually
+//! touched — 8 for `load8x8_s`, 2 for `load16_lane`. Accesses are byte-aligned, so LLVM folds them into the
 //! vector instruction where it can (`pmovsxbw (mem)`, `movddup`,
 //! `pinsrw`, `ld1 {v.h}[3]`, `ld1r`).
 
 use super::super::FuncTranslator;
 use super::super::conversion::Sign;
 use super::{Shape, extend_cast};
-use crate::codegen::builder::Access;
 use crate::error::Result;
 use wasmparser::MemArg;
 
@@ -24,16 +22,14 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn load_extend(&mut self, memarg: MemArg, to: Shape, sign: Sign) -> Result<()> {
         let from = to.narrower()?;
         let ty = self.vector_type(from, to.lanes())?;
-        let address = self.heap_address(&memarg, 8)?;
-        let narrow = self.b.load(ty.into(), address, Access::Heap)?.into_vector_value();
+        let narrow = self.heap_load(&memarg, ty.into())?.into_vector_value();
         let result = self.resize_lanes(narrow, to.lane_bits(), extend_cast(sign))?;
         self.push_lanes(result)
     }
 
     /// `v128.loadN_splat`: one lane of `shape` loaded into every lane.
     pub(super) fn load_splat(&mut self, memarg: MemArg, shape: Shape) -> Result<()> {
-        let address = self.heap_address(&memarg, shape.lane_bits() / 8)?;
-        let lane = self.b.load(self.lane_type(shape)?, address, Access::Heap)?;
+        let lane = self.heap_load(&memarg, self.lane_type(shape)?)?;
         let result = self.b.splat(lane, shape.lanes())?;
         self.push_lanes(result)
     }
@@ -41,8 +37,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// `v128.load32_zero` / `v128.load64_zero`: lane 0 loaded, the others
     /// zero.
     pub(super) fn load_zero(&mut self, memarg: MemArg, shape: Shape) -> Result<()> {
-        let address = self.heap_address(&memarg, shape.lane_bits() / 8)?;
-        let lane = self.b.load(self.lane_type(shape)?, address, Access::Heap)?;
+        let lane = self.heap_load(&memarg, self.lane_type(shape)?)?;
         let result = self.b.insert_lane(self.shape_type(shape)?.const_zero(), lane, 0)?;
         self.push_lanes(result)
     }
@@ -51,8 +46,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// value loaded from memory.
     pub(super) fn load_lane(&mut self, memarg: MemArg, shape: Shape, lane: u8) -> Result<()> {
         let vector = self.pop_lanes(shape)?;
-        let address = self.heap_address(&memarg, shape.lane_bits() / 8)?;
-        let value = self.b.load(self.lane_type(shape)?, address, Access::Heap)?;
+        let value = self.heap_load(&memarg, self.lane_type(shape)?)?;
         let result = self.b.insert_lane(vector, value, lane.into())?;
         self.push_lanes(result)
     }
@@ -61,7 +55,6 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn store_lane(&mut self, memarg: MemArg, shape: Shape, lane: u8) -> Result<()> {
         let vector = self.pop_lanes(shape)?;
         let value = self.b.extract_lane(vector, lane.into())?;
-        let address = self.heap_address(&memarg, shape.lane_bits() / 8)?;
-        self.b.store(address, value, Access::Heap)
+        self.heap_store(&memarg, value)
     }
 }

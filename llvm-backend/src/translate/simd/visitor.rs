@@ -32,7 +32,7 @@ impl<'a> VisitSimdOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_v128_load64_splat(&mut self, memarg: MemArg) -> Self::Output { self.load_splat(memarg, Shape::I64x2) }
     fn visit_v128_load32_zero(&mut self, memarg: MemArg) -> Self::Output { self.load_zero(memarg, Shape::I32x4) }
     fn visit_v128_load64_zero(&mut self, memarg: MemArg) -> Self::Output { self.load_zero(memarg, Shape::I64x2) }
-    fn visit_v128_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, ValType::V128, None) }
+    fn visit_v128_store(&mut self, memarg: MemArg) -> Self::Output { self.store(memarg, None) }
     fn visit_v128_load8_lane(&mut self, memarg: MemArg, lane: u8) -> Self::Output { self.load_lane(memarg, Shape::I8x16, lane) }
     fn visit_v128_load16_lane(&mut self, memarg: MemArg, lane: u8) -> Self::Output { self.load_lane(memarg, Shape::I16x8, lane) }
     fn visit_v128_load32_lane(&mut self, memarg: MemArg, lane: u8) -> Self::Output { self.load_lane(memarg, Shape::I32x4, lane) }
