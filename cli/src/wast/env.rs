@@ -168,7 +168,7 @@ pub fn import_modules(wasm: &[u8]) -> Vec<String> {
 
 fn compile_failure(e: CompileError) -> LoadFailure {
     match e {
-        CompileError::Invalid { .. } => LoadFailure::Invalid(e.to_string()),
+        CompileError::Invalid { .. } | CompileError::Malformed { .. } => LoadFailure::Invalid(e.to_string()),
         CompileError::Unsupported { ref feature, .. } => LoadFailure::Unsupported(feature.clone()),
         other => LoadFailure::Other(other.to_string()),
     }
