@@ -4,8 +4,8 @@
 //! the input does not decode as WebAssembly ([`CompileError::Malformed`]);
 //! it decodes but is not valid ([`CompileError::Invalid`]); it is
 //! valid but uses something kiln does not implement yet
-//! ([`CompileError::Unsupported`], which a spec-test runner reports as
-//! skipped); the requested target, CPU or feature does not exist
+//! ([`CompileError::Unsupported`], which the spec-test runner counts as
+//! unsupported, not failed); the requested target, CPU or feature does not exist
 //! ([`CompileError::Target`]); or kiln itself is wrong
 //! ([`CompileError::Internal`]). None of them is ever a panic.
 

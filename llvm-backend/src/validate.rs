@@ -156,8 +156,8 @@ pub(crate) fn validate(wasm: &[u8]) -> Result<(), CompileError> {
         return unsupported(name.to_string());
     }
     let error = validate_with(wasm, STANDARD).err().unwrap_or(error);
-    let offset = error.offset() as usize;
-    Err(CompileError::Invalid { message: error.message().to_string(), offset, func_index: function_at(wasm, error.offset()) })
+    let (message, offset) = (error.message().to_string(), error.offset());
+    Err(CompileError::Invalid { message, offset: offset as usize, func_index: function_at(wasm, offset) })
 }
 
 fn validate_with(wasm: &[u8], features: WasmFeatures) -> Result<(), wasmparser::BinaryReaderError> {
