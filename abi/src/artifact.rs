@@ -28,7 +28,10 @@ use rkyv::util::AlignedVec;
 /// globals and tables; the `NullFunctionReference` trap code; generated
 /// code performs `table.*` and `memory.copy`/`memory.fill` inline and
 /// calls the segment builtins for `table.init`, `memory.init` and the drops.
-pub const FORMAT_VERSION: u32 = 3;
+///
+/// Version 4: the `raise_trap_at` builtin (a trap that names a table
+/// element), which generated code calls for a null `call_indirect` element.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";
