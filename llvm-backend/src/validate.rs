@@ -5,11 +5,12 @@
 //! true, in this order:
 //!
 //! 1. the module is fine but ahead of kiln ([`CompileError::Unsupported`]):
-//!    it is valid once one more proposal is enabled (tried one at a time,
-//!    smallest first, so the name is the most specific one), or two (named
-//!    together, `memory64 + custom page sizes`), or under the newest
-//!    standard plus every proposal kiln can name, or under every proposal
-//!    wasmparser knows (then the validator's message names the proposal);
+//!    it is valid under the newest standard plus every proposal kiln can
+//!    name, or under every proposal wasmparser knows. The feature named is
+//!    the one proposal that makes it valid on top of kiln's (tried one at a
+//!    time, smallest first, so the name is the most specific one), else the
+//!    pair that does (`memory64 + custom page sizes`), else the proposal
+//!    the validator's message names;
 //! 2. it is *malformed* ([`CompileError::Malformed`]): it does not decode
 //!    under the binary format of the newest standard ([`crate::decode`]);
 //! 3. it is *invalid* ([`CompileError::Invalid`]), with the newest
@@ -144,18 +145,18 @@ pub(crate) fn validate(wasm: &[u8]) -> Result<(), CompileError> {
         let offset = error.offset() as usize;
         Err(CompileError::Unsupported { feature, offset, func_index: function_at(wasm, error.offset()) })
     };
-    if let Some(feature) = missing_proposals(wasm) {
+    let standard = validate_with(wasm, STANDARD);
+    if standard.is_ok() || validate_with(wasm, WasmFeatures::all()).is_ok() {
+        let feature = missing_proposals(wasm)
+            .or_else(|| named_proposal(error.message()).map(str::to_string))
+            .unwrap_or_else(|| format!("several proposals ({})", error.message()));
         return unsupported(feature);
-    }
-    if validate_with(wasm, STANDARD).is_ok() || validate_with(wasm, WasmFeatures::all()).is_ok() {
-        let named = named_proposal(error.message());
-        return unsupported(named.map_or_else(|| format!("several proposals ({})", error.message()), str::to_string));
     }
     crate::decode::decode(wasm, STANDARD)?;
     if let Some(name) = named_proposal(error.message()) {
         return unsupported(name.to_string());
     }
-    let error = validate_with(wasm, STANDARD).err().unwrap_or(error);
+    let error = standard.err().unwrap_or(error);
     let (message, offset) = (error.message().to_string(), error.offset());
     Err(CompileError::Invalid { message, offset: offset as usize, func_index: function_at(wasm, offset) })
 }
