@@ -139,7 +139,7 @@ fn main() {
     let mut reports = reports.lock().unwrap().clone();
     reports.sort_by(|a, b| a.name.cmp(&b.name));
     if !reports.is_empty() {
-        summarize(&reports, &sets, &expectations);
+        summarize(&reports, &sets, &expectations, reports.len() == files.len());
     }
     if bless() && !reports.is_empty() {
         let mut blessed = (*expectations).clone();
@@ -170,9 +170,9 @@ fn sets_cover(files: &[String], sets: &BTreeMap<&str, Vec<String>>) -> Result<()
     if missing.is_empty() { Ok(()) } else { Err(format!("in no set: {missing:?}").into()) }
 }
 
-/// Prints the per-file table, totals per set and per feature, and the
-/// rewordings.
-fn summarize(reports: &[Report], sets: &BTreeMap<&str, Vec<String>>, expectations: &Expectations) {
+/// Prints the per-file table, totals per set and per feature (with this
+/// run's where they differ, when every file ran), and the rewordings.
+fn summarize(reports: &[Report], sets: &BTreeMap<&str, Vec<String>>, expectations: &Expectations, all_ran: bool) {
     println!("\nWebAssembly spec testsuite (kiln, {:?}):\n", options().opt_level);
     print!("{}", format_table(reports));
     println!("\nPer set:");
@@ -190,7 +190,7 @@ fn summarize(reports: &[Report], sets: &BTreeMap<&str, Vec<String>>, expectation
     for feature in listed.keys().chain(run.keys().filter(|f| !listed.contains_key(*f))) {
         let (files, directives) = listed.get(feature).copied().unwrap_or((0, 0));
         let this_run = run.get(feature).copied().unwrap_or((0, 0));
-        let note = if this_run == (files, directives) {
+        let note = if this_run == (files, directives) || !all_ran {
             String::new()
         } else {
             format!("   (this run: {}, {})", this_run.0, this_run.1)
