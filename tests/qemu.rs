@@ -459,6 +459,7 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
         .map(|b| match b {
             Builtin::memory_grow => "(void *)harness_memory_grow".to_string(),
             Builtin::raise_trap => "(void *)harness_raise_trap".to_string(),
+            Builtin::raise_trap_at => "(void *)harness_raise_trap_at".to_string(),
             _ => "(void *)harness_unsupported".to_string(),
         })
         .collect();
@@ -581,6 +582,7 @@ static struct { uintptr_t stack_limit, reserved; } store_ctx;
 static sigjmp_buf *current;
 
 static void harness_raise_trap(void *vmctx, int32_t code) { (void)vmctx; siglongjmp(*current, code); }
+static void harness_raise_trap_at(void *vmctx, int32_t code, int64_t index) { (void)index; harness_raise_trap(vmctx, code); }
 static int64_t harness_memory_grow(void *vmctx, int32_t memory, int64_t delta) { (void)vmctx; (void)memory; (void)delta; return -1; }
 static void harness_unsupported(void) { fprintf(stderr, "unexpected builtin call\n"); abort(); }
 static uint8_t *reserve_memory(uint64_t pages);

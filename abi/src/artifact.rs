@@ -44,7 +44,9 @@ use rkyv::util::AlignedVec;
 ///
 /// Version 4: the header records the compiler build and its checksum
 /// covers the header; the metadata no longer holds a compiler version.
-pub const FORMAT_VERSION: u32 = 4;
+/// Version 5: the `raise_trap_at` builtin (a trap that names a table
+/// element), which generated code calls for a null `call_indirect` element.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

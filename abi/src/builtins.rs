@@ -8,7 +8,7 @@
 //!
 //! Rules for builtins: they take the calling instance's `vmctx` first; they
 //! never unwind (a failure becomes a trap code returned to, or raised for,
-//! generated code); `raise_trap` never returns. A builtin that can fail with
+//! generated code); `raise_trap` and `raise_trap_at` never return. A builtin that can fail with
 //! a trap returns an `i32` that is 0 on success or a
 //! [`TrapCode`](crate::TrapCode) number, which generated code passes to
 //! `raise_trap` (builtins implemented in Rust must return normally so that
@@ -52,6 +52,11 @@ macro_rules! foreach_builtin_function {
             memory_init(vmctx: vmctx, memory: i32, data: i32, dst: i64, src: i64, len: i64) -> i32;
             /// `data.drop`: drops data segment `data`.
             data_drop(vmctx: vmctx, data: i32) -> void;
+            /// Raises trap `code` about the table element at `index`,
+            /// unwinding like `raise_trap`; the trap's message names the
+            /// element (`uninitialized element 2`), as the specification's
+            /// reference interpreter's does.
+            raise_trap_at(vmctx: vmctx, code: i32, index: i64) -> never;
         }
     };
 }
@@ -149,5 +154,6 @@ mod tests {
             assert_eq!(b.signature().params.first(), Some(&AbiType::VMContext), "{}", b.name());
         }
         assert_eq!(Builtin::raise_trap.signature().result, AbiType::Never);
+        assert_eq!(Builtin::raise_trap_at.signature().result, AbiType::Never);
     }
 }

@@ -23,6 +23,12 @@ use wasmparser::{
     Name, Operator, Parser, Payload, RefType, TableInit, TypeRef,
 };
 
+/// Custom sections that WebAssembly proposals define and kiln does not
+/// read, each with its proposal's name. A module may carry them — kiln
+/// skips them, as it may skip any custom section — but their contents are
+/// neither used nor checked. (The name section is the one kiln reads.)
+pub const UNREAD_CUSTOM_SECTIONS: &[(&str, &str)] = &[("metadata.code.branch_hint", "branch hinting")];
+
 /// The most slots a table may have for [`ModuleEnv::closed_tables`] to
 /// describe it: `call_indirect` lowering copies it once per signature.
 pub(crate) const MAX_CLOSED_TABLE: u64 = 1 << 16;

@@ -1,10 +1,11 @@
 //! The compiler's error type.
 //!
-//! Four kinds of failure, kept apart because callers treat them differently:
-//! the input is not valid WebAssembly ([`CompileError::Invalid`]); it is
+//! Five kinds of failure, kept apart because callers treat them differently:
+//! the input does not decode as WebAssembly ([`CompileError::Malformed`]);
+//! it decodes but is not valid ([`CompileError::Invalid`]); it is
 //! valid but uses something kiln does not implement yet
-//! ([`CompileError::Unsupported`], which a spec-test runner reports as
-//! skipped); the requested target, CPU or feature does not exist
+//! ([`CompileError::Unsupported`], which the spec-test runner counts as
+//! unsupported, not failed); the requested target, CPU or feature does not exist
 //! ([`CompileError::Target`]); or kiln itself is wrong
 //! ([`CompileError::Internal`]). None of them is ever a panic.
 
@@ -13,7 +14,16 @@ use std::fmt;
 /// Why a module could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
-    /// The input is not a valid WebAssembly module.
+    /// The input breaks the binary format: it cannot be decoded into a
+    /// module (the specification's "malformed").
+    #[error("malformed module: {message} (at offset {offset:#x})")]
+    Malformed {
+        /// The decoder's explanation.
+        message: String,
+        /// Byte offset in the input where decoding failed.
+        offset: usize,
+    },
+    /// The input decodes but is not a valid WebAssembly module.
     #[error("invalid module: {message}{}", Location(*func_index, *offset))]
     Invalid {
         /// The validator's explanation.
@@ -75,6 +85,8 @@ mod tests {
     fn messages_name_function_and_offset() {
         let e = CompileError::Invalid { message: "type mismatch".into(), offset: 0x1a2, func_index: Some(3) };
         assert_eq!(e.to_string(), "invalid module: type mismatch (function 3, at offset 0x1a2)");
+        let e = CompileError::Malformed { message: "unexpected end".into(), offset: 9 };
+        assert_eq!(e.to_string(), "malformed module: unexpected end (at offset 0x9)");
         let e = CompileError::Unsupported { feature: "SIMD".into(), offset: 16, func_index: None };
         assert_eq!(e.to_string(), "unsupported WebAssembly feature: SIMD (at offset 0x10)");
     }

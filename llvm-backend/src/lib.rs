@@ -8,7 +8,8 @@
 //! ```
 //!
 //! * [`validate`] accepts exactly the features kiln implements and tells
-//!   invalid input apart from input that is merely ahead of kiln;
+//!   malformed and invalid input apart from input that is merely ahead of
+//!   kiln (`decode` checks the binary format on its own for that);
 //! * [`environ`] reads the sections into the metadata the runtime will see;
 //! * `codegen` builds the LLVM module: one internal function per wasm
 //!   function (lowered by `translate`, one file per instruction family),
@@ -36,6 +37,7 @@ mod canonicalize;
 mod carried_sums;
 mod cfg;
 mod codegen;
+mod decode;
 mod diagnostics;
 mod environ;
 mod error;
@@ -49,6 +51,7 @@ mod units;
 mod validate;
 mod zext_phis;
 
+pub use environ::UNREAD_CUSTOM_SECTIONS;
 pub use error::CompileError;
 pub use validate::KILN_FEATURES;
 
@@ -191,8 +194,8 @@ pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<CompiledModule, Com
 }
 
 /// Checks, without generating code, that `wasm` is a module kiln can
-/// compile: the same [`CompileError::Invalid`] and
-/// [`CompileError::Unsupported`] answers [`compile`] would give, much
+/// compile: the same [`CompileError::Malformed`], [`CompileError::Invalid`]
+/// and [`CompileError::Unsupported`] answers [`compile`] would give, much
 /// faster (for `assert_invalid`-style checks).
 pub fn validate(wasm: &[u8]) -> Result<(), CompileError> {
     guard(|| {

@@ -1,14 +1,27 @@
 //! Validation: nothing is lowered before `wasmparser` has accepted it.
 //!
 //! The module is validated with [`KILN_FEATURES`], the proposals kiln
-//! implements. When that fails, the question is whether the input is broken
-//! or merely ahead of kiln: it is validated again with every proposal
-//! wasmparser knows. If that succeeds the module is fine and kiln is
-//! missing a feature ([`CompileError::Unsupported`], which the spec-test
-//! runner reports as skipped, not failed); otherwise the first error is the
-//! answer ([`CompileError::Invalid`]). To name the missing feature, each
-//! proposal is tried on its own on top of kiln's set; the validator's
-//! message is the fallback when more than one is needed.
+//! implements. When that fails, the error says which of three things is
+//! true, in this order:
+//!
+//! 1. the module is fine but ahead of kiln ([`CompileError::Unsupported`]):
+//!    it is valid under the newest standard plus every proposal kiln can
+//!    name, or under every proposal wasmparser knows. The feature named is
+//!    the one proposal that makes it valid on top of kiln's (tried one at a
+//!    time, smallest first, so the name is the most specific one), else the
+//!    pair that does (`memory64 + custom page sizes`), else the proposal
+//!    the validator's message names;
+//! 2. it is *malformed* ([`CompileError::Malformed`]): it does not decode
+//!    under the binary format of the newest standard ([`crate::decode`]);
+//! 3. it is *invalid* ([`CompileError::Invalid`]), with the newest
+//!    standard's validator message — unless kiln's own validation stopped
+//!    at a construct of a proposal kiln lacks and says so ("gc proposal
+//!    must be enabled ..."): kiln cannot judge the rest of such a module,
+//!    so that too is `Unsupported`, for the proposal named.
+//!
+//! The spec-test runner relies on the distinction: `assert_malformed`
+//! expects (2), `assert_invalid` expects (3), and (1) is what it counts as
+//! unsupported.
 //!
 //! Errors carry the byte offset from wasmparser and, when the offset lies in
 //! a function body, that function's index, found by parsing the module
@@ -20,7 +33,7 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// The WebAssembly features kiln compiles today. Widen this one constant
 /// (and implement the operators) to support another proposal.
 ///
-/// Wasm 2.0 without SIMD, plus typed function references (a 3.0 proposal:
+/// Wasm 2.0 (with SIMD), plus typed function references (a 3.0 proposal:
 /// `(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals, table
 /// initializers), which spec scripts mix into otherwise-2.0 modules.
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
@@ -106,59 +119,125 @@ pub(crate) fn proposal_name(ident: &str) -> &str {
     PROPOSALS.iter().find(|p| p.ident.eq_ignore_ascii_case(canonical)).map_or(ident, |p| p.name)
 }
 
+/// The newest standard (wasm 3.0) plus every proposal kiln can name that
+/// does not change what a 3.0 binary means: the reference for telling
+/// malformed, invalid and unsupported modules apart. (wasmparser's full set
+/// also has proposals that give meaning to bits 3.0 reserves, such as
+/// atomic orderings in memory arguments.)
+const STANDARD: WasmFeatures = {
+    let mut features = KILN_FEATURES.union(WasmFeatures::WASM3);
+    let mut i = 0;
+    while i < PROPOSALS.len() {
+        if PROPOSALS[i].features.bits() != WasmFeatures::all().bits() {
+            features = features.union(PROPOSALS[i].features);
+        }
+        i += 1;
+    }
+    features
+};
+
 /// Validates `wasm` against [`KILN_FEATURES`].
 pub(crate) fn validate(wasm: &[u8]) -> Result<(), CompileError> {
-    let Err(error) = Validator::new_with_features(KILN_FEATURES).validate_all(wasm) else {
+    let Err(error) = validate_with(wasm, KILN_FEATURES) else {
         return Ok(());
     };
-    let offset = error.offset() as usize;
-    let func_index = function_at(wasm, error.offset());
-    if Validator::new_with_features(WasmFeatures::all()).validate_all(wasm).is_err() {
-        return Err(CompileError::Invalid { message: error.message().to_string(), offset, func_index });
+    let unsupported = |feature: String| {
+        let offset = error.offset() as usize;
+        Err(CompileError::Unsupported { feature, offset, func_index: function_at(wasm, error.offset()) })
+    };
+    let standard = validate_with(wasm, STANDARD);
+    if standard.is_ok() || validate_with(wasm, WasmFeatures::all()).is_ok() {
+        let feature = missing_proposals(wasm)
+            .or_else(|| named_proposal(error.message()).map(str::to_string))
+            .unwrap_or_else(|| format!("several proposals ({})", error.message()));
+        return unsupported(feature);
     }
-    let feature = PROPOSALS
-        .iter()
-        .filter(|p| p.features != WasmFeatures::all())
-        .find(|p| Validator::new_with_features(KILN_FEATURES.union(p.features)).validate_all(wasm).is_ok())
-        .map_or_else(|| feature_from_message(error.message()), |p| p.name.to_string());
-    Err(CompileError::Unsupported { feature, offset, func_index })
+    crate::decode::decode(wasm, STANDARD)?;
+    if let Some(name) = named_proposal(error.message()) {
+        return unsupported(name.to_string());
+    }
+    let error = standard.err().unwrap_or(error);
+    let (message, offset) = (error.message().to_string(), error.offset());
+    Err(CompileError::Invalid { message, offset: offset as usize, func_index: function_at(wasm, offset) })
 }
 
-/// Names the feature a validator message complains about: "bulk memory"
-/// from "bulk memory support is not enabled", "GC" from "gc proposal must
-/// be enabled to use subtypes", "... requires `gc` proposal to be enabled"
-/// or "... not supported without the gc feature"; the whole message if it
-/// follows none of these shapes.
-fn feature_from_message(message: &str) -> String {
-    const SUFFIXES: &[&str] =
-        &[" support is not enabled", " proposal not enabled", " is not enabled", " are not enabled"];
-    let named = SUFFIXES
-        .iter()
-        .find_map(|s| message.strip_suffix(s))
-        .or_else(|| message.split_once(" proposal must be enabled").map(|(name, _)| name))
-        .or_else(|| {
-            message
-                .strip_suffix(" feature")
-                .and_then(|head| head.rsplit_once(" not supported without the "))
-                .map(|(_, name)| name)
-        })
-        .or_else(|| {
-            message
-                .split_once(" proposal to be enabled")
-                .and_then(|(head, _)| head.rsplit_once(' '))
-                .map(|(_, name)| name)
-        });
-    match named {
-        Some(name) => {
-            let name = name.trim_matches('`');
-            let ident = name.replace(['-', ' '], "_");
-            match proposal_name(&ident) {
-                known if known != ident => known.to_string(),
-                _ => name.to_string(),
-            }
-        }
-        None => message.to_string(),
+fn validate_with(wasm: &[u8], features: WasmFeatures) -> Result<(), wasmparser::BinaryReaderError> {
+    Validator::new_with_features(features).validate_all(wasm).map(drop)
+}
+
+/// The proposals that, added to kiln's features, make `wasm` valid: the
+/// first single one that does, else the first pair (`"memory64 + custom
+/// page sizes"`).
+fn missing_proposals(wasm: &[u8]) -> Option<String> {
+    let candidates: Vec<&Proposal> = PROPOSALS.iter().filter(|p| p.features != WasmFeatures::all()).collect();
+    let valid_with = |features: WasmFeatures| validate_with(wasm, KILN_FEATURES.union(features)).is_ok();
+    if let Some(p) = candidates.iter().find(|p| valid_with(p.features)) {
+        return Some(p.name.to_string());
     }
+    for (i, first) in candidates.iter().enumerate() {
+        if let Some(second) = candidates[i + 1..].iter().find(|q| valid_with(first.features.union(q.features))) {
+            return Some(format!("{} + {}", first.name, second.name));
+        }
+    }
+    None
+}
+
+/// The proposal a validator message says must be enabled, by kiln's name
+/// for it: "GC" from "gc proposal must be enabled to use subtypes", "...
+/// requires `gc` proposal to be enabled", "... not supported without the
+/// gc feature" or "... because the GC proposal is disabled"; "bulk memory"
+/// from "bulk memory support is not enabled"; "custom descriptors" from
+/// "custom descriptors required for exact reference types". `None` when
+/// the message does not say a proposal is missing.
+fn named_proposal(message: &str) -> Option<&'static str> {
+    const MISSING: &[&str] = &[
+        "not enabled",
+        "must be enabled",
+        "to be enabled",
+        "is disabled",
+        "not supported without the",
+        "required for",
+        "feature required",
+    ];
+    let lower = message.to_ascii_lowercase();
+    if !MISSING.iter().any(|m| lower.contains(m)) {
+        return None;
+    }
+    let words: Vec<&str> =
+        lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ')).collect();
+    // Longest spelling first, so "legacy exceptions" is not read as
+    // "exceptions" and "relaxed simd" not as "simd".
+    let mut spellings: Vec<(String, &'static str)> = PROPOSALS
+        .iter()
+        .flat_map(|p| {
+            let from_ident = p.ident.replace('_', " ");
+            [(p.ident.to_string(), p.name), (from_ident, p.name), (p.name.to_ascii_lowercase(), p.name)]
+        })
+        .chain(ALIASES.iter().map(|(spelling, ident)| (spelling.to_string(), proposal_name(ident))))
+        .collect();
+    spellings.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+    spellings.into_iter().find_map(|(spelling, name)| {
+        let found = words.iter().any(|w| contains_words(&w.replace(['-', '_'], " "), &spelling.replace('_', " ")));
+        found.then_some(name).filter(|name| PROPOSALS.iter().any(|p| p.name == *name))
+    })
+}
+
+/// Other spellings of proposals in wasmparser's messages.
+const ALIASES: &[(&str, &str)] = &[
+    ("exceptions", "exceptions"),
+    ("exception handling", "exceptions"),
+    ("legacy exceptions", "legacy_exceptions"),
+    ("multi-memory", "multi_memory"),
+    ("multiple memories", "multi_memory"),
+    ("tail calls", "tail_call"),
+    ("function references", "function_references"),
+];
+
+/// Whether `text` contains `phrase` as whole words.
+fn contains_words(text: &str, phrase: &str) -> bool {
+    let text: Vec<&str> = text.split_whitespace().collect();
+    let phrase: Vec<&str> = phrase.split_whitespace().collect();
+    !phrase.is_empty() && text.windows(phrase.len()).any(|w| w == phrase.as_slice())
 }
 
 /// The index (in the function index space) of the function whose body
@@ -194,17 +273,55 @@ mod tests {
 
     #[test]
     fn messages_name_the_feature() {
-        assert_eq!(feature_from_message("bulk memory support is not enabled"), "bulk memory");
-        assert_eq!(feature_from_message("exceptions proposal not enabled"), "exception handling");
-        assert_eq!(feature_from_message("gc proposal must be enabled to use subtypes"), "GC");
-        assert_eq!(feature_from_message("rec group usage requires `gc` proposal to be enabled"), "GC");
-        assert_eq!(feature_from_message("SIMD support is not enabled"), "SIMD");
-        assert_eq!(feature_from_message("array indexed types not supported without the gc feature"), "GC");
-        assert_eq!(
-            feature_from_message("exception refs not supported without the exception handling feature"),
-            "exception handling"
-        );
-        assert_eq!(feature_from_message("something else"), "something else");
+        let cases = [
+            ("bulk memory support is not enabled", Some("bulk memory")),
+            ("exceptions proposal not enabled", Some("exception handling")),
+            ("gc proposal must be enabled to use subtypes", Some("GC")),
+            ("rec group usage requires `gc` proposal to be enabled", Some("GC")),
+            ("SIMD support is not enabled", Some("SIMD")),
+            ("array indexed types not supported without the gc feature", Some("GC")),
+            ("exception refs not supported without the exception handling feature", Some("exception handling")),
+            ("unknown type 0: type index out of bounds because the GC proposal is disabled", Some("GC")),
+            ("custom descriptors required for exact reference types", Some("custom descriptors")),
+            ("legacy_exceptions feature required for try instruction", Some("legacy exception handling")),
+            ("relaxed SIMD support is not enabled", Some("relaxed SIMD")),
+            ("type mismatch: expected i32, found i64", None),
+            ("unknown memory 1", None),
+            ("something else is not enabled", None),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(named_proposal(message), expected, "{message}");
+        }
+    }
+
+    #[test]
+    fn the_standard_has_every_nameable_proposal() {
+        assert!(STANDARD.contains(KILN_FEATURES));
+        assert!(STANDARD.contains(WasmFeatures::WASM3));
+        assert!(STANDARD.contains(WasmFeatures::CUSTOM_PAGE_SIZES | WasmFeatures::WIDE_ARITHMETIC));
+        assert!(!STANDARD.contains(WasmFeatures::all()), "only proposals kiln can name");
+    }
+
+    fn wat(text: &str) -> Vec<u8> {
+        wat::parse_str(text).unwrap()
+    }
+
+    #[test]
+    fn rejections_are_told_apart() {
+        let gc = wat("(module (type (struct)))");
+        assert!(matches!(validate(&gc), Err(CompileError::Unsupported { feature, .. }) if feature == "GC"));
+        let invalid = wat("(module (func (result i32) (i64.const 1)))");
+        assert!(matches!(validate(&invalid), Err(CompileError::Invalid { func_index: Some(0), .. })));
+        let malformed = b"\0asm\x01\0\0\0\x01\x7f";
+        assert!(matches!(validate(malformed), Err(CompileError::Malformed { .. })));
+        // Invalid under any standard, and kiln's validation stopped at the
+        // GC type: kiln cannot judge the rest.
+        let invalid_gc = wat("(module (type $s (struct)) (func (result i32) (struct.new $s)))");
+        assert!(matches!(validate(&invalid_gc), Err(CompileError::Unsupported { feature, .. }) if feature == "GC"));
+        // A 64-bit offset on a 32-bit memory: malformed in wasm 2.0's binary
+        // format, a validation error in 3.0's.
+        let offset = wat("(module (memory 1) (func (drop (i32.load offset=0x100000000 (i32.const 0)))))");
+        assert!(matches!(validate(&offset), Err(CompileError::Invalid { .. })), "{:?}", validate(&offset));
     }
 
     #[test]

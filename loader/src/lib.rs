@@ -63,8 +63,9 @@
 //!   grows) but must reload other tables' `base`, `current_elements` and
 //!   memory `current_length` after any call (host functions and builtins
 //!   may grow them), raises every trap it detects
-//!   through `raise_trap`, and passes a nonzero result of a fallible
-//!   builtin to `raise_trap`;
+//!   through `raise_trap` (or `raise_trap_at`, for a trap about a table
+//!   element, which the trap then names), and passes a nonzero result of a
+//!   fallible builtin to `raise_trap`;
 //! * every function prologue traps with `StackOverflow` when the stack
 //!   pointer is below `VMStoreContext::stack_limit`; frames larger than the
 //!   runtime's 128 KiB safety margin must check `sp - frame size`, and

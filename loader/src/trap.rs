@@ -10,13 +10,14 @@ pub struct Trap {
     code: TrapCode,
     pc: Option<usize>,
     fault_address: Option<usize>,
+    index: Option<u64>,
     host_error: Option<Box<Error>>,
 }
 
 impl Trap {
     /// A trap with `code` and no location.
     pub fn new(code: TrapCode) -> Trap {
-        Trap { code, pc: None, fault_address: None, host_error: None }
+        Trap { code, pc: None, fault_address: None, index: None, host_error: None }
     }
 
     pub(crate) fn at(code: TrapCode, pc: usize, fault_address: usize) -> Trap {
@@ -24,8 +25,14 @@ impl Trap {
             code,
             pc: (pc != 0).then_some(pc),
             fault_address: (fault_address != 0).then_some(fault_address),
+            index: None,
             host_error: None,
         }
+    }
+
+    /// The same trap about table element `index`, when there is one.
+    pub(crate) fn with_index(self, index: Option<u64>) -> Trap {
+        Trap { index, ..self }
     }
 
     /// A trap caused by a host function's error.
@@ -49,6 +56,14 @@ impl Trap {
         self.fault_address
     }
 
+    /// For a trap about a table element (a null element reached by
+    /// `call_indirect`), the element's index. The message names it too
+    /// (`uninitialized element 2`), as the specification's reference
+    /// interpreter's does.
+    pub fn index(&self) -> Option<u64> {
+        self.index
+    }
+
     /// For [`TrapCode::HostError`], the error the host function returned.
     pub fn host_error(&self) -> Option<&Error> {
         self.host_error.as_deref()
@@ -58,6 +73,9 @@ impl Trap {
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code.message())?;
+        if let Some(index) = self.index {
+            write!(f, " {index}")?;
+        }
         if let Some(e) = &self.host_error {
             write!(f, ": {e}")?;
         }

@@ -183,7 +183,7 @@ pub(crate) unsafe fn invoke(
         Some(HostFailure::Error(Error::Trap(trap))) => Err(Error::Trap(trap)),
         Some(HostFailure::Error(error)) => Err(Error::Trap(Trap::host(error))),
         None => match TrapCode::from_u32(code) {
-            Some(code) => Err(Error::Trap(Trap::at(code, info.pc, info.fault_address))),
+            Some(code) => Err(Error::Trap(Trap::at(code, info.pc, info.fault_address).with_index(info.index()))),
             None => Err(Error::Internal(format!("generated code raised trap code {code}, which does not exist"))),
         },
     }

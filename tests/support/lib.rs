@@ -1,5 +1,7 @@
 //! Helpers shared by kiln's cross-crate tests.
 
+pub mod expectations;
+
 use std::path::PathBuf;
 
 /// The WebAssembly spec testsuite: `$KILN_TESTSUITE`, or `../shared/testsuite`

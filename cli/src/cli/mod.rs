@@ -39,7 +39,7 @@ enum Command {
     Run(run::RunArgs),
     /// Show what a compiled library holds: target, CPU features, imports, exports, sizes.
     Inspect(inspect::InspectArgs),
-    /// Run WebAssembly spec test scripts (.wast) and report passed/failed/skipped.
+    /// Run WebAssembly spec test scripts (.wast) and report passed/failed/unsupported.
     Wast(wast::WastArgs),
     /// List the targets this kiln can compile for.
     Targets,

@@ -15,6 +15,13 @@ pub(crate) struct WastArgs {
     /// Print every failed directive, not just the first few per file.
     #[arg(long)]
     all_failures: bool,
+    /// Also print the directives that passed although kiln words its reason
+    /// for rejecting the module differently from the script.
+    #[arg(long)]
+    reasons: bool,
+    /// Also print each unsupported directive with the feature kiln named.
+    #[arg(long)]
+    unsupported: bool,
 }
 
 pub(crate) fn wast(args: WastArgs) -> Result<ExitCode> {
@@ -24,11 +31,21 @@ pub(crate) fn wast(args: WastArgs) -> Result<ExitCode> {
         eprintln!("[{}/{}] {}", i + 1, args.files.len(), file.display());
         let report = kiln::wast::run_file(file, &opts);
         let shown = if args.all_failures { usize::MAX } else { 5 };
-        for line in report.failures.iter().take(shown) {
-            eprintln!("  FAIL {line}");
+        for failure in report.failures.iter().take(shown) {
+            eprintln!("  FAIL {}", report.describe(failure));
         }
         if report.failures.len() > shown {
             eprintln!("  ... {} more failures (--all-failures shows them)", report.failures.len() - shown);
+        }
+        if args.unsupported {
+            for (line, feature) in &report.unsupported_lines {
+                eprintln!("  unsupported {}:{line}: {feature}", report.name);
+            }
+        }
+        if args.reasons {
+            for r in &report.rewordings {
+                eprintln!("  reworded {}:{}: expected `{}`, kiln: `{}`", report.name, r.line, r.expected, r.actual);
+            }
         }
         reports.push(report);
     }

@@ -11,11 +11,14 @@ use std::path::Path;
 pub type Module = kiln_loader::Module;
 pub type Instance = kiln_loader::Instance;
 
-/// Why a module could not be compiled and loaded.
-pub enum LoadFailure {
-    /// The module is invalid or malformed.
+/// Why kiln rejected a module, by the phase that rejected it; each carries
+/// kiln's reason (the decoder's or validator's own message).
+pub enum Rejection {
+    /// Decoding failed: the binary breaks the binary format.
+    Malformed(String),
+    /// Validation failed.
     Invalid(String),
-    /// The module uses a feature kiln does not implement.
+    /// The module uses a feature kiln does not implement (named).
     Unsupported(String),
     /// Anything else (a failure of kiln).
     Other(String),
@@ -67,20 +70,20 @@ impl Env {
 
     /// Checks that a module would compile (used for `assert_invalid` and
     /// `assert_malformed`, which expect it not to).
-    pub fn validate(&mut self, wasm: &[u8]) -> Result<(), LoadFailure> {
-        kiln_llvm::validate(wasm).map_err(compile_failure)
+    pub fn validate(&mut self, wasm: &[u8]) -> Result<(), Rejection> {
+        kiln_llvm::validate(wasm).map_err(rejection)
     }
 
     /// Compiles a module into a library in the work directory and loads it.
-    pub fn load(&mut self, wasm: &[u8]) -> Result<Module, LoadFailure> {
+    pub fn load(&mut self, wasm: &[u8]) -> Result<Module, Rejection> {
         self.next_library += 1;
         let path = self.workdir.path().join(format!("module{}.so", self.next_library));
         match compile::compile_to_file(wasm, Path::new("module"), &self.opts, Emit::SharedLibrary, &path) {
             Ok(_) => {}
-            Err(compile::Error::Compile { error, .. }) => return Err(compile_failure(error)),
-            Err(e) => return Err(LoadFailure::Other(e.to_string())),
+            Err(compile::Error::Compile { error, .. }) => return Err(rejection(error)),
+            Err(e) => return Err(Rejection::Other(e.to_string())),
         }
-        Module::from_file(&self.engine, &path).map_err(|e| LoadFailure::Other(e.to_string()))
+        Module::from_file(&self.engine, &path).map_err(|e| Rejection::Other(e.to_string()))
     }
 
     pub fn instantiate(&mut self, module: &Module) -> Result<Instance, InstantiateFailure> {
@@ -154,23 +157,53 @@ impl Env {
     }
 }
 
-/// The module names a wasm binary imports from (empty if it cannot be read).
-pub fn import_modules(wasm: &[u8]) -> Vec<String> {
-    let mut names = Vec::new();
+/// The module names `wasm` imports state from that instantiating it could
+/// change: a memory or table (which its segments or start function may
+/// write), a mutable global, or any function when it has a start function
+/// (which may call it). Read leniently: what cannot be read is left out.
+pub fn state_imports(wasm: &[u8]) -> Vec<String> {
+    let mut imports = Vec::new();
+    let mut has_start = false;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        let Ok(wasmparser::Payload::ImportSection(reader)) = payload else { continue };
-        for import in reader.into_imports().flatten() {
-            names.push(import.module.to_string());
+        match payload {
+            Ok(wasmparser::Payload::ImportSection(reader)) => {
+                imports.extend(reader.into_imports().map_while(Result::ok).map(|i| (i.module.to_string(), i.ty)));
+            }
+            Ok(wasmparser::Payload::StartSection { .. }) => has_start = true,
+            Ok(_) => {}
+            Err(_) => break,
         }
     }
+    let changes = |ty: &wasmparser::TypeRef| match ty {
+        wasmparser::TypeRef::Memory(_) | wasmparser::TypeRef::Table(_) => true,
+        wasmparser::TypeRef::Global(g) => g.mutable,
+        wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) => has_start,
+        _ => false,
+    };
+    let mut names: Vec<String> = imports.into_iter().filter(|(_, ty)| changes(ty)).map(|(m, _)| m).collect();
+    names.dedup();
     names
 }
 
-fn compile_failure(e: CompileError) -> LoadFailure {
+/// The names of the custom sections in `wasm`, in order (those that can be
+/// read).
+pub fn custom_sections(wasm: &[u8]) -> Vec<String> {
+    wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .map_while(Result::ok)
+        .filter_map(|p| match p {
+            wasmparser::Payload::CustomSection(reader) => Some(reader.name().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rejection(e: CompileError) -> Rejection {
     match e {
-        CompileError::Invalid { .. } => LoadFailure::Invalid(e.to_string()),
-        CompileError::Unsupported { ref feature, .. } => LoadFailure::Unsupported(feature.clone()),
-        other => LoadFailure::Other(other.to_string()),
+        CompileError::Malformed { message, .. } => Rejection::Malformed(message),
+        CompileError::Invalid { message, .. } => Rejection::Invalid(message),
+        CompileError::Unsupported { feature, .. } => Rejection::Unsupported(feature),
+        other => Rejection::Other(other.to_string()),
     }
 }
 

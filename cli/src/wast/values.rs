@@ -35,8 +35,8 @@ pub enum RefKind {
     Extern,
 }
 
-/// Why a script value cannot be used (a feature the runner does not
-/// support), named for the skip report.
+/// What kind of script value the runner cannot represent (`GC
+/// references`); the runner reports a directive that needs one as failed.
 pub type Unsupported = String;
 
 /// Converts an `(invoke ...)` argument.
@@ -145,6 +145,51 @@ fn v128_matches(p: &V128Pattern, bits: u128) -> bool {
         V128Pattern::I64x2(l) => l.iter().enumerate().all(|(i, x)| lane(i, 8) == *x as u64),
         V128Pattern::F32x4(l) => l.iter().enumerate().all(|(i, p)| f32_matches(p, lane(i, 4) as u32)),
         V128Pattern::F64x2(l) => l.iter().enumerate().all(|(i, p)| f64_matches(p, lane(i, 8))),
+    }
+}
+
+/// An expected result as the script writes it (`i32.const 8`,
+/// `f32.const nan:canonical`), for failure messages.
+pub fn expected(e: &WastRet<'_>) -> String {
+    match e {
+        WastRet::Core(core) => expected_core(core),
+        other => format!("{other:?}"),
+    }
+}
+
+fn expected_core(e: &WastRetCore<'_>) -> String {
+    fn nan<T>(p: &NanPattern<T>, bits: impl Fn(&T) -> String) -> String {
+        match p {
+            NanPattern::CanonicalNan => "nan:canonical".into(),
+            NanPattern::ArithmeticNan => "nan:arithmetic".into(),
+            NanPattern::Value(v) => bits(v),
+        }
+    }
+    let f32 = |v: &wast::token::F32| format!("{} ({:#010x})", f32::from_bits(v.bits), v.bits);
+    let f64 = |v: &wast::token::F64| format!("{} ({:#018x})", f64::from_bits(v.bits), v.bits);
+    let lanes = |l: Vec<String>| l.join(" ");
+    fn ints<T: ToString>(lanes: &[T]) -> String {
+        lanes.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+    }
+    match e {
+        WastRetCore::I32(x) => format!("i32.const {x}"),
+        WastRetCore::I64(x) => format!("i64.const {x}"),
+        WastRetCore::F32(p) => format!("f32.const {}", nan(p, f32)),
+        WastRetCore::F64(p) => format!("f64.const {}", nan(p, f64)),
+        WastRetCore::V128(V128Pattern::I8x16(l)) => format!("v128.const i8x16 {}", ints(l)),
+        WastRetCore::V128(V128Pattern::I16x8(l)) => format!("v128.const i16x8 {}", ints(l)),
+        WastRetCore::V128(V128Pattern::I32x4(l)) => format!("v128.const i32x4 {}", ints(l)),
+        WastRetCore::V128(V128Pattern::I64x2(l)) => format!("v128.const i64x2 {}", ints(l)),
+        WastRetCore::V128(V128Pattern::F32x4(l)) => {
+            format!("v128.const f32x4 {}", lanes(l.iter().map(|p| nan(p, f32)).collect()))
+        }
+        WastRetCore::V128(V128Pattern::F64x2(l)) => {
+            format!("v128.const f64x2 {}", lanes(l.iter().map(|p| nan(p, f64)).collect()))
+        }
+        WastRetCore::Either(options) => {
+            format!("either ({})", options.iter().map(expected_core).collect::<Vec<_>>().join(") ("))
+        }
+        other => format!("{other:?}"),
     }
 }
 

@@ -166,7 +166,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let address = self.element_address(table.base, index)?;
         let funcref = self.b.load(cx.types.ptr.into(), address, Access::TableElement)?.into_pointer_value();
         let is_null = self.b.is_null(funcref)?;
-        self.trap_if(is_null, TrapCode::UninitializedElement)?;
+        self.trap_if_at(is_null, TrapCode::UninitializedElement, index)?;
 
         let actual = self.b.load_field(funcref, o.func_ref_type_id(), cx.types.i32.into(), Access::Invariant)?;
         let expected = self.invariant(Invariant::TypeId(type_index))?;

@@ -425,6 +425,23 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
         Ok(())
     }
 
+    /// Traps with `code` about table element `index` (an `i64`) when `cond`
+    /// is true, through `raise_trap_at` so that the trap names the element.
+    /// The trap block is this site's own: unlike [`Self::trap_if`]'s, it
+    /// passes a value.
+    fn trap_if_at(&mut self, cond: IntValue<'ctx>, code: TrapCode, index: IntValue<'ctx>) -> Result<()> {
+        let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();
+        let trap = self.b.append_block("trap.at")?;
+        let cont = self.b.append_block("")?;
+        self.b.cond_br(cond, trap, cont)?;
+        self.b.position_at_end(trap);
+        let code_value = self.b.i32_const(code.as_u32() as i32);
+        let args = [self.vmctx.into(), code_value.into(), index.into()];
+        self.cx.call_builtin(&self.b, builtins, Builtin::raise_trap_at, &args)?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
     /// Calls `builtin`, which returns an integer, with `args`.
     fn call_int_builtin(&mut self, builtin: Builtin, args: &[BasicValueEnum<'ctx>]) -> Result<IntValue<'ctx>> {
         let builtins = self.invariant(Invariant::Builtins)?.into_pointer_value();

@@ -3,7 +3,8 @@
 //! The table is generated from [`kiln_abi::foreach_builtin_function!`], so a
 //! builtin added to the ABI that the runtime does not implement is a compile
 //! error here, and every entry's Rust signature is derived from the ABI's
-//! list. `raise_trap` is the C function that unwinds; the others are Rust
+//! list. `raise_trap` and `raise_trap_at` are the C functions that unwind;
+//! the others are Rust
 //! functions that run as host code (they clear the thread's wasm activation
 //! first, see `traphandlers`) and always return.
 
@@ -43,7 +44,7 @@ mod impls {
     use crate::instance::libcalls;
     use crate::traphandlers::HostScope;
 
-    pub(super) use crate::sys::raise_trap;
+    pub(super) use crate::sys::{raise_trap, raise_trap_at};
 
     // Each entry below is called by generated code with the calling
     // instance's live VM context; `libcalls` documents what it checks.

@@ -11,6 +11,17 @@ pub(crate) struct TrapInfo {
     pub pc: usize,
     /// The faulting data address (memory faults only, else 0).
     pub fault_address: usize,
+    /// The table element a trap raised by `raise_trap_at` is about.
+    pub index: u64,
+    /// Whether `index` was set (1) or not (0).
+    pub has_index: u32,
+}
+
+impl TrapInfo {
+    /// The table element the trap is about, if it names one.
+    pub(crate) fn index(&self) -> Option<u64> {
+        (self.has_index != 0).then_some(self.index)
+    }
 }
 
 /// `fn(callee_vmctx, caller_vmctx, wasm_call, values)`.
@@ -32,6 +43,8 @@ unsafe extern "C" {
     ) -> u32;
     /// The `raise_trap` builtin: unwinds to the innermost entry.
     pub(crate) fn kiln_raise_trap(vmctx: *mut crate::vm::VMContext, code: i32) -> !;
+    /// The `raise_trap_at` builtin: `raise_trap` naming a table element.
+    pub(crate) fn kiln_raise_trap_at(vmctx: *mut crate::vm::VMContext, code: i32, index: i64) -> !;
     fn kiln_leave_wasm() -> *mut c_void;
     fn kiln_reenter_wasm(activation: *mut c_void);
     fn kiln_stack_pointer() -> usize;

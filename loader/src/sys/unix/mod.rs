@@ -19,3 +19,5 @@ pub(crate) use stack::{ensure_alt_stack, thread_stack_bottom};
 
 /// The C implementation of the `raise_trap` builtin.
 pub(crate) use ffi::kiln_raise_trap as raise_trap;
+/// The C implementation of the `raise_trap_at` builtin.
+pub(crate) use ffi::kiln_raise_trap_at as raise_trap_at;

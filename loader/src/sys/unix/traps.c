@@ -30,6 +30,8 @@ typedef int32_t (*kiln_fault_classifier_fn)(uintptr_t pc, uintptr_t address);
 struct kiln_trap_info {
     uintptr_t pc;
     uintptr_t fault_address;
+    uint64_t index;
+    uint32_t has_index;
 };
 
 /* One host-to-wasm entry on this thread's stack. */
@@ -82,6 +84,21 @@ __attribute__((noreturn)) void kiln_raise_trap(void *vmctx, int32_t code) {
     act->info->fault_address = 0;
     /* A zero code would be indistinguishable from the first return of
      * sigsetjmp; report it as the invalid code UINT32_MAX. */
+    siglongjmp(act->jmp, code == 0 ? -1 : code);
+}
+
+/* The `raise_trap_at` builtin: `raise_trap` about the table element at
+ * `index`, which the trap reports. */
+__attribute__((noreturn)) void kiln_raise_trap_at(void *vmctx, int32_t code, int64_t index) {
+    (void)vmctx;
+    struct kiln_activation *act = kiln_current;
+    if (act == NULL) {
+        abort();
+    }
+    act->info->pc = (uintptr_t)__builtin_return_address(0);
+    act->info->fault_address = 0;
+    act->info->index = (uint64_t)index;
+    act->info->has_index = 1;
     siglongjmp(act->jmp, code == 0 ? -1 : code);
 }
 
