@@ -297,3 +297,33 @@ fn dash_output_is_standard_output() {
     assert!(err.contains("-o -") && err.contains("shared library"), "{err}");
     assert!(!dir.path().join("-").exists(), "a file named `-` was written");
 }
+
+/// A reader that stops early (`kiln inspect x.so | head -1`) ends kiln
+/// quietly, as it ends any Unix tool: no panic, nothing on stderr.
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    // More exports than a pipe buffers (64 KiB of report), so that kiln is
+    // still writing when the reader goes.
+    let functions: String = (0..4000).map(|i| format!("(func (export \"function_number_{i}\"))\n")).collect();
+    let wat = write(dir.path(), "many.wat", format!("(module {functions})"));
+    let lib = dir.path().join("many.so");
+    let o = kiln(&[&"compile", &wat, &"-O0", &"-o", &lib]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .arg("inspect")
+        .arg(&lib)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiln runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("one line");
+    // The pipe is closed here, with the rest of the report unread.
+    let output = child.wait_with_output().expect("kiln ends");
+    assert!(first.starts_with("file:"), "{first}");
+    let err = stderr(&output);
+    assert!(!err.contains("panicked") && !err.contains("internal error"), "{err}");
+}

@@ -83,7 +83,9 @@ pub(crate) struct CodegenArgs {
     /// Extra CPU features, comma separated LLVM names: +avx2,-sse4.2
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     features: Vec<String>,
-    /// How memory accesses are sandboxed: guard regions (fast) or explicit checks.
+    /// How out-of-bounds accesses are caught: guard regions (the hardware
+    /// catches most, fast) or explicit checks (for hosts without 8 GiB of
+    /// address space per memory). Traps are exact either way.
     #[arg(long, value_enum, default_value_t = BoundsArg::Guard)]
     bounds_checks: BoundsArg,
 }
@@ -109,9 +111,11 @@ enum EmitArg {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum BoundsArg {
-    /// Reserve address space with guard regions; no checks in generated code.
+    /// Reserve 8 GiB of address space per memory; an access that follows
+    /// its check at once faults instead of comparing.
     Guard,
-    /// Check every access against the memory's current size.
+    /// Check every access that is not proven in bounds against the
+    /// memory's current size.
     Explicit,
 }
 
@@ -153,6 +157,15 @@ pub fn main() -> ExitCode {
         eprintln!("kiln: internal error: {info}. Please report this with the input that caused it.");
     }));
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run(_)) {
+        // Reports go to stdout: `kiln inspect x.so | head` ends kiln quietly
+        // when `head` stops reading, as it ends any Unix tool. `kiln run`
+        // keeps the signal ignored, so a WASI program writing to a closed
+        // pipe gets EPIPE.
+        // SAFETY: sets the default disposition of one signal, before any
+        // thread is started; no handler runs.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let result = match cli.command {
         Command::Compile(args) => compile(args),
         Command::Run(args) => run::run(args),
