@@ -115,7 +115,6 @@ use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{FileType, TargetMachine};
 use inkwell::llvm_sys::support::LLVMParseCommandLineOptions;
-use inkwell::llvm_sys::transforms::pass_builder::LLVMPassBuilderOptionsSetInlinerThreshold;
 use object::{Object, ObjectSection, SectionKind};
 use std::ffi::{CStr, c_char, c_int};
 use std::sync::Once;
@@ -151,7 +150,7 @@ pub(crate) fn optimize<'ctx>(
         reroll::reroll_loops(module)?;
         running_sums::unmark_running_sums(module)?;
     }
-    bounds::insert_checks(module, types, sandbox)?;
+    bounds::insert_checks(module, types, sandbox, inline_threshold(level))?;
     let options = PassBuilderOptions::create();
     // SLP vectorization is off through `LLVM_OPTIONS`; see above.
     options.set_loop_slp_vectorization(false);
@@ -162,11 +161,6 @@ pub(crate) fn optimize<'ctx>(
         // with the vectorizer and the unroller.
         options.set_loop_vectorization(false);
         options.set_loop_unrolling(false);
-        if let Some(threshold) = inline_threshold(level) {
-            // SAFETY: `options` is a live pass builder options object; the
-            // threshold is a plain integer.
-            unsafe { LLVMPassBuilderOptionsSetInlinerThreshold(options.as_mut_ptr(), threshold) };
-        }
         run_passes(module, level.pipeline(), machine, options, "LLVM pass pipeline")?;
         run_passes(module, LOOP_FORM, machine, PassBuilderOptions::create(), "LLVM loop canonicalization")?;
         bounds::version_loops(module, types, sandbox.trap_code)?;
@@ -220,22 +214,14 @@ const EARLY_SIMPLIFICATION: &str = "function(lower-expect,simplifycfg<bonus-inst
     no-switch-range-to-icmp;no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;speculate-blocks;\
     simplify-cond-branch;no-speculate-unpredictables>,sroa<modify-cfg>)";
 
-/// The inliner's threshold: LLVM's for the level (225 at -O2, 250 at -O3)
-/// plus 50. Each access of linear memory comes with its bounds check when
-/// the inliner weighs a function, and the cost model counts a check's
-/// addition, comparison and branch (about 15) as if they stayed; most do
-/// not (they are handed to the guard region, hoisted out of loops or
-/// merged), and at LLVM's thresholds small functions that used to be
-/// inlined were not: a row update the vectorizer needs inlined to know its
-/// trip count (`tests/rerolled_loops.rs`), wordcount's hash-table helpers
-/// (4% more instructions executed). With 50 more, the 18 benchmark
-/// programs execute the same instructions as with 100 more. -Os keeps
-/// LLVM's size threshold.
-fn inline_threshold(level: OptLevel) -> Option<i32> {
+/// LLVM 19's inliner threshold for the level, if it inlines: 225 (its
+/// `-inline-threshold`) at -O1 and -O2, 250 at -O3, 50 for size.
+fn inline_threshold(level: OptLevel) -> Option<u32> {
     match level {
-        OptLevel::O2 => Some(225 + 50),
-        OptLevel::O3 => Some(250 + 50),
-        _ => None,
+        OptLevel::O0 => None,
+        OptLevel::O1 | OptLevel::O2 => Some(225),
+        OptLevel::O3 => Some(250),
+        OptLevel::Os => Some(50),
     }
 }
 

@@ -11,6 +11,13 @@
 //! access's own pointer (`base + zext(address) + offset`, a chain of
 //! `getelementptr i8`) and size.
 //!
+//! The inliner would weigh a function with its checks, as if each stayed a
+//! compare and a branch; most do not. A function with `n` checks carries
+//! `"function-inline-threshold"`, LLVM's threshold for the level plus what
+//! the checks and the trap block cost it, so that what is inlined is
+//! decided as it would be without them (a small loop that needs to be
+//! inlined to be vectorized, `memcpy`'s word loop).
+//!
 //! Every access of linear memory (TBAA tag "wasm memory") must carry the
 //! mark: one that lost it would go unchecked, and the compile stops with an
 //! internal error instead. The passes that run before this one (CFG
@@ -24,6 +31,13 @@ use crate::ir::{access_size, leading_phis, move_incoming, operand, successors};
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Module;
 use inkwell::values::{BasicValue, BasicValueEnum, FunctionValue, InstructionOpcode, InstructionValue, IntValue, PointerValue};
+
+/// What LLVM's inline cost model charges for one check: the address's
+/// end, the comparison and the branch (5 per instruction).
+const CHECK_INLINE_COST: u32 = 15;
+/// What it charges for the block that raises the trap (a call, 25, and
+/// the two loads of its address).
+const TRAP_INLINE_COST: u32 = 35;
 
 /// Where generated code finds what a check needs, from the VM context
 /// layout (`kiln_abi::VMOffsets`) of the module.
@@ -50,7 +64,14 @@ pub(crate) enum LengthAt {
 }
 
 /// Gives every marked access of `module` its check (see the module docs).
-pub(crate) fn insert_checks<'ctx>(module: &Module<'ctx>, types: Types<'ctx>, sandbox: &Sandbox) -> Result<()> {
+/// `inline_threshold` is the inliner's threshold at the optimization
+/// level, if it inlines: functions with checks get room for them on top.
+pub(crate) fn insert_checks<'ctx>(
+    module: &Module<'ctx>,
+    types: Types<'ctx>,
+    sandbox: &Sandbox,
+    inline_threshold: Option<u32>,
+) -> Result<()> {
     let context = module.get_context();
     let kind = context.get_kind_id(ACCESS);
     let tbaa = context.get_kind_id("tbaa");
@@ -59,6 +80,7 @@ pub(crate) fn insert_checks<'ctx>(module: &Module<'ctx>, types: Types<'ctx>, san
     let mut function = module.get_first_function();
     while let Some(f) = function {
         let mut checker = Checker { b: &b, function: f, sandbox, trap: None };
+        let mut checks = 0u32;
         for block in f.get_basic_blocks() {
             let mut accesses = Vec::new();
             let mut next = block.get_first_instruction();
@@ -84,7 +106,19 @@ pub(crate) fn insert_checks<'ctx>(module: &Module<'ctx>, types: Types<'ctx>, san
             }
             if !accesses.is_empty() {
                 checker.check_block(block, &accesses)?;
+                checks += accesses.len() as u32;
             }
+        }
+        if let Some(base) = inline_threshold.filter(|_| checks > 0) {
+            // The inliner weighs a function with its checks as if each stayed
+            // a compare and a branch, though most go (handed to the guard
+            // region, hoisted out of loops, merged): calls to the function
+            // get that much more room, so that checks do not decide what is
+            // inlined.
+            let bonus = CHECK_INLINE_COST.saturating_mul(checks).saturating_add(TRAP_INLINE_COST);
+            let threshold = base.saturating_add(bonus);
+            let attribute = context.create_string_attribute("function-inline-threshold", &threshold.to_string());
+            f.add_attribute(inkwell::attributes::AttributeLoc::Function, attribute);
         }
         function = f.get_next_function();
     }
