@@ -207,8 +207,12 @@ fn a_checked_loop_still_vectorizes() {
 
 // ---- loops against a model of wasm semantics ----
 
-/// The comparisons a loop may go on by (wasm instruction, Rust model).
-const COMPARISONS: [(&str, fn(u32, u32) -> bool); 10] = [
+/// A comparison of the loop test: the wasm instruction, and what it
+/// computes.
+type Comparison = (&'static str, fn(u32, u32) -> bool);
+
+/// The comparisons a loop may go on by.
+const COMPARISONS: [Comparison; 10] = [
     ("i32.lt_s", |a, b| (a as i32) < (b as i32)),
     ("i32.lt_u", |a, b| a < b),
     ("i32.le_s", |a, b| (a as i32) <= (b as i32)),

@@ -206,15 +206,7 @@ pub(crate) fn move_incoming<'ctx>(
     from: BasicBlock<'ctx>,
     to: BasicBlock<'ctx>,
 ) -> Result<PhiValue<'ctx>> {
-    let old = phi.as_instruction();
-    builder.position_before(&old);
-    let moved = check(builder.build_phi(phi.as_basic_value().get_type(), ""))?;
-    for (value, block) in phi.get_incomings() {
-        moved.add_incoming(&[(&value, if block == from { to } else { block })]);
-    }
-    old.replace_all_uses_with(&moved.as_instruction());
-    old.erase_from_basic_block();
-    Ok(moved)
+    rebuild_phi(builder, phi, from, to, false)
 }
 
 /// Bytes a load or store accesses, for the integer, float and vector
@@ -255,21 +247,31 @@ pub(crate) fn rename_incoming<'ctx>(
     from: BasicBlock<'ctx>,
     to: BasicBlock<'ctx>,
 ) -> Result<PhiValue<'ctx>> {
+    rebuild_phi(builder, phi, from, to, true)
+}
+
+/// `phi` rebuilt with its edges from `from` coming from `to`, all of them
+/// or (`once`) one.
+fn rebuild_phi<'ctx>(
+    builder: &Builder<'ctx>,
+    phi: PhiValue<'ctx>,
+    from: BasicBlock<'ctx>,
+    to: BasicBlock<'ctx>,
+    once: bool,
+) -> Result<PhiValue<'ctx>> {
     let old = phi.as_instruction();
     builder.position_before(&old);
-    let renamed = check(builder.build_phi(phi.as_basic_value().get_type(), ""))?;
-    let mut from_to = false;
+    let rebuilt = check(builder.build_phi(phi.as_basic_value().get_type(), ""))?;
+    let mut moved = false;
     for (value, block) in phi.get_incomings() {
-        if block == from {
-            if !from_to {
-                renamed.add_incoming(&[(&value, to)]);
-                from_to = true;
-            }
-        } else {
-            renamed.add_incoming(&[(&value, block)]);
+        if block != from {
+            rebuilt.add_incoming(&[(&value, block)]);
+        } else if !(once && moved) {
+            rebuilt.add_incoming(&[(&value, to)]);
+            moved = true;
         }
     }
-    old.replace_all_uses_with(&renamed.as_instruction());
+    old.replace_all_uses_with(&rebuilt.as_instruction());
     old.erase_from_basic_block();
-    Ok(renamed)
+    Ok(rebuilt)
 }

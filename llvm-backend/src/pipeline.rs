@@ -164,7 +164,7 @@ pub(crate) fn optimize<'ctx>(
         run_passes(module, level.pipeline(), machine, options, "LLVM pass pipeline")?;
         run_passes(module, LOOP_FORM, machine, PassBuilderOptions::create(), "LLVM loop canonicalization")?;
         bounds::version_loops(module, types, sandbox.trap_code)?;
-        run_passes(module, late_optimization(level), machine, PassBuilderOptions::create(), "LLVM vectorization pipeline")?;
+        run_passes(module, &late_optimization(level), machine, PassBuilderOptions::create(), "LLVM vectorization pipeline")?;
     } else {
         options.set_loop_vectorization(false);
         options.set_loop_unrolling(false);
@@ -236,60 +236,30 @@ const LOOP_FORM: &str = "function(loop-simplify,lcssa)";
 /// versioned, after a simplification that folds the checks versioning made
 /// constant, merges the blocks they split and deletes what they left
 /// unused. -O3 adds `chr` and unrolls as -O3 does; -Os does not unroll.
-fn late_optimization(level: OptLevel) -> &'static str {
-    match level {
-        OptLevel::O3 => concat!(
-            "function(simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;no-switch-range-to-icmp;",
-            "no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;speculate-blocks;",
-            "simplify-cond-branch;no-speculate-unpredictables>,dce),",
-            "function<eager-inv>(float2int,lower-constant-intrinsics,chr,",
-            "loop(loop-rotate<header-duplication;no-prepare-for-lto>,loop-deletion),loop-distribute,inject-tli-mappings,",
-            "loop-vectorize<no-interleave-forced-only;no-vectorize-forced-only;>,infer-alignment,loop-load-elim,",
-            "instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,",
-            "simplifycfg<bonus-inst-threshold=1;forward-switch-cond;switch-range-to-icmp;switch-to-lookup;no-keep-loops;",
-            "hoist-common-insts;sink-common-insts;speculate-blocks;simplify-cond-branch;no-speculate-unpredictables>,",
-            "slp-vectorizer,vector-combine,instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,",
-            "loop-unroll<O3>,transform-warning,sroa<preserve-cfg>,infer-alignment,",
-            "instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,loop-mssa(licm<allowspeculation>),",
-            "alignment-from-assumptions,loop-sink,instsimplify,div-rem-pairs,tailcallelim,",
-            "simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;switch-range-to-icmp;no-switch-to-lookup;keep-loops;",
-            "no-hoist-common-insts;no-sink-common-insts;speculate-blocks;simplify-cond-branch;speculate-unpredictables>)"
-        ),
-        OptLevel::Os => concat!(
-            "function(simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;no-switch-range-to-icmp;",
-            "no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;speculate-blocks;",
-            "simplify-cond-branch;no-speculate-unpredictables>,dce),",
-            "function<eager-inv>(float2int,lower-constant-intrinsics,",
-            "loop(loop-rotate<header-duplication;no-prepare-for-lto>,loop-deletion),loop-distribute,inject-tli-mappings,",
-            "loop-vectorize<no-interleave-forced-only;no-vectorize-forced-only;>,infer-alignment,loop-load-elim,",
-            "instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,",
-            "simplifycfg<bonus-inst-threshold=1;forward-switch-cond;switch-range-to-icmp;switch-to-lookup;no-keep-loops;",
-            "hoist-common-insts;sink-common-insts;speculate-blocks;simplify-cond-branch;no-speculate-unpredictables>,",
-            "slp-vectorizer,vector-combine,instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,",
-            "transform-warning,sroa<preserve-cfg>,infer-alignment,",
-            "instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,loop-mssa(licm<allowspeculation>),",
-            "alignment-from-assumptions,loop-sink,instsimplify,div-rem-pairs,tailcallelim,",
-            "simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;switch-range-to-icmp;no-switch-to-lookup;keep-loops;",
-            "no-hoist-common-insts;no-sink-common-insts;speculate-blocks;simplify-cond-branch;speculate-unpredictables>)"
-        ),
-        _ => concat!(
-            "function(simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;no-switch-range-to-icmp;",
-            "no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;speculate-blocks;",
-            "simplify-cond-branch;no-speculate-unpredictables>,dce),",
-            "function<eager-inv>(float2int,lower-constant-intrinsics,",
-            "loop(loop-rotate<header-duplication;no-prepare-for-lto>,loop-deletion),loop-distribute,inject-tli-mappings,",
-            "loop-vectorize<no-interleave-forced-only;no-vectorize-forced-only;>,infer-alignment,loop-load-elim,",
-            "instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,",
-            "simplifycfg<bonus-inst-threshold=1;forward-switch-cond;switch-range-to-icmp;switch-to-lookup;no-keep-loops;",
-            "hoist-common-insts;sink-common-insts;speculate-blocks;simplify-cond-branch;no-speculate-unpredictables>,",
-            "slp-vectorizer,vector-combine,instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,",
-            "loop-unroll<O2>,transform-warning,sroa<preserve-cfg>,infer-alignment,",
-            "instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>,loop-mssa(licm<allowspeculation>),",
-            "alignment-from-assumptions,loop-sink,instsimplify,div-rem-pairs,tailcallelim,",
-            "simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;switch-range-to-icmp;no-switch-to-lookup;keep-loops;",
-            "no-hoist-common-insts;no-sink-common-insts;speculate-blocks;simplify-cond-branch;speculate-unpredictables>)"
-        ),
-    }
+fn late_optimization(level: OptLevel) -> String {
+    const FOLD_CHECKS: &str = "function(simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;\
+        no-switch-range-to-icmp;no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;\
+        speculate-blocks;simplify-cond-branch;no-speculate-unpredictables>,dce)";
+    const INSTCOMBINE: &str = "instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>";
+    let (chr, unroll) = match level {
+        OptLevel::O3 => ("chr,", "loop-unroll<O3>,"),
+        OptLevel::Os => ("", ""),
+        _ => ("", "loop-unroll<O2>,"),
+    };
+    format!(
+        "{FOLD_CHECKS},function<eager-inv>(float2int,lower-constant-intrinsics,{chr}\
+         loop(loop-rotate<header-duplication;no-prepare-for-lto>,loop-deletion),loop-distribute,\
+         inject-tli-mappings,loop-vectorize<no-interleave-forced-only;no-vectorize-forced-only;>,\
+         infer-alignment,loop-load-elim,{INSTCOMBINE},\
+         simplifycfg<bonus-inst-threshold=1;forward-switch-cond;switch-range-to-icmp;switch-to-lookup;\
+         no-keep-loops;hoist-common-insts;sink-common-insts;speculate-blocks;simplify-cond-branch;\
+         no-speculate-unpredictables>,slp-vectorizer,vector-combine,{INSTCOMBINE},{unroll}\
+         transform-warning,sroa<preserve-cfg>,infer-alignment,{INSTCOMBINE},\
+         loop-mssa(licm<allowspeculation>),alignment-from-assumptions,loop-sink,instsimplify,div-rem-pairs,\
+         tailcallelim,simplifycfg<bonus-inst-threshold=1;no-forward-switch-cond;switch-range-to-icmp;\
+         no-switch-to-lookup;keep-loops;no-hoist-common-insts;no-sink-common-insts;speculate-blocks;\
+         simplify-cond-branch;speculate-unpredictables>)"
+    )
 }
 
 /// The pipeline's last CFG simplification (`keep-loops`), after checks

@@ -204,10 +204,10 @@ pub(super) fn pointer_terms<'ctx>(
             return None;
         }
         let (term, c) = offset_of(int(operand(gep, 1)?)?, edges)?;
-        if let Some(t) = term {
-            if index.replace(t).is_some() {
-                return None;
-            }
+        if let Some(t) = term
+            && index.replace(t).is_some()
+        {
+            return None;
         }
         constant = constant.checked_add(c)?;
         root = along(operand(gep, 0)?, edges);

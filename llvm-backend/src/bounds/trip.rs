@@ -160,13 +160,14 @@ fn comparison(cond: IntValue<'_>) -> Option<(IntPredicate, IntValue<'_>, IntValu
     let pred = i.get_icmp_predicate()?;
     let lhs = int(crate::ir::operand(i, 0)?)?;
     let rhs = int(crate::ir::operand(i, 1)?)?;
-    if matches!(pred, IntPredicate::NE | IntPredicate::EQ) && rhs.get_zero_extended_constant() == Some(0) {
-        if let Some(z) = lhs.as_instruction().filter(|z| z.get_opcode() == InstructionOpcode::ZExt) {
-            let inner = int(crate::ir::operand(z, 0)?)?;
-            if inner.get_type().get_bit_width() == 1 {
-                let (p, l, r) = comparison(inner)?;
-                return Some(if pred == IntPredicate::NE { (p, l, r) } else { (inverse(p), l, r) });
-            }
+    if matches!(pred, IntPredicate::NE | IntPredicate::EQ)
+        && rhs.get_zero_extended_constant() == Some(0)
+        && let Some(z) = lhs.as_instruction().filter(|z| z.get_opcode() == InstructionOpcode::ZExt)
+    {
+        let inner = int(crate::ir::operand(z, 0)?)?;
+        if inner.get_type().get_bit_width() == 1 {
+            let (p, l, r) = comparison(inner)?;
+            return Some(if pred == IntPredicate::NE { (p, l, r) } else { (inverse(p), l, r) });
         }
     }
     Some((pred, lhs, rhs))
