@@ -35,6 +35,17 @@ struct Args {
     /// Run only `--seed` in this process and print its verdict.
     #[arg(long)]
     repro: bool,
+    /// Differential target: run this module (.wasm or .wat, which must
+    /// export its fuel global as `kiln-fuzz:fuel` if it has one) instead
+    /// of generated ones, with the --call plan, and print the verdict.
+    #[arg(long)]
+    module: Option<PathBuf>,
+    /// With --module: call NAME with the arguments, each TYPE:VALUE (i32:5,
+    /// i64:-1, f32:BITS, f64:BITS, v128:BITS; bits in hex with 0x or
+    /// decimal). Repeatable; without it every exported function is called
+    /// once with zeros.
+    #[arg(long = "call", value_name = "NAME[,ARG...]")]
+    calls: Vec<String>,
     /// Internal: serve seeds from standard input for a campaign.
     #[arg(long, hide = true)]
     worker: bool,
@@ -55,6 +66,28 @@ pub fn main(preset: Option<TargetName>) -> anyhow::Result<()> {
     let make = move || Target::new(name, mode).map_err(anyhow::Error::msg);
     if args.worker {
         return driver::on_big_stack(move || driver::worker(make()?, name).map_err(anyhow::Error::from));
+    }
+    if let Some(path) = &args.module {
+        let wasm = kiln::read_module(path)?;
+        let plan = match args.calls.is_empty() {
+            true => crate::differential::exported_functions(&wasm)
+                .map_err(anyhow::Error::msg)?
+                .into_iter()
+                .map(|e| (e.name, e.params.iter().map(|&t| crate::differential::zero(t)).collect()))
+                .collect(),
+            false => args.calls.iter().map(|c| parse_call(c)).collect::<anyhow::Result<Vec<_>>>()?,
+        };
+        let verdict = driver::on_big_stack(move || {
+            let crate::target::Target::Differential(d) = make()? else {
+                anyhow::bail!("--module runs the differential target");
+            };
+            Ok(d.run_module(&wasm, &plan))
+        })?;
+        println!("{verdict:?}");
+        if let Verdict::Fail(_) = verdict {
+            std::process::exit(1);
+        }
+        return Ok(());
     }
     if args.repro {
         let seed = args.seed;
@@ -106,4 +139,33 @@ pub fn libfuzzer_target(name: TargetName) -> Target {
     let mode = std::env::var("KILN_FUZZ_BOUNDS_CHECKS").unwrap_or_else(|_| "guard".into());
     let mode = bounds_checks(&mode).unwrap_or_else(|e| panic!("KILN_FUZZ_BOUNDS_CHECKS: {e}"));
     Target::new(name, mode).unwrap_or_else(|e| panic!("cannot set up the {name} target: {e}"))
+}
+
+/// `NAME,TYPE:VALUE,...` as a planned call.
+fn parse_call(text: &str) -> anyhow::Result<(String, Vec<crate::state::Value>)> {
+    use crate::state::Value;
+    let mut parts = text.split(',');
+    let name = parts.next().unwrap_or_default().to_string();
+    let args = parts
+        .map(|arg| {
+            let (ty, v) = arg.split_once(':').ok_or_else(|| anyhow::anyhow!("argument `{arg}` is not TYPE:VALUE"))?;
+            let bits = |v: &str| -> anyhow::Result<u128> {
+                Ok(match v.strip_prefix("0x") {
+                    Some(hex) => u128::from_str_radix(hex, 16)?,
+                    None => v.parse::<i128>()? as u128,
+                })
+            };
+            Ok(match ty {
+                "i32" => Value::I32(bits(v)? as i32),
+                "i64" => Value::I64(bits(v)? as i64),
+                "f32" => Value::F32(bits(v)? as u32),
+                "f64" => Value::F64(bits(v)? as u64),
+                "v128" => Value::V128(bits(v)?),
+                "funcref" => Value::FuncRef(None),
+                "externref" => Value::ExternRef(false),
+                other => anyhow::bail!("unknown argument type `{other}`"),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((name, args))
 }

@@ -153,16 +153,23 @@ pub fn argument(u: &mut Unstructured<'_>, ty: ValType) -> arbitrary::Result<Valu
 /// The differential target: kiln at -O0 and -O2 in one bounds-check mode,
 /// against wasmi.
 pub struct Differential {
-    reference: WasmiEngine,
-    kiln: Vec<KilnEngine>,
+    reference: Box<dyn Engine>,
+    others: Vec<Box<dyn Engine>>,
 }
 
 impl Differential {
     /// kiln -O0 and -O2 with `bounds_checks`, against wasmi.
     pub fn new(bounds_checks: BoundsChecks) -> Differential {
-        let kiln = [OptLevel::O0, OptLevel::O2]
-            .map(|opt_level| KilnEngine::new(CompileOptions { opt_level, bounds_checks, ..CompileOptions::default() }));
-        Differential { reference: WasmiEngine::default(), kiln: kiln.into() }
+        let kiln = [OptLevel::O0, OptLevel::O2].map(|opt_level| {
+            Box::new(KilnEngine::new(CompileOptions { opt_level, bounds_checks, ..CompileOptions::default() }))
+                as Box<dyn Engine>
+        });
+        Differential::with_engines(Box::new(WasmiEngine::default()), kiln.into())
+    }
+
+    /// `others` compared against `reference`.
+    pub fn with_engines(reference: Box<dyn Engine>, others: Vec<Box<dyn Engine>>) -> Differential {
+        Differential { reference, others }
     }
 
     /// Runs one fuzz input.
@@ -191,8 +198,8 @@ impl Differential {
     /// Runs `wasm` (which exports its fuel global as `FUEL_EXPORT`) with
     /// the calls in `plan` on every engine.
     pub fn run_module(&self, wasm: &[u8], plan: &[(String, Vec<Value>)]) -> Verdict {
-        let mut engines: Vec<&dyn Engine> = vec![&self.reference];
-        engines.extend(self.kiln.iter().map(|k| k as &dyn Engine));
+        let mut engines: Vec<&dyn Engine> = vec![self.reference.as_ref()];
+        engines.extend(self.others.iter().map(|e| e.as_ref()));
         let mut instances = Vec::new();
         let mut stopped = Vec::new();
         for engine in &engines {
@@ -219,6 +226,7 @@ impl Differential {
             ));
         }
         let names: Vec<String> = engines.iter().map(|e| e.name()).collect();
+        let fueled = exports_global(wasm, FUEL_EXPORT);
         let mut traps = 0;
         let reference = match snapshot(instances[0].as_ref()) {
             Ok(s) => s,
@@ -232,7 +240,7 @@ impl Differential {
             let call = format!("call {i}: {name}({})", shown.join(", "));
             let mut outcomes = Vec::new();
             for (engine, instance) in names.iter().zip(instances.iter_mut()) {
-                if let Err(e) = instance.set_global(FUEL_EXPORT, FUEL_PER_CALL as i32) {
+                if fueled && let Err(e) = instance.set_global(FUEL_EXPORT, FUEL_PER_CALL as i32) {
                     return Verdict::Fail(format!("{}: {engine}: cannot refuel: {e}", DivergenceKind::KilnFailed));
                 }
                 outcomes.push(instance.call(name, args));
@@ -247,7 +255,7 @@ impl Differential {
                         (Outcome::Trapped(_), Outcome::Trapped(_)) => DivergenceKind::TrapKind,
                         _ => DivergenceKind::Results,
                     };
-                    return Verdict::Fail(format!("{kind}: {call}: wasmi {expected}, {engine} {outcome}"));
+                    return Verdict::Fail(format!("{kind}: {call}: {} {expected}, {engine} {outcome}", names[0]));
                 }
             }
             if let Outcome::Failed(e) = expected {
@@ -280,13 +288,24 @@ fn compare_states(names: &[String], instances: &[Box<dyn RunningInstance>], refe
             Err(e) => return Some(format!("{name}: cannot read the state: {e}")),
         };
         if let Some(d) = snapshot_difference(reference, &state) {
-            return Some(format!("wasmi against {name}: {d}"));
+            return Some(format!("{} against {name}: {d}", names[0]));
         }
     }
     None
 }
 
-fn zero(ty: ValType) -> Value {
+/// Whether `wasm` exports a global named `name`.
+fn exports_global(wasm: &[u8], name: &str) -> bool {
+    Parser::new(0).parse_all(wasm).any(|p| match p {
+        Ok(Payload::ExportSection(reader)) => {
+            reader.into_iter().flatten().any(|e| e.kind == ExternalKind::Global && e.name == name)
+        }
+        _ => false,
+    })
+}
+
+/// The zero (or null) value of `ty`.
+pub fn zero(ty: ValType) -> Value {
     match ty {
         ValType::I32 => Value::I32(0),
         ValType::I64 => Value::I64(0),

@@ -50,8 +50,8 @@ impl fmt::Display for Value {
         match self {
             Value::I32(v) => write!(f, "i32:{v}"),
             Value::I64(v) => write!(f, "i64:{v}"),
-            Value::F32(b) => write!(f, "f32:{}({b:#x})", f32::from_bits(*b)),
-            Value::F64(b) => write!(f, "f64:{}({b:#x})", f64::from_bits(*b)),
+            Value::F32(b) => write!(f, "f32:{:?}({b:#x})", f32::from_bits(*b)),
+            Value::F64(b) => write!(f, "f64:{:?}({b:#x})", f64::from_bits(*b)),
             Value::V128(b) => write!(f, "v128:{b:#034x}"),
             Value::FuncRef(None) => write!(f, "funcref:null"),
             Value::FuncRef(Some(name)) => write!(f, "funcref:{name}"),
@@ -210,7 +210,7 @@ mod tests {
     fn every_kind_of_difference_is_found_and_named() {
         let mut s = snapshot();
         s.globals[1].1 = Value::F64(1);
-        assert_eq!(snapshot_difference(&snapshot(), &s).unwrap(), "global `h`: f64:0(0x0) against f64:5e-324(0x1)");
+        assert_eq!(snapshot_difference(&snapshot(), &s).unwrap(), "global `h`: f64:0.0(0x0) against f64:5e-324(0x1)");
 
         let mut s = snapshot();
         s.memories[0].1.bytes[0x1234] = 7;

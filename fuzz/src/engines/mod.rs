@@ -28,7 +28,7 @@ pub enum Started {
 }
 
 /// An engine that runs modules.
-pub trait Engine {
+pub trait Engine: Send + Sync {
     /// Its name in reports: `wasmi`, `kiln -O2 guard`, ...
     fn name(&self) -> String;
     /// Compiles (or prepares) and instantiates `wasm`.

@@ -3,7 +3,7 @@
 
 use super::{Engine, RunningInstance, Started};
 use crate::state::{MemoryState, Outcome, Snapshot, TrapKind, Value};
-use wasmi::{Extern, Func, Instance, Linker, Module, Nullable, Ref, Store, Val};
+use wasmi::{Extern, Func, Instance, Linker, Module, Ref, Store, Val};
 use wasmi::{F32, F64, TrapCode, V128};
 
 /// The wasmi interpreter.
@@ -68,7 +68,7 @@ struct WasmiInstance {
 }
 
 impl WasmiInstance {
-    fn func_name(&self, f: &Nullable<Func>) -> Option<String> {
+    fn func_name(&self, f: &Ref<Func>) -> Option<String> {
         let f = f.val()?;
         let id = identity(f);
         Some(self.functions.iter().find(|(i, _)| *i == id).map_or_else(|| "?".into(), |(_, name)| name.clone()))
@@ -86,13 +86,6 @@ impl WasmiInstance {
         }
         .canonical()
     }
-
-    fn reference(&self, r: &Ref) -> Value {
-        match r {
-            Ref::Func(f) => Value::FuncRef(self.func_name(f)),
-            Ref::Extern(e) => Value::ExternRef(!e.is_null()),
-        }
-    }
 }
 
 fn val(v: &Value) -> Result<Val, String> {
@@ -102,8 +95,8 @@ fn val(v: &Value) -> Result<Val, String> {
         Value::F32(b) => Val::F32(F32::from_bits(*b)),
         Value::F64(b) => Val::F64(F64::from_bits(*b)),
         Value::V128(b) => Val::V128(V128::from(*b)),
-        Value::FuncRef(None) => Val::FuncRef(Nullable::Null),
-        Value::ExternRef(false) => Val::ExternRef(Nullable::Null),
+        Value::FuncRef(None) => Val::FuncRef(Ref::Null),
+        Value::ExternRef(false) => Val::ExternRef(Ref::Null),
         other => return Err(format!("cannot pass {other} as an argument")),
     })
 }
@@ -141,7 +134,7 @@ impl RunningInstance for WasmiInstance {
             Ok(params) => params,
             Err(e) => return Outcome::Failed(e),
         };
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for_ty(*t)).collect();
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default(*t)).collect();
         match func.call(&mut self.store, &params, &mut results) {
             Ok(()) => Outcome::Returned(results.iter().map(|v| self.value(v)).collect()),
             Err(e) => error_outcome(&e),
@@ -166,7 +159,7 @@ impl RunningInstance for WasmiInstance {
                 }
                 Extern::Table(t) => {
                     let elements = (0..t.size(&self.store))
-                        .map(|i| t.get(&self.store, i).map(|r| self.reference(&r)))
+                        .map(|i| t.get(&self.store, i).map(|v| self.value(&v)))
                         .collect::<Option<Vec<_>>>()
                         .ok_or_else(|| format!("table `{name}` shrank while being read"))?;
                     snapshot.tables.push((name, elements));
