@@ -284,7 +284,9 @@ impl Campaign {
 }
 
 /// Saves a failing input: `seed-N.bin`, `seed-N.txt` (the message) and,
-/// for the differential target, the module as `seed-N.wasm` and `.wat`.
+/// for the differential target, the module as `seed-N.wasm` and `.wat`;
+/// for the loader target, the mutant library as `seed-N.so` with the
+/// ranges where it differs from its base in `seed-N.txt`.
 pub fn save(target: TargetName, seed: u64, message: &str, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let data = input(target, seed);
@@ -297,6 +299,14 @@ pub fn save(target: TargetName, seed: u64, message: &str, dir: &Path) -> std::io
             std::fs::write(dir.join(format!("seed-{seed}.wat")), text)?;
         }
         std::fs::write(dir.join(format!("seed-{seed}.wasm")), module.wasm)?;
+    }
+    if target == TargetName::Loader
+        && let Ok(loader) = crate::loader::LoaderTarget::new()
+        && let Ok((base, bytes, _)) = loader.mutant(&data)
+    {
+        std::fs::write(dir.join(format!("seed-{seed}.so")), &bytes)?;
+        let note = format!("{message}\nbase {base}; {}\n", loader.describe_mutant(base, &bytes));
+        std::fs::write(dir.join(format!("seed-{seed}.txt")), note)?;
     }
     Ok(())
 }

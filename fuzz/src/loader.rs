@@ -63,6 +63,8 @@ pub struct LoaderTarget {
     bases: Vec<Base>,
     engine: Engine,
     dir: tempfile::TempDir,
+    /// Libraries written so far, to name each one afresh.
+    loads: std::sync::atomic::AtomicU64,
 }
 
 impl LoaderTarget {
@@ -80,21 +82,28 @@ impl LoaderTarget {
             let blob = find(&bytes, &MAGIC).ok_or_else(|| format!("base module {i}: no metadata in the library"))?;
             bases.push(Base { bytes, blob });
         }
-        Ok(LoaderTarget { bases, engine: Engine::default(), dir })
+        Ok(LoaderTarget { bases, engine: Engine::default(), dir, loads: Default::default() })
+    }
+
+    /// The mutant library an input describes: which base it comes from,
+    /// its bytes, and whether the loader must refuse it.
+    pub fn mutant(&self, data: &[u8]) -> arbitrary::Result<(usize, Vec<u8>, bool)> {
+        let mut u = Unstructured::new(data);
+        let index = u.choose_index(self.bases.len())?;
+        let (bytes, must_fail) = mutate(&mut u, &self.bases[index])?;
+        Ok((index, bytes, must_fail))
     }
 
     /// Runs one input.
     pub fn run(&self, data: &[u8]) -> Verdict {
-        let mut u = Unstructured::new(data);
-        let Ok(index) = u.choose_index(self.bases.len()) else {
-            return Verdict::Skip("empty input".into());
-        };
-        let base = &self.bases[index];
-        let (bytes, must_fail) = match mutate(&mut u, base) {
+        let (index, bytes, must_fail) = match self.mutant(data) {
             Ok(m) => m,
             Err(e) => return Verdict::Skip(format!("input too short: {e}")),
         };
-        let path = self.dir.path().join(format!("mutant-{}.so", std::process::id()));
+        // A new file (and inode) each time: the dynamic loader hands back
+        // an already loaded library for a path and inode it knows.
+        let n = self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self.dir.path().join(format!("mutant-{}-{n}.so", std::process::id()));
         if let Err(e) = std::fs::write(&path, &bytes) {
             return Verdict::Fail(format!("io: cannot write {}: {e}", path.display()));
         }
@@ -210,4 +219,50 @@ fn overwrite(u: &mut Unstructured<'_>, bytes: &mut [u8], range: std::ops::Range<
         }
     }
     Ok(())
+}
+
+impl LoaderTarget {
+    /// Where `mutant` differs from base `base`: byte ranges, each with the
+    /// ELF section that holds it, and the length if it was truncated.
+    pub fn describe_mutant(&self, base: usize, mutant: &[u8]) -> String {
+        let original = &self.bases[base].bytes;
+        let sections: Vec<(String, std::ops::Range<u64>)> = match object::File::parse(original.as_slice()) {
+            Ok(file) => {
+                use object::{Object, ObjectSection};
+                file.sections()
+                    .filter_map(|s| {
+                        let (start, len) = s.file_range()?;
+                        Some((s.name().unwrap_or("?").to_string(), start..start + len))
+                    })
+                    .collect()
+            }
+            Err(_) => Vec::new(),
+        };
+        let section_of = |at: usize| {
+            sections.iter().find(|(_, r)| r.contains(&(at as u64))).map_or("headers or padding", |(n, _)| n.as_str())
+        };
+        let mut parts = Vec::new();
+        let mut at = 0;
+        let common = original.len().min(mutant.len());
+        while at < common {
+            if original[at] == mutant[at] {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < common && original[at] != mutant[at] {
+                at += 1;
+            }
+            parts.push(format!(
+                "{start:#x}..{at:#x} in {}: {:02x?} -> {:02x?}",
+                section_of(start),
+                &original[start..at],
+                &mutant[start..at]
+            ));
+        }
+        if mutant.len() < original.len() {
+            parts.push(format!("truncated to {:#x} of {:#x} bytes", mutant.len(), original.len()));
+        }
+        if parts.is_empty() { "unchanged".into() } else { parts.join("; ") }
+    }
 }
