@@ -246,6 +246,9 @@ impl Differential {
                 outcomes.push(instance.call(name, args));
             }
             let expected = &outcomes[0];
+            if let Outcome::Failed(e) = expected {
+                return Verdict::Skip(format!("the reference failed at {call}: {e}"));
+            }
             for (engine, outcome) in names.iter().zip(&outcomes).skip(1) {
                 if outcome != expected {
                     let kind = match (expected, outcome) {
@@ -257,9 +260,6 @@ impl Differential {
                     };
                     return Verdict::Fail(format!("{kind}: {call}: {} {expected}, {engine} {outcome}", names[0]));
                 }
-            }
-            if let Outcome::Failed(e) = expected {
-                return Verdict::Skip(format!("the reference failed at {call}: {e}"));
             }
             let trapped = matches!(expected, Outcome::Trapped(_));
             traps += usize::from(trapped);

@@ -227,11 +227,10 @@ impl Campaign {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            for id in 0..workers.len() {
-                let hung =
-                    workers[id].as_ref().and_then(|w| w.busy).filter(|(_, since)| since.elapsed() > INPUT_TIMEOUT);
+            for (id, slot) in workers.iter_mut().enumerate() {
+                let hung = slot.as_ref().and_then(|w| w.busy).filter(|(_, since)| since.elapsed() > INPUT_TIMEOUT);
                 if let Some((seed, _)) = hung {
-                    let mut worker = workers[id].take().expect("a busy worker");
+                    let mut worker = slot.take().expect("a busy worker");
                     let _ = worker.child.kill();
                     let _ = worker.child.wait();
                     let verdict = Verdict::Fail(format!("timeout: no verdict after {} s", INPUT_TIMEOUT.as_secs()));
@@ -239,7 +238,7 @@ impl Campaign {
                     // Its reader thread's report of the exit names the old
                     // generation and is ignored.
                     generation += 1;
-                    workers[id] = Some(self.spawn(id, generation, &tx)?);
+                    *slot = Some(self.spawn(id, generation, &tx)?);
                 }
             }
             if last_report.elapsed() >= Duration::from_secs(30) {

@@ -153,7 +153,7 @@ pub fn export_global(wasm: &[u8], index: u32, name: &str) -> Vec<u8> {
         let Some((id, range)) = payload.as_section() else { continue };
         // Sections that follow the export section in the binary format:
         // start, element, data count, code, data.
-        if !exported && matches!(id, 8 | 9 | 10 | 11 | 12) {
+        if !exported && matches!(id, 8..=12) {
             add_export_section(&mut out, None);
             exported = true;
         }

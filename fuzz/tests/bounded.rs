@@ -57,3 +57,13 @@ fn compiler_on_bytes_and_generated_modules() {
 fn loader_on_mutated_libraries() {
     bounded_run("loader", 0, 300, 280, &[]);
 }
+
+/// Seed 5303 of the differential target, found by a campaign: kiln -O0
+/// (either bounds-check mode) never finishes compiling its module, as
+/// LLVM 19's `llc -O0` loops in the DAG combiner on the IR of its first
+/// function. A worker that spends 120 s on one input is killed and the
+/// input failed, so the hang fails this test instead of hanging the suite.
+#[test]
+fn differential_seed_5303_compiles_at_o0() {
+    bounded_run("differential", 5303, 1, 1, &["--bounds-checks", "explicit"]);
+}

@@ -118,9 +118,13 @@ fn trap_kind(code: TrapCode) -> TrapKind {
 }
 
 fn error_outcome(e: &wasmi::Error) -> Outcome {
-    match e.as_trap_code() {
-        Some(code) => Outcome::Trapped(trap_kind(code)),
-        None => Outcome::Failed(e.to_string()),
+    use wasmi::errors::{ErrorKind, TableError};
+    match (e.as_trap_code(), e.kind()) {
+        (Some(code), _) => Outcome::Trapped(trap_kind(code)),
+        // wasmi 1.1 reports an out-of-bounds `table.copy` as a table error
+        // without a trap code (it maps the other table operations' errors).
+        (None, ErrorKind::Table(TableError::CopyOutOfBounds)) => Outcome::Trapped(TrapKind::TableOutOfBounds),
+        (None, _) => Outcome::Failed(e.to_string()),
     }
 }
 
