@@ -4,8 +4,9 @@
 //! An input is one of: arbitrary bytes (behind a wasm header half the
 //! time, so parsing gets past the magic number); a wasm-smith module from
 //! a swarm configuration that may use any proposal, imports, several
-//! memories and raw bytes as function bodies; or such a module with a few
-//! bytes overwritten. It is compiled at an optimization level and
+//! memories and raw bytes as function bodies; such a module with a few
+//! bytes overwritten; or a module within kiln's features (the
+//! differential target's configuration). It is compiled at an optimization level and
 //! bounds-check mode the input picks, through linking for generated
 //! modules. What the compile must return is decided independently by
 //! wasmparser: a module valid under `KILN_FEATURES` compiles; one valid
@@ -87,7 +88,10 @@ fn module(u: &mut Unstructured<'_>) -> arbitrary::Result<(Vec<u8>, bool)> {
             }
             Ok((wasm, false))
         }
-        _ => Ok((wasm_smith::Module::new(wide_config(u)?, u)?.to_bytes(), true)),
+        2 => Ok((wasm_smith::Module::new(wide_config(u)?, u)?.to_bytes(), true)),
+        // Within kiln's features, so that code generation and linking see
+        // as many modules as validation does.
+        _ => Ok((wasm_smith::Module::new(crate::smith::kiln_config(u)?, u)?.to_bytes(), true)),
     }
 }
 
