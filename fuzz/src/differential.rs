@@ -195,8 +195,9 @@ impl Differential {
         self.run_module(&module.wasm, &plan)
     }
 
-    /// Runs `wasm` (which exports its fuel global as `FUEL_EXPORT`) with
-    /// the calls in `plan` on every engine.
+    /// Runs `wasm` with the calls in `plan` on every engine. If the module
+    /// exports a global named `FUEL_EXPORT`, it is set to `FUEL_PER_CALL`
+    /// before each call.
     pub fn run_module(&self, wasm: &[u8], plan: &[(String, Vec<Value>)]) -> Verdict {
         let mut engines: Vec<&dyn Engine> = vec![self.reference.as_ref()];
         engines.extend(self.others.iter().map(|e| e.as_ref()));
@@ -211,7 +212,7 @@ impl Differential {
         if let Some((_, Outcome::Failed(e))) = stopped.iter().find(|(name, _)| *name == self.reference.name()) {
             return Verdict::Skip(format!("the reference cannot run the module: {e}"));
         }
-        if let Some((name, Outcome::Failed(e))) = stopped.first() {
+        if let Some((name, Outcome::Failed(e))) = stopped.iter().find(|(_, o)| matches!(o, Outcome::Failed(_))) {
             return Verdict::Fail(format!("{}: {name}: {e}", DivergenceKind::KilnFailed));
         }
         if !stopped.is_empty() {
