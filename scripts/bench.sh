@@ -11,7 +11,12 @@
 #                       target/bench-quick with BENCH_QUICK)
 #   BENCH_RUNNERS=a,b   only these runners (native always runs): native, kiln-O2,
 #                       kiln-O3, kiln-O3-native, kiln-O3-simd, kiln-O2-process,
-#                       wasmtime, wasmtime-simd, node, node-simd, wasm2c
+#                       kiln-O2-baseline, wasmtime, wasmtime-simd, node,
+#                       node-simd, wasm2c
+#   KILN_BASELINE=PATH  another build's kiln binary (an earlier commit, say):
+#                       adds the kiln-O2-baseline runner, whose libraries that
+#                       kiln compiles and runs with its own `kiln run`, so a
+#                       change is measured against what came before in one run
 #
 # Results: report.md, summary.csv, runs.csv, compile.csv, load.csv,
 # sizes.csv and ratios.svg in the output directory. The exit status is

@@ -32,6 +32,10 @@ KILN_BUILDS = {
     "kiln-O3-simd": ("wasm-simd", ["-O3"]),
 }
 
+# Artifacts of the baseline kiln ($KILN_BASELINE, another build of kiln, run
+# by its own `kiln run`): directory -> (wasm variant, `kiln compile` options)
+BASELINE_BUILDS = {"kiln-O2-baseline": ("wasm", ["-O2"])}
+
 # wasmtime artifacts: directory -> wasm variant
 WASMTIME_BUILDS = {"wasmtime": "wasm", "wasmtime-simd": "wasm-simd"}
 
@@ -87,12 +91,15 @@ def build_c(cfg, out, source, name, built):
 
 
 def build_kiln(cfg, out, name, built, only=None):
-    for build, (variant, options) in KILN_BUILDS.items():
+    builds = [(cfg.kiln, b) for b in KILN_BUILDS.items()]
+    if cfg.kiln_baseline:
+        builds += [(cfg.kiln_baseline, b) for b in BASELINE_BUILDS.items()]
+    for kiln, (build, (variant, options)) in builds:
         if only is not None and build not in only:
             continue
         library = out / build / f"{name}.so"
         wasm = out / variant / f"{name}.wasm"
-        seconds = timed([cfg.kiln, "compile", wasm, "-o", library, *options], f"kiln compile {build} {name}")
+        seconds = timed([kiln, "compile", wasm, "-o", library, *options], f"kiln compile {build} {name}")
         built.compile_seconds[(name, build)] = seconds
         built.sizes[(name, build)] = library.stat().st_size
 
@@ -131,7 +138,7 @@ def build_wasm2c(cfg, out, name, built):
 
 
 def prepare_dirs(cfg, out):
-    dirs = ["native", "wasm", "wasm-simd", *KILN_BUILDS, *WASMTIME_BUILDS, "wasm2c"]
+    dirs = ["native", "wasm", "wasm-simd", *KILN_BUILDS, *BASELINE_BUILDS, *WASMTIME_BUILDS, "wasm2c"]
     for d in dirs:
         (out / d).mkdir(parents=True, exist_ok=True)
     cfg.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +154,8 @@ def build_all(cfg, progress):
     for i, name in enumerate(cfg.programs, 1):
         progress(f"[build {i}/{total}] {name}: clang-19 native, wasm32-wasi, wasm32-wasi -msimd128")
         build_c(cfg, out, cfg.bench_dir / f"{name}.c", name, built)
-        progress(f"[build {i}/{total}] {name}: kiln compile {', '.join(KILN_BUILDS)}")
+        kiln_builds = [*KILN_BUILDS, *(BASELINE_BUILDS if cfg.kiln_baseline else [])]
+        progress(f"[build {i}/{total}] {name}: kiln compile {', '.join(kiln_builds)}")
         build_kiln(cfg, out, name, built)
         progress(f"[build {i}/{total}] {name}: wasmtime (Cranelift) compile")
         build_wasmtime(cfg, out, name, built)
@@ -160,7 +168,7 @@ def build_all(cfg, progress):
     probe, startup = Built(), out / "startup"
     prepare_dirs(cfg, startup)
     build_c(cfg, startup, cfg.script_dir / "empty.c", "empty", probe)
-    build_kiln(cfg, startup, "empty", probe, only={"kiln-O2"})
+    build_kiln(cfg, startup, "empty", probe, only={"kiln-O2", "kiln-O2-baseline"})
     build_wasmtime(cfg, startup, "empty", probe, only={"wasmtime"})
     if cfg.wasm2c:
         build_wasm2c(cfg, startup, "empty", probe)

@@ -33,6 +33,7 @@ class Config:
     programs: list
     runner_names: list
     kiln: str
+    kiln_baseline: str | None
     harness: str
     python: str
     node: str
@@ -50,12 +51,16 @@ def config(argv):
     unknown = [p for p in programs if p not in available]
     if unknown:
         sys.exit(f"bench: no program {', '.join(unknown)} in benches/ (have: {', '.join(available)})")
+    kiln_baseline = os.environ.get("KILN_BASELINE") or None
     all_runners = [r.name for r in measure.RUNNERS]
-    names = os.environ.get("BENCH_RUNNERS", "").split(",") if os.environ.get("BENCH_RUNNERS") else all_runners
+    default = [r for r in all_runners if kiln_baseline or r != "kiln-O2-baseline"]
+    names = os.environ.get("BENCH_RUNNERS", "").split(",") if os.environ.get("BENCH_RUNNERS") else default
     names = ["native"] + [n for n in names if n != "native"]
     bad = [n for n in names if n not in all_runners]
     if bad:
         sys.exit(f"bench: unknown runner {', '.join(bad)} (have: {', '.join(all_runners)})")
+    if "kiln-O2-baseline" in names and not kiln_baseline:
+        sys.exit("bench: the kiln-O2-baseline runner needs KILN_BASELINE=PATH, another build's kiln binary")
     wasm2c = build.find_wasm2c()
     if not wasm2c and "wasm2c" in names:
         print("bench: wasm2c or wabt's wasm-rt-impl.c not found (Debian package wabt): no wasm2c runner")
@@ -64,7 +69,8 @@ def config(argv):
         root=root, out=out, build_dir=out / "build", tmp_dir=out / "tmp", bench_dir=bench_dir,
         script_dir=Path(__file__).resolve().parent,
         runs=int(os.environ.get("BENCH_RUNS") or (1 if quick else 5)), quick=quick, programs=programs,
-        runner_names=names, kiln=os.environ["KILN"], harness=os.environ["KILN_BENCH_HARNESS"],
+        runner_names=names, kiln=os.environ["KILN"], kiln_baseline=kiln_baseline,
+        harness=os.environ["KILN_BENCH_HARNESS"],
         python=sys.executable, node=shutil.which("node") or "node", clang=shutil.which("clang-19") or "clang-19",
         wasm2c=wasm2c,
     )

@@ -9,6 +9,10 @@ What each runner's time includes (wall-clock seconds):
               the whole `kiln run NAME.so` process: exec of kiln (which
               links LLVM, so its start-up is tens of milliseconds), loading
               the library, instantiation with WASI, _start, exit
+  kiln-O2-baseline
+              the same with the baseline kiln ($KILN_BASELINE: another
+              build, compiling and running with its own `kiln run`), to
+              compare a change with what came before in one run
   wasmtime*   inside the runner process: instantiation with WASI plus
               _start of a module deserialized beforehand (Python start-up,
               deserialization and compilation excluded)
@@ -56,6 +60,8 @@ RUNNERS = [
     Runner("kiln-O3-simd", "kiln-inprocess", "kiln-O3-simd",
            "kiln compile -O3 of the -msimd128 build, instantiate + _start in process"),
     Runner("kiln-O2-process", "kiln", "kiln-O2", "kiln compile -O2, the whole `kiln run` process"),
+    Runner("kiln-O2-baseline", "kiln-baseline", "kiln-O2-baseline",
+           "the baseline kiln ($KILN_BASELINE) -O2, the whole `kiln run` process"),
     Runner("wasmtime", "wasmtime", "wasmtime", "wasmtime (Cranelift), instantiate + _start in process"),
     Runner("wasmtime-simd", "wasmtime", "wasmtime-simd", "wasmtime of the -msimd128 build, instantiate + _start"),
     Runner("node", "node", "wasm", "node V8 TurboFan (--no-liftoff), instantiate + _start in process"),
@@ -63,7 +69,8 @@ RUNNERS = [
     Runner("wasm2c", "wasm2c", "wasm2c", "wasm2c + clang-19 -O2 with wabt's runtime (whole process)"),
 ]
 
-EXTENSIONS = {"native": "", "kiln": ".so", "kiln-inprocess": ".so", "wasmtime": ".cwasm", "node": ".wasm"}
+EXTENSIONS = {"native": "", "kiln": ".so", "kiln-baseline": ".so", "kiln-inprocess": ".so", "wasmtime": ".cwasm",
+              "node": ".wasm"}
 IN_PROCESS = ("kiln-inprocess", "wasmtime", "node")  # kinds that time themselves
 
 
@@ -80,6 +87,8 @@ def command(cfg, runner, build_dir, name, time_file):
         return [artifact]
     if runner.kind == "kiln":
         return [cfg.kiln, "run", artifact]
+    if runner.kind == "kiln-baseline":
+        return [cfg.kiln_baseline, "run", artifact]
     if runner.kind == "kiln-inprocess":
         return [cfg.harness, "run", artifact, time_file]
     if runner.kind == "wasmtime":
@@ -166,6 +175,7 @@ def startup(cfg, runners, progress, reps=10):
     probes = {
         "native": Runner("native", "native", "native", ""),
         "kiln": Runner("kiln-O2", "kiln", "kiln-O2", ""),
+        "kiln-baseline": Runner("kiln-O2-baseline", "kiln-baseline", "kiln-O2-baseline", ""),
         "kiln-inprocess": Runner("kiln-O2", "kiln-inprocess", "kiln-O2", ""),
         "wasmtime": Runner("wasmtime", "wasmtime", "wasmtime", ""),
         "node": Runner("node", "node", "wasm", ""),

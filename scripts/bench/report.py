@@ -5,7 +5,7 @@ import csv
 import math
 import statistics
 
-from build import KILN_BUILDS, WASMTIME_BUILDS
+from build import BASELINE_BUILDS, KILN_BUILDS, WASMTIME_BUILDS
 from measure import IN_PROCESS
 
 
@@ -81,8 +81,8 @@ def time_table(summary, ratio, means, counts, programs, runners):
     return md_table(header, rows)
 
 
-COMPILE_COLUMNS = [*KILN_BUILDS, *WASMTIME_BUILDS, "wasm2c", "wasm2c-clang-O2"]
-SIZE_COLUMNS = ["native", "wasm", "wasm-simd", *KILN_BUILDS, *WASMTIME_BUILDS, "wasm2c"]
+COMPILE_COLUMNS = [*KILN_BUILDS, *BASELINE_BUILDS, *WASMTIME_BUILDS, "wasm2c", "wasm2c-clang-O2"]
+SIZE_COLUMNS = ["native", "wasm", "wasm-simd", *KILN_BUILDS, *BASELINE_BUILDS, *WASMTIME_BUILDS, "wasm2c"]
 
 
 def compile_table(built, programs):
