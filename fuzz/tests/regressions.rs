@@ -160,3 +160,30 @@ fn table_copy_out_of_bounds_traps() {
     assert_eq!(reference(wat, "copy", &args), Outcome::Trapped(TrapKind::TableOutOfBounds));
     agree(wat, &[("copy", vec![Value::I32(1)]), ("copy", args)]);
 }
+
+/// A loop that writes a global before each of two dependent loads: the
+/// optimizer keeps the global in a register and stores it on the way to
+/// the trap, from either load's check (seed 5 of the bounded guard-mode
+/// run: kiln -O1 crashed removing one of those checks, and would have
+/// lost the store). `f(0)` follows 0 -> 8 -> 16 -> 70000 and traps on the
+/// fourth load, after four writes: 96.
+#[test]
+fn global_stored_on_the_way_to_a_trap() {
+    let wat = r#"(module
+      (memory (export "mem") 1 1)
+      (global $g (export "g") (mut i32) (i32.const 100))
+      (data (i32.const 0) "\08")
+      (data (i32.const 12) "\10\00\00\00\70\11\01\00")
+      (func (export "f") (param $p i32) (result i32)
+        (loop $l
+          (global.set $g (i32.sub (global.get $g) (i32.const 1)))
+          (local.set $p (i32.load (local.get $p)))
+          (global.set $g (i32.sub (global.get $g) (i32.const 1)))
+          (local.set $p (i32.load offset=4 (local.get $p)))
+          (br_if $l (local.get $p)))
+        (global.get $g)))"#;
+    let (outcome, state) = reference_after(wat, "f", &[Value::I32(0)]);
+    assert_eq!(outcome, Outcome::Trapped(TrapKind::MemoryOutOfBounds));
+    assert_eq!(state.globals, [("g".to_string(), Value::I32(96))]);
+    agree(wat, &[("f", vec![Value::I32(0)])]);
+}

@@ -250,15 +250,28 @@ pub(crate) fn rename_incoming<'ctx>(
     rebuild_phi(builder, phi, from, to, true)
 }
 
+/// Drops the edges from `from` out of the `phi`s at the top of `block`,
+/// once `from` no longer branches there (a trap block the optimizer merged
+/// may carry `phi`s for state it stores before raising).
+pub(crate) fn remove_incoming<'ctx>(builder: &Builder<'ctx>, block: BasicBlock<'ctx>, from: BasicBlock<'ctx>) -> Result<()> {
+    for phi in leading_phis(block) {
+        if let Ok(phi) = PhiValue::try_from(phi) {
+            rebuild_phi(builder, phi, from, None, false)?;
+        }
+    }
+    Ok(())
+}
+
 /// `phi` rebuilt with its edges from `from` coming from `to`, all of them
-/// or (`once`) one.
+/// or (`once`) one; without `to`, they are dropped.
 fn rebuild_phi<'ctx>(
     builder: &Builder<'ctx>,
     phi: PhiValue<'ctx>,
     from: BasicBlock<'ctx>,
-    to: BasicBlock<'ctx>,
+    to: impl Into<Option<BasicBlock<'ctx>>>,
     once: bool,
 ) -> Result<PhiValue<'ctx>> {
+    let to = to.into();
     let old = phi.as_instruction();
     builder.position_before(&old);
     let rebuilt = check(builder.build_phi(phi.as_basic_value().get_type(), ""))?;
@@ -266,7 +279,7 @@ fn rebuild_phi<'ctx>(
     for (value, block) in phi.get_incomings() {
         if block != from {
             rebuilt.add_incoming(&[(&value, block)]);
-        } else if !(once && moved) {
+        } else if let Some(to) = to.filter(|_| !(once && moved)) {
             rebuilt.add_incoming(&[(&value, to)]);
             moved = true;
         }

@@ -124,6 +124,13 @@ pub(crate) fn verify(module: &Module<'_>) -> Result<()> {
     module.verify().map_err(|e| CompileError::internal(format_args!("LLVM verifier: {}", e.to_string_lossy())))
 }
 
+/// Verifies `module` after one of kiln's own passes edited it, in debug
+/// builds (the tests and the fuzzers): LLVM passes assume valid IR and may
+/// crash on invalid, far from the edit that made it so.
+fn verified_in_debug(module: &Module<'_>) -> Result<()> {
+    if cfg!(debug_assertions) { verify(module) } else { Ok(()) }
+}
+
 /// Rolls up loops the producer unrolled ([`reroll`]) and frees float
 /// running sums of their markers ([`running_sums`]) where the loop
 /// vectorizer runs, runs the optimization pipeline for `level`, then lowers the NaN
@@ -149,8 +156,10 @@ pub(crate) fn optimize<'ctx>(
         run_passes(module, EARLY_SIMPLIFICATION, machine, PassBuilderOptions::create(), "LLVM early simplification")?;
         reroll::reroll_loops(module)?;
         running_sums::unmark_running_sums(module)?;
+        verified_in_debug(module)?;
     }
     bounds::insert_checks(module, types, sandbox, inline_threshold(level))?;
+    verified_in_debug(module)?;
     let options = PassBuilderOptions::create();
     // SLP vectorization is off through `LLVM_OPTIONS`; see above.
     options.set_loop_slp_vectorization(false);
@@ -164,6 +173,7 @@ pub(crate) fn optimize<'ctx>(
         run_passes(module, level.pipeline(), machine, options, "LLVM pass pipeline")?;
         run_passes(module, LOOP_FORM, machine, PassBuilderOptions::create(), "LLVM loop canonicalization")?;
         bounds::version_loops(module, types, sandbox.trap_code)?;
+        verified_in_debug(module)?;
         run_passes(module, &late_optimization(level), machine, PassBuilderOptions::create(), "LLVM vectorization pipeline")?;
     } else {
         options.set_loop_vectorization(false);
@@ -171,8 +181,10 @@ pub(crate) fn optimize<'ctx>(
         run_passes(module, level.pipeline(), machine, options, "LLVM pass pipeline")?;
     }
     canonicalize::lower_canonicalize(module, types, quieting)?;
+    verified_in_debug(module)?;
     if let Some(facts) = guard {
         bounds::rely_on_guard_region(module, facts)?;
+        verified_in_debug(module)?;
         if level != OptLevel::O0 {
             // A block whose check went ends in a branch to the rest of it:
             // merged again, a checked loop may be one block (as

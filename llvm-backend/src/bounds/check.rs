@@ -20,6 +20,8 @@ pub(super) struct Check<'ctx> {
     pub branch: InstructionValue<'ctx>,
     /// The successor taken when every part is in bounds.
     pub cont: BasicBlock<'ctx>,
+    /// The successor that raises the trap.
+    pub trap: BasicBlock<'ctx>,
     pub parts: Vec<Part<'ctx>>,
 }
 
@@ -45,10 +47,10 @@ impl<'ctx> Check<'ctx> {
         // Successors of a conditional branch: operand 2 if true, 1 if false.
         let on_true = branch.get_operand(2)?.block()?;
         let on_false = branch.get_operand(1)?.block()?;
-        let (trap_if_true, cont) = if raises(on_true, trap_code) {
-            (true, on_false)
+        let (trap_if_true, cont, trap) = if raises(on_true, trap_code) {
+            (true, on_false, on_true)
         } else if raises(on_false, trap_code) {
-            (false, on_true)
+            (false, on_true, on_false)
         } else {
             return None;
         };
@@ -77,7 +79,7 @@ impl<'ctx> Check<'ctx> {
                 None => parts.push(Part::of(i, trap_if_true)?),
             }
         }
-        Some(Check { branch, cont, parts })
+        Some(Check { branch, cont, trap, parts })
     }
 }
 

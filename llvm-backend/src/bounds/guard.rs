@@ -71,6 +71,7 @@ pub(crate) fn rely_on_guard_region(module: &Module<'_>, facts: GuardFacts) -> Re
                     .build_unconditional_branch(check.cont)
                     .map_err(|e| CompileError::internal(format_args!("{e}")))?;
                 check.branch.erase_from_basic_block();
+                crate::ir::remove_incoming(&builder, check.trap, block)?;
                 crate::ir::delete_if_dead(condition);
             }
         }
@@ -91,6 +92,9 @@ fn handed_over<'ctx>(
     facts: GuardFacts,
 ) -> Option<(Check<'ctx>, Vec<InstructionValue<'ctx>>)> {
     let check = Check::of(block.get_terminator()?, facts.trap_code)?;
+    if !raises_at_once(check.trap) {
+        return None;
+    }
     let mut unmatched = check.parts.clone();
     let mut accesses = Vec::new();
     // Follow the in-bounds edge through unconditional branches and other
@@ -145,6 +149,40 @@ fn handed_over<'ctx>(
         }
     }
     None
+}
+
+/// Whether the trap path starting at `block` does nothing before raising
+/// the trap. The optimizer may sink a store into it (a global it kept in a
+/// register through a loop, written back on every exit); a fault would
+/// skip that store, so such a check stays.
+fn raises_at_once(block: BasicBlock<'_>) -> bool {
+    let mut block = block;
+    for _ in 0..4 {
+        let mut next = block.get_first_instruction();
+        while let Some(i) = next {
+            next = i.get_next_instruction();
+            match i.get_opcode() {
+                // The trap builtin's call, right before `unreachable`.
+                InstructionOpcode::Call => {
+                    return next.is_some_and(|n| n.get_opcode() == InstructionOpcode::Unreachable);
+                }
+                InstructionOpcode::Br if i.get_num_operands() == 1 => match i.get_operand(0).and_then(|o| o.block()) {
+                    Some(successor) => block = successor,
+                    None => return false,
+                },
+                InstructionOpcode::Store
+                | InstructionOpcode::Invoke
+                | InstructionOpcode::Fence
+                | InstructionOpcode::AtomicRMW
+                | InstructionOpcode::AtomicCmpXchg
+                | InstructionOpcode::VAArg => return false,
+                InstructionOpcode::Load if i.get_volatile().unwrap_or(true) => return false,
+                _ if i.is_terminator() => return false,
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 /// Whether `pointer` is `base + zext(address) + offset`, where `base` is

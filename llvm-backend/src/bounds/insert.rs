@@ -18,12 +18,13 @@
 //! decided as it would be without them (a small loop that needs to be
 //! inlined to be vectorized, `memcpy`'s word loop).
 //!
-//! Every access of linear memory (TBAA tag "wasm memory") must carry the
-//! mark: one that lost it would go unchecked, and the compile stops with an
-//! internal error instead. The passes that run before this one (CFG
-//! simplification and `sroa`, `reroll`, `running_sums`) copy accesses but
-//! delete none that can run: only blocks that can never execute go, with
-//! their accesses.
+//! Until then a marked access is `volatile`, so that the passes that run
+//! before this one (CFG simplification and `sroa`, `reroll`,
+//! `running_sums`) cannot delete it, however unused its value: only blocks
+//! that can never execute go, with their accesses. This pass takes the
+//! `volatile` off as it inserts the check. Every access of linear memory
+//! (TBAA tag "wasm memory") must carry the mark: one that lost it would go
+//! unchecked, and the compile stops with an internal error instead.
 
 use crate::codegen::builder::{ACCESS, FnBuilder, Tags, Types};
 use crate::error::{CompileError, Result};
@@ -94,6 +95,9 @@ pub(crate) fn insert_checks<'ctx>(
                         let values = mark.get_node_values().unwrap_or_default();
                         let memory = values.first().and_then(|v| int_constant(*v));
                         let memory = memory.ok_or_else(|| CompileError::internal("a malformed access mark"))?;
+                        // Volatile kept it alive so far; from here its check
+                        // does, and the optimizer may treat it as it likes.
+                        i.set_volatile(false).map_err(|e| CompileError::internal(format_args!("volatile: {e}")))?;
                         accesses.push((i, memory as u32));
                     }
                     None if i.get_metadata(tbaa) == Some(heap) => {

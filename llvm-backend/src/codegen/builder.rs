@@ -141,7 +141,8 @@ pub(crate) enum Access {
 }
 
 /// The metadata kind that marks a linear-memory access as one that needs a
-/// bounds check: `!{i32 memory}` (see `crate::bounds::insert_checks`).
+/// bounds check: `!{i32 memory}` (see `crate::bounds::insert_checks`). A
+/// marked access is `volatile` until its check is inserted.
 pub(crate) const ACCESS: &str = "kiln.access";
 
 /// The metadata kind that marks a linear-memory bounds check: the `icmp`
@@ -492,8 +493,12 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     }
 
     /// Marks `access`, a load or store of linear memory `memory`, as one
-    /// that needs a bounds check ([`ACCESS`]).
+    /// that needs a bounds check ([`ACCESS`]), and makes it `volatile`
+    /// until the check is there: no pass may delete it before (CFG
+    /// simplification deletes a load whose value only fed a branch it
+    /// folded, and its trap would go with it).
     pub fn mark_access(&self, access: InstructionValue<'ctx>, memory: u32) -> Result<()> {
+        access.set_volatile(true).map_err(|e| CompileError::internal(format_args!("volatile: {e}")))?;
         let mark = self.types.context.metadata_node(&[self.types.i32.const_int(memory.into(), false).into()]);
         self.set_metadata(access, mark, self.tags.access_kind)
     }

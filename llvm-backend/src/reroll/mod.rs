@@ -94,10 +94,11 @@ const PURE_INTRINSICS: &[&str] = &[
 /// docs).
 pub(crate) fn reroll_loops(module: &Module<'_>) -> Result<()> {
     let builder = module.get_context().create_builder();
+    let access_kind = module.get_context().get_kind_id(crate::codegen::builder::ACCESS);
     let mut function = module.get_first_function();
     while let Some(f) = function {
         for block in f.get_basic_blocks().into_iter().filter(|&b| loops_to_itself(b)) {
-            if let Some(plan) = Plan::of(block) {
+            if let Some(plan) = Plan::of(block, access_kind) {
                 plan.apply(&builder, module)?;
             }
         }
@@ -133,7 +134,7 @@ struct Plan<'ctx> {
 }
 
 impl<'ctx> Plan<'ctx> {
-    fn of(block: BasicBlock<'ctx>) -> Option<Plan<'ctx>> {
+    fn of(block: BasicBlock<'ctx>, access_kind: u32) -> Option<Plan<'ctx>> {
         let terminator = block.get_terminator()?;
         if terminator.get_opcode() != InstructionOpcode::Br || terminator.get_num_operands() != 3 {
             return None;
@@ -173,7 +174,11 @@ impl<'ctx> Plan<'ctx> {
             }
             match i.get_opcode() {
                 InstructionOpcode::Load | InstructionOpcode::Store => {
-                    if i.get_volatile().unwrap_or(true)
+                    // Wasm accesses are marked, and volatile until their
+                    // bounds checks are inserted (`crate::bounds`); any
+                    // other volatile access stays as it is.
+                    let wasm_access = i.get_metadata(access_kind).is_some();
+                    if (i.get_volatile().unwrap_or(true) && !wasm_access)
                         || !i.get_atomic_ordering().is_ok_and(|o| o == inkwell::AtomicOrdering::NotAtomic)
                     {
                         return None;
