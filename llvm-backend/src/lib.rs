@@ -96,10 +96,14 @@ impl OptLevel {
         }
     }
 
-    /// The new pass manager's pipeline for this level.
+    /// The new pass manager's pipeline for this level. -O0 folds
+    /// constant expressions (`instsimplify`, linear in the code): LLVM 19's
+    /// `llc -O0` can loop forever in its DAG combiner on a chain of vector
+    /// operations on constants (wasm-smith writes such chains; see
+    /// `fuzz/tests/bounded.rs`, seed 5303).
     fn pipeline(self) -> &'static str {
         match self {
-            OptLevel::O0 => "default<O0>",
+            OptLevel::O0 => "default<O0>,function(instsimplify)",
             OptLevel::O1 => "default<O1>",
             OptLevel::O2 => "default<O2>",
             OptLevel::O3 => "default<O3>",

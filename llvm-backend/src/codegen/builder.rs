@@ -385,6 +385,9 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
 
     #[track_caller]
     pub fn bit_cast(&self, value: BasicValueEnum<'ctx>, ty: BasicTypeEnum<'ctx>) -> Result<BasicValueEnum<'ctx>> {
+        if let Some(folded) = super::fold::bitcast_constant(value, ty) {
+            return Ok(folded);
+        }
         check(self.b.build_bit_cast(value, ty, ""))
     }
 

@@ -42,6 +42,7 @@
 //! address is never taken to `fastcc` and inlines across them freely.
 
 pub(crate) mod builder;
+mod fold;
 mod freestanding;
 mod trampolines;
 
