@@ -1,13 +1,16 @@
 //! A library kiln compiled, damaged every way a file can be: any flipped
-//! byte of its metadata, a cut at any length, or a compiler build patched
-//! to another one (checksum fixed up). Each is an error naming the
-//! problem; none crashes or loads.
+//! byte (its seal catches it), any flipped byte of its metadata in a
+//! library sealed again (its checksum catches it), a cut at any length, a
+//! missing seal, or a compiler build patched to another one (checksum and
+//! seal fixed up). Each is an error naming the problem; none crashes or
+//! loads.
 
 mod pipeline;
 
 use kiln::CompileOptions;
 use kiln_abi::MetadataError;
 use kiln_abi::artifact::{self, HEADER_SIZE};
+use kiln_abi::seal::{self, SealError};
 use kiln_loader::{Engine, LoadErrorKind, Module};
 use object::{Object, ObjectSection, ObjectSymbol};
 use pipeline::wat_library;
@@ -35,6 +38,49 @@ fn load(path: &Path) -> Result<Module, kiln_loader::LoadError> {
     Module::from_file(&Engine::default(), path)
 }
 
+/// `bytes`, a sealed library, with its seal made anew for its content.
+fn sealed_again(bytes: &[u8]) -> Vec<u8> {
+    let mut content = bytes[..bytes.len() - seal::SIZE].to_vec();
+    seal::seal(&mut content);
+    content
+}
+
+#[test]
+fn every_flipped_byte_breaks_the_seal() {
+    let library = wat_library(MODULE, &CompileOptions::default());
+    let bytes = std::fs::read(&library.path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flipped.so");
+    for at in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 1 << (at % 8);
+        std::fs::write(&path, &damaged).unwrap();
+        let e = load(&path).expect_err(&format!("byte {at} of {} flipped", bytes.len()));
+        let expected = if (bytes.len() - seal::SIZE..bytes.len() - 8).contains(&at) {
+            matches!(e.kind, LoadErrorKind::Seal(SealError::Missing))
+        } else {
+            matches!(e.kind, LoadErrorKind::Seal(SealError::Mismatch { .. }))
+        };
+        assert!(expected, "byte {at}: {e}");
+    }
+}
+
+#[test]
+fn a_library_without_its_seal_is_refused_for_that() {
+    let library = wat_library(MODULE, &CompileOptions::default());
+    let bytes = std::fs::read(&library.path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("unsealed.so");
+    std::fs::write(&path, &bytes[..bytes.len() - seal::SIZE]).unwrap();
+    let e = load(&path).unwrap_err();
+    assert!(matches!(e.kind, LoadErrorKind::Seal(SealError::Missing)), "{e}");
+    assert!(e.to_string().contains("compile the module again"), "{e}");
+    // `kiln inspect` still reads it.
+    kiln_loader::read_metadata(&path).expect("the metadata of an unsealed library");
+}
+
+/// Each flipped metadata byte in a library sealed again: the seal passes,
+/// the metadata's own checks must catch it.
 #[test]
 fn every_flipped_metadata_byte_is_an_error() {
     let library = wat_library(MODULE, &CompileOptions::default());
@@ -48,7 +94,7 @@ fn every_flipped_metadata_byte_is_an_error() {
         for bit in [0x01u8, 0x80] {
             let mut damaged = bytes.clone();
             damaged[at] ^= bit;
-            std::fs::write(&path, &damaged).unwrap();
+            std::fs::write(&path, sealed_again(&damaged)).unwrap();
             let e = load(&path).expect_err(&format!("byte {} of the metadata flipped ({bit:#x})", at - range.start));
             assert!(matches!(e.kind, LoadErrorKind::Metadata(_)), "byte {}: {e}", at - range.start);
             assert!(
@@ -76,8 +122,8 @@ fn every_truncation_is_an_error() {
 }
 
 /// An intact library from another build of kiln: the build string is
-/// patched in place and the checksum recomputed, as a genuine artifact of
-/// that build would have it.
+/// patched in place and the checksum and seal recomputed, as a genuine
+/// artifact of that build would have them.
 #[test]
 fn another_compiler_build_is_refused_naming_both() {
     let library = wat_library(MODULE, &CompileOptions::default());
@@ -94,7 +140,7 @@ fn another_compiler_build_is_refused_naming_both() {
     bytes[range.start + 24..range.start + 32].copy_from_slice(&sum.to_le_bytes());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("other.so");
-    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(&path, sealed_again(&bytes)).unwrap();
 
     let e = load(&path).unwrap_err();
     let expected = MetadataError::OtherBuild { found: other.clone(), expected: ours.clone() };

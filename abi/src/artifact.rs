@@ -46,7 +46,11 @@ use rkyv::util::AlignedVec;
 /// covers the header; the metadata no longer holds a compiler version.
 /// Version 5: the `raise_trap_at` builtin (a trap that names a table
 /// element), which generated code calls for a null `call_indirect` element.
-pub const FORMAT_VERSION: u32 = 5;
+///
+/// Version 6: an ELF shared library ends in a seal, a digest of all its
+/// other bytes ([`crate::seal`]), which the loader checks before anything
+/// else.
+pub const FORMAT_VERSION: u32 = 6;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

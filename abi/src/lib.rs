@@ -7,6 +7,7 @@
 //!   function from the module's shape and the *target's* pointer size;
 //! * [`metadata`] and [`artifact`]: the rkyv schema embedded in every compiled
 //!   library, its header, format version and checksum;
+//! * [`seal`]: the digest that ends every ELF library kiln links;
 //! * [`trap`]: trap codes and their messages;
 //! * [`builtins`]: the table of runtime functions generated code may call;
 //! * [`symbols`]: the few symbol names a library exports;
@@ -43,6 +44,7 @@ pub mod artifact;
 pub mod builtins;
 pub mod cpu;
 pub mod metadata;
+pub mod seal;
 pub mod symbols;
 pub mod target;
 pub mod trap;

@@ -3,22 +3,23 @@
 //! A few libraries are compiled once per process (modules with every kind
 //! of export, segments, a table of functions). An input picks one and a
 //! mutation: bytes of the metadata payload overwritten with its checksum
-//! recomputed (so rkyv's validation and the loader's consistency checks
-//! see the damage, not just the checksum), the metadata header, bytes
-//! anywhere in the file, bytes in the first pages (ELF, program and
-//! dynamic headers), or a truncation. The result is written to a fresh
+//! recomputed and the library sealed again (so rkyv's validation and the
+//! loader's consistency checks see the damage, not just the checksum or
+//! the seal), the metadata header, bytes anywhere in the file, bytes in
+//! the first pages (ELF, program and dynamic headers), or a truncation. The result is written to a fresh
 //! file, read with `read_metadata` (what `kiln inspect` does) and loaded
 //! with `Module::from_file`; a module that loads is instantiated unless
 //! its metadata names a start function (the code is trusted, the loader
 //! cannot check it, and mutated metadata could call it with the wrong
 //! signature). Every outcome must be a value or an error; a panic or a
-//! crash is the bug. One property is also checked: payload bytes changed
-//! without fixing the checksum must make the load fail.
+//! crash is the bug. One property is also checked: a library with any
+//! byte changed or cut short, and not sealed again, must be refused.
 
 use crate::target::{Pass, Verdict};
 use arbitrary::Unstructured;
 use kiln::{CompileOptions, Emit, OptLevel};
 use kiln_abi::artifact::{self, HEADER_SIZE, MAGIC};
+use kiln_abi::seal;
 use kiln_loader::{Engine, Linker, Module, Store};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -119,7 +120,7 @@ impl LoaderTarget {
                 Verdict::Fail(format!("panic: loading a mutant of base {index}: {message}"))
             }
             Ok(loaded) if loaded && must_fail => Verdict::Fail(format!(
-                "accepted: a mutant of base {index} whose metadata does not match its checksum was loaded"
+                "accepted: a mutant of base {index} that does not match its checksum or seal was loaded"
             )),
             Ok(loaded) => Verdict::Pass(Pass { calls: 1, traps: u64::from(!loaded) }),
         }
@@ -142,29 +143,37 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// A mutant of `base`, and whether the loader must refuse it.
+///
+/// Only a payload mutation with the checksum fixed and the library
+/// sealed again gets past the seal: it is how rkyv's validation and the
+/// loader's consistency checks are reached. Every other changed byte and
+/// every truncation must be refused (by the seal).
 fn mutate(u: &mut Unstructured<'_>, base: &Base) -> arbitrary::Result<(Vec<u8>, bool)> {
     let mut bytes = base.bytes.clone();
     let header = artifact::read_header(&bytes[base.blob..]).expect("the base library's own header");
-    let payload = base.blob + HEADER_SIZE..base.blob + HEADER_SIZE + header.payload_len as usize;
+    let blob = base.blob..base.blob + header.blob_len() as usize;
+    let payload = base.blob + header.payload_offset() as usize..blob.end;
     let edits = u.int_in_range(1..=8u8)?;
+    let changed = |bytes: &[u8]| bytes != base.bytes.as_slice();
     match u.int_in_range(0..=5u8)? {
-        // The payload, checksum fixed: what rkyv and the loader's
-        // consistency checks must catch.
+        // The payload, checksum fixed and sealed again: what rkyv and the
+        // loader's consistency checks must catch.
         0 | 1 => {
             for _ in 0..edits {
                 overwrite(u, &mut bytes, payload.clone())?;
             }
-            let checksum = artifact::checksum(&bytes[payload.clone()]);
+            let checksum = artifact::checksum(&bytes[blob.clone()]);
             bytes[base.blob + 24..base.blob + 32].copy_from_slice(&checksum.to_le_bytes());
+            bytes.truncate(bytes.len() - seal::SIZE);
+            seal::seal(&mut bytes);
             Ok((bytes, false))
         }
-        // The payload, checksum left alone.
+        // The payload, checksum and seal left alone.
         2 => {
-            let original = bytes.clone();
             for _ in 0..edits {
                 overwrite(u, &mut bytes, payload.clone())?;
             }
-            let changed = bytes[payload.clone()] != original[payload];
+            let changed = changed(&bytes);
             Ok((bytes, changed))
         }
         // The header.
@@ -172,7 +181,8 @@ fn mutate(u: &mut Unstructured<'_>, base: &Base) -> arbitrary::Result<(Vec<u8>, 
             for _ in 0..edits {
                 overwrite(u, &mut bytes, base.blob..base.blob + HEADER_SIZE)?;
             }
-            Ok((bytes, false))
+            let changed = changed(&bytes);
+            Ok((bytes, changed))
         }
         // The first pages: ELF header, program headers, dynamic section,
         // symbol and string tables.
@@ -181,7 +191,8 @@ fn mutate(u: &mut Unstructured<'_>, base: &Base) -> arbitrary::Result<(Vec<u8>, 
             for _ in 0..edits {
                 overwrite(u, &mut bytes, 0..end)?;
             }
-            Ok((bytes, false))
+            let changed = changed(&bytes);
+            Ok((bytes, changed))
         }
         _ => {
             if u.arbitrary()? {
@@ -193,7 +204,8 @@ fn mutate(u: &mut Unstructured<'_>, base: &Base) -> arbitrary::Result<(Vec<u8>, 
                 let keep = u.int_in_range(0..=bytes.len() - 1)?;
                 bytes.truncate(keep);
             }
-            Ok((bytes, false))
+            let changed = changed(&bytes);
+            Ok((bytes, changed))
         }
     }
 }

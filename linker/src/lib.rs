@@ -16,6 +16,10 @@
 //! two prefixed kiln symbols are global and packed into an archive in
 //! process ([`archive`]).
 //!
+//! An ELF shared library ends in kiln's seal, a digest of all its other
+//! bytes, which the loader checks before it reads the file
+//! ([`kiln_abi::seal`]).
+//!
 //! Output is reproducible (no build id, no timestamps, a fixed soname) and
 //! atomic: the library is linked into a temporary file beside the
 //! destination and renamed into place only when linking and checks succeed,
@@ -151,7 +155,11 @@ pub fn link(request: &LinkRequest<'_>, output: &Path) -> Result<(), LinkError> {
 
     let staged = staged_output(output)?;
     let linked = lld::run(request, work.path(), &inputs)?;
-    fs::copy(&linked, &staged).map_err(|e| LinkError::io("copying the linked output to", &staged, e))?;
+    let mut bytes = fs::read(&linked).map_err(|e| LinkError::io("reading", &linked, e))?;
+    if request.kind == OutputKind::SharedLibrary && request.target.binary_format() == target_lexicon::BinaryFormat::Elf {
+        kiln_abi::seal::seal(&mut bytes);
+    }
+    fs::write(&staged, &bytes).map_err(|e| LinkError::io("writing", &staged, e))?;
     verify::check(request, &staged)?;
     set_mode(&staged, if request.kind == OutputKind::Object { 0o644 } else { 0o755 })?;
     staged.persist(output).map_err(|e| LinkError::io("moving the linked output to", output, e.error))?;

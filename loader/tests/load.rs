@@ -42,6 +42,13 @@ fn copy_with(lib: &common::Library, edit: impl FnOnce(&mut Vec<u8>)) -> std::pat
     path
 }
 
+/// Seals `bytes`, a sealed library that was edited, again: the edit is
+/// then what a library kiln linked that way would hold.
+fn seal_again(bytes: &mut Vec<u8>) {
+    bytes.truncate(bytes.len() - kiln_abi::seal::SIZE);
+    kiln_abi::seal::seal(bytes);
+}
+
 #[test]
 fn a_good_library_loads() {
     let lib = build(&trivial());
@@ -81,6 +88,7 @@ fn a_flipped_metadata_byte_is_a_checksum_error() {
     let path = copy_with(&lib, |b| {
         let at = blob_offset(b) + kiln_abi::artifact::HEADER_SIZE + 5;
         b[at] ^= 0x40;
+        seal_again(b);
     });
     let e = load(&path).unwrap_err();
     assert!(matches!(e.kind, LoadErrorKind::Metadata(kiln_abi::MetadataError::ChecksumMismatch { .. })), "{e}");
@@ -95,9 +103,18 @@ fn another_format_version_is_named() {
     let path = copy_with(&lib, |b| {
         let at = blob_offset(b) + 8;
         b[at..at + 4].copy_from_slice(&7u32.to_le_bytes());
+        seal_again(b);
     });
     let e = load(&path).unwrap_err();
     assert!(e.to_string().contains("artifact format version 7 is not supported"), "{e}");
+    // A library of format 5 had no seal: its version is named all the same.
+    let path = copy_with(&lib, |b| {
+        let at = blob_offset(b) + 8;
+        b[at..at + 4].copy_from_slice(&5u32.to_le_bytes());
+        b.truncate(b.len() - kiln_abi::seal::SIZE);
+    });
+    let e = load(&path).unwrap_err();
+    assert!(e.to_string().contains("artifact format version 5 is not supported"), "{e}");
 }
 
 #[test]

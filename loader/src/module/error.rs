@@ -1,6 +1,7 @@
 //! Why a library could not be loaded.
 
 use kiln_abi::MetadataError;
+use kiln_abi::seal::SealError;
 use std::path::PathBuf;
 
 /// A library that could not be loaded or read, naming the file.
@@ -35,6 +36,9 @@ pub enum LoadErrorKind {
     /// The metadata blob is damaged, truncated or of another format version.
     #[error("{0}")]
     Metadata(MetadataError),
+    /// The library's seal is missing or does not match its bytes.
+    #[error("{0}")]
+    Seal(SealError),
     /// Compiled for another target.
     #[error("built for {built_for}, this host is {host}")]
     WrongTarget {

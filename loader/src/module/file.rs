@@ -5,6 +5,7 @@
 use super::{LoadError, LoadErrorKind, compat, dynamic};
 use kiln_abi::artifact::{self, OwnedMetadata};
 use kiln_abi::metadata::ArchivedModuleMetadata;
+use kiln_abi::seal::{self, SealError};
 use kiln_abi::symbols;
 use object::{BinaryFormat, Object, ObjectKind, ObjectSection, ObjectSymbol};
 use std::path::Path;
@@ -160,27 +161,47 @@ fn with_metadata<R>(blob: &[u8], f: impl FnOnce(&ArchivedModuleMetadata) -> R) -
     Ok(f(owned.get()))
 }
 
-/// Everything checked before `dlopen`: it is a shared library carrying
-/// intact kiln metadata written by this runtime's build for this host,
-/// loading it runs none of its code and loads no other library
-/// ([`dynamic`]), and it imports nothing but the allowed symbols.
+/// Everything checked before `dlopen`: its seal matches its bytes
+/// ([`seal`]), it is a shared library carrying intact kiln metadata
+/// written by this runtime's build for this host, loading it runs none of
+/// its code and loads no other library ([`dynamic`]), and it imports
+/// nothing but the allowed symbols.
+///
+/// A damaged library is refused as such before anything else is read. A
+/// file without a seal is read on, so that one kiln did not link, or one
+/// of another format version, is refused for that reason; one that passes
+/// every other check is refused for its missing seal.
 pub(crate) fn check_library(path: &Path) -> Result<LibraryFacts, LoadError> {
-    let data = map(path)?;
-    let file = parse(path, &data)?;
+    let mapped = map(path)?;
+    let sealed = seal::unseal(&mapped);
+    let data = match sealed {
+        Ok(content) => content,
+        Err(SealError::Missing) => &mapped[..],
+        Err(damaged) => return Err(LoadErrorKind::Seal(damaged).at(path)),
+    };
+    let facts = check_content(path, data)?;
+    sealed.map_err(|e| LoadErrorKind::Seal(e).at(path))?;
+    Ok(facts)
+}
+
+/// The checks of [`check_library`] after the seal's, on the library's
+/// bytes without the seal.
+fn check_content(path: &Path, data: &[u8]) -> Result<LibraryFacts, LoadError> {
+    let file = parse(path, data)?;
     match file.kind() {
         ObjectKind::Dynamic => {}
         ObjectKind::Executable => return Err(LoadErrorKind::NotALibrary("an executable").at(path)),
         ObjectKind::Relocatable => return Err(LoadErrorKind::NotALibrary("a relocatable object file").at(path)),
         _ => return Err(LoadErrorKind::NotALibrary("an object file of unknown kind").at(path)),
     }
-    let blob = metadata_bytes(path, &file, &data)?;
+    let blob = metadata_bytes(path, &file, data)?;
     let header = artifact::read_header(blob).map_err(|e| LoadErrorKind::Metadata(e).at(path))?;
     with_metadata(blob, compat::check_host).and_then(|r| r).map_err(|k| k.at(path))?;
     let blob_len = usize::try_from(header.blob_len()).map_err(|_| LoadErrorKind::NotKiln.at(path))?;
     if file.format() != BinaryFormat::Elf {
         return Err(LoadErrorKind::NotKilnLinked("it is not an ELF file".into()).at(path));
     }
-    dynamic::check(&data).map_err(|k| k.at(path))?;
+    dynamic::check(data).map_err(|k| k.at(path))?;
 
     for symbol in file.dynamic_symbols().filter(|s| s.is_undefined()) {
         let name = symbol.name().unwrap_or("<unnamed>");

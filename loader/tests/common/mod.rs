@@ -3,7 +3,7 @@
 //! follows the kiln ABI (native wasm signature with `vmctx, caller_vmctx`
 //! first, array-call and wasm-to-host trampolines, VM context fields read at
 //! `VMOffsets` offsets), linked into a shared library exporting exactly
-//! `kiln_metadata` and `kiln_functions`.
+//! `kiln_metadata` and `kiln_functions` and sealed.
 #![allow(dead_code)]
 
 use kiln_abi::metadata::*;
@@ -291,6 +291,10 @@ pub fn build_library_with_blob(
         &flags,
         &path,
     );
+    // Sealed as kiln's link step seals a library.
+    let mut bytes = std::fs::read(&path).unwrap();
+    kiln_abi::seal::seal(&mut bytes);
+    std::fs::write(&path, bytes).unwrap();
     Library { dir, path }
 }
 
