@@ -11,8 +11,9 @@
 //! modules. What the compile must return is decided independently by
 //! wasmparser: a module valid under `KILN_FEATURES` compiles; one valid
 //! only with more proposals is `Unsupported`; one invalid under every
-//! proposal is `Invalid`. A panic is caught and reported (under libFuzzer
-//! it aborts, which libFuzzer records).
+//! proposal is `Invalid` or `Malformed` (which of the two, decoding or
+//! validation, is the spec runner's to check). A panic is caught and
+//! reported (under libFuzzer it aborts, which libFuzzer records).
 
 use crate::target::{Pass, Verdict};
 use arbitrary::Unstructured;
@@ -124,7 +125,7 @@ impl CompileTarget {
         match (expect, result) {
             (Expected::Compiles, Ok(())) => Verdict::Pass(Pass { calls: 1, traps: 0 }),
             (Expected::Unsupported, Err(Some(CompileError::Unsupported { .. })))
-            | (Expected::Invalid, Err(Some(CompileError::Invalid { .. }))) => {
+            | (Expected::Invalid, Err(Some(CompileError::Invalid { .. } | CompileError::Malformed { .. }))) => {
                 Verdict::Pass(Pass { calls: 1, traps: 1 })
             }
             (expect, Ok(())) => {
