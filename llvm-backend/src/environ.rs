@@ -346,8 +346,8 @@ impl<'a> ModuleEnv<'a> {
                     })
                     .collect(),
             };
-            let start = match active.offset.ops.as_slice() {
-                [ConstOp::I32Const(offset)] => Some(*offset as u32 as usize),
+            let start = match self.fold(&active.offset) {
+                Some(ConstOp::I32Const(offset)) => Some(offset as u32 as usize),
                 _ => None,
             };
             match start.filter(|&start| start.checked_add(items.len()).is_some_and(|end| end <= slots.len())) {
@@ -364,19 +364,54 @@ impl<'a> ModuleEnv<'a> {
     }
 
     /// The constant value of global `index` if it is immutable, defined here
-    /// and initialized by a single constant instruction; uses of it can then
-    /// be folded.
+    /// and initialized by an expression that folds ([`Self::fold`]); uses
+    /// of it can then be folded.
     pub fn constant_global(&self, index: u32) -> Option<ConstOp> {
         let defined = index.checked_sub(self.num_imported.globals)?;
         let global = &self.meta.globals[defined as usize];
-        match global.init.ops.as_slice() {
-            [
-                op @ (ConstOp::I32Const(_)
+        if global.ty.mutable {
+            return None;
+        }
+        self.fold(&global.init)
+    }
+
+    /// The value of `expr` as one constant instruction, if it needs nothing
+    /// from the runtime: constants, the arithmetic of extended constant
+    /// expressions (wrapping, as at run time), and `global.get` of globals
+    /// that fold. (A global's initializer may only read globals before it,
+    /// so this terminates.)
+    pub fn fold(&self, expr: &ConstExpr) -> Option<ConstOp> {
+        let mut stack: Vec<ConstOp> = Vec::with_capacity(2);
+        for &op in &expr.ops {
+            let value = match op {
+                ConstOp::I32Const(_)
                 | ConstOp::I64Const(_)
                 | ConstOp::F32Const(_)
                 | ConstOp::F64Const(_)
-                | ConstOp::V128Const(_)),
-            ] if !global.ty.mutable => Some(*op),
+                | ConstOp::V128Const(_) => op,
+                ConstOp::GlobalGet(index) => self.constant_global(index)?,
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (ConstOp::I32Const(b), ConstOp::I32Const(a)) = (stack.pop()?, stack.pop()?) else { return None };
+                    ConstOp::I32Const(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (ConstOp::I64Const(b), ConstOp::I64Const(a)) = (stack.pop()?, stack.pop()?) else { return None };
+                    ConstOp::I64Const(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::RefNull(_) | ConstOp::RefFunc(_) => return None,
+            };
+            stack.push(value);
+        }
+        match stack.as_slice() {
+            [value] => Some(*value),
             _ => None,
         }
     }
@@ -516,6 +551,24 @@ mod tests {
         assert_eq!(env.constant_global(0), None);
         assert_eq!(env.constant_global(2), None);
         assert_eq!(env.bodies.len(), 4);
+    }
+
+    #[test]
+    fn extended_constant_expressions_fold() {
+        let env = env(r#"(module
+            (import "m" "g" (global $g i32))
+            (global $a i32 (i32.add (i32.const 0x7fffffff) (i32.const 1)))
+            (global $b i64 (i64.mul (i64.sub (i64.const 10) (i64.const 3)) (i64.const 6)))
+            (global $c i32 (i32.sub (global.get $a) (i32.const 1)))
+            (global $d i32 (i32.add (global.get $g) (i32.const 1)))
+            (global $e (mut i32) (i32.mul (i32.const 6) (i32.const 7)))
+            (global $f funcref (ref.null func)))"#);
+        assert_eq!(env.constant_global(1), Some(ConstOp::I32Const(i32::MIN)), "wraps");
+        assert_eq!(env.constant_global(2), Some(ConstOp::I64Const(42)));
+        assert_eq!(env.constant_global(3), Some(ConstOp::I32Const(i32::MAX)), "through an earlier global");
+        assert_eq!(env.constant_global(4), None, "an import is known only at instantiation");
+        assert_eq!(env.constant_global(5), None, "mutable");
+        assert_eq!(env.constant_global(6), None, "a reference");
     }
 
     #[test]

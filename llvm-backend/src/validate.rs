@@ -33,9 +33,11 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// The WebAssembly features kiln compiles today. Widen this one constant
 /// (and implement the operators) to support another proposal.
 ///
-/// Wasm 2.0 (with SIMD), plus typed function references (a 3.0 proposal:
-/// `(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals, table
-/// initializers), which spec scripts mix into otherwise-2.0 modules.
+/// Wasm 2.0 (with SIMD), plus from 3.0: typed function references
+/// (`(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals, table
+/// initializers), which spec scripts mix into otherwise-2.0 modules, and
+/// extended constant expressions (`i32`/`i64` `add`, `sub`, `mul` in
+/// initializers and offsets).
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -43,6 +45,7 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::REFERENCE_TYPES)
     .union(WasmFeatures::BULK_MEMORY)
     .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::EXTENDED_CONST)
     .union(WasmFeatures::SIMD);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
