@@ -2,8 +2,9 @@
 //!
 //! [`kiln_config`] keeps wasm-smith within `kiln_llvm::KILN_FEATURES` less
 //! what the reference interpreter lacks (typed function references, which
-//! wasm-smith only generates together with GC): wasm 2.0 with SIMD and
-//! extended constant expressions, one memory, no imports. Within that, a few choices are left to the input
+//! wasm-smith only generates together with GC): wasm 2.0 with SIMD,
+//! extended constant expressions and wide arithmetic, one memory, no
+//! imports. Within that, a few choices are left to the input
 //! (swarm testing: floats, SIMD, bulk memory, reference types, which
 //! instruction families) so that a campaign also sees modules dense in one
 //! kind of instruction. Sizes are kept small (a handful of functions of at
@@ -78,7 +79,7 @@ pub fn kiln_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
         tail_call_enabled: false,
         memory64_enabled: false,
         extended_const_enabled: true,
-        wide_arithmetic_enabled: false,
+        wide_arithmetic_enabled: true,
         custom_page_sizes_enabled: false,
         compact_imports_enabled: false,
         custom_descriptors_enabled: false,

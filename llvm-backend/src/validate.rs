@@ -37,7 +37,8 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// (`(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals, table
 /// initializers), which spec scripts mix into otherwise-2.0 modules, and
 /// extended constant expressions (`i32`/`i64` `add`, `sub`, `mul` in
-/// initializers and offsets).
+/// initializers and offsets); and the wide-arithmetic proposal
+/// (`i64.add128`, `i64.sub128`, `i64.mul_wide_s/u`).
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -46,6 +47,7 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::BULK_MEMORY)
     .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::WIDE_ARITHMETIC)
     .union(WasmFeatures::SIMD);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.

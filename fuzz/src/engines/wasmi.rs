@@ -19,6 +19,7 @@ impl Default for WasmiEngine {
             .wasm_relaxed_simd(false)
             .wasm_tail_call(false)
             .wasm_extended_const(true)
+            .wasm_wide_arithmetic(true)
             .wasm_multi_memory(false)
             .set_max_recursion_depth(100_000)
             .set_max_stack_height(256 << 20);

@@ -58,6 +58,7 @@ mod simd;
 mod table;
 mod variables;
 mod visitor;
+mod wide;
 
 use crate::codegen::ModuleCx;
 use crate::codegen::builder::{Access, FnBuilder};
