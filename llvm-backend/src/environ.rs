@@ -11,6 +11,7 @@
 //! The input has been validated, so anything surprising here is either a
 //! feature kiln does not implement (reported as such) or a kiln bug.
 
+use crate::branch_hints::BranchHints;
 use crate::error::{CompileError, Result};
 use kiln_abi::ModuleMetadata;
 use kiln_abi::metadata::{
@@ -23,11 +24,6 @@ use wasmparser::{
     Name, Operator, Parser, Payload, RefType, TableInit, TypeRef,
 };
 
-/// Custom sections that WebAssembly proposals define and kiln does not
-/// read, each with its proposal's name. A module may carry them — kiln
-/// skips them, as it may skip any custom section — but their contents are
-/// neither used nor checked. (The name section is the one kiln reads.)
-pub const UNREAD_CUSTOM_SECTIONS: &[(&str, &str)] = &[("metadata.code.branch_hint", "branch hinting")];
 
 /// The most slots a table may have for [`ModuleEnv::closed_tables`] to
 /// describe it: `call_indirect` lowering copies it once per signature.
@@ -39,6 +35,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub meta: ModuleMetadata,
     /// Bodies of the defined functions, in order.
     pub bodies: Vec<FunctionBody<'a>>,
+    /// The branch hints, if the module has a hint section that holds.
+    pub branch_hints: BranchHints,
     /// Tables of the whole index space.
     pub tables: Vec<TableType>,
     /// Memories of the whole index space.
@@ -64,6 +62,7 @@ impl<'a> ModuleEnv<'a> {
         let mut env = ModuleEnv {
             meta: ModuleMetadata::default(),
             bodies: Vec::new(),
+            branch_hints: BranchHints::default(),
             tables: Vec::new(),
             memories: Vec::new(),
             globals: Vec::new(),
@@ -71,6 +70,13 @@ impl<'a> ModuleEnv<'a> {
         };
         for payload in Parser::new(0).parse_all(wasm) {
             env.section(payload.map_err(invalid)?)?;
+        }
+        // A hint that is not on a branch voids the section, as one that
+        // does not decode does (see `branch_hints`).
+        let imported = env.num_imported.funcs;
+        if env.bodies.iter().enumerate().any(|(i, body)| env.branch_hints.check_targets(imported + i as u32, body).is_err())
+        {
+            env.branch_hints = BranchHints::default();
         }
         Ok(env)
     }
@@ -223,11 +229,15 @@ impl<'a> ModuleEnv<'a> {
                 }
             }
             Payload::CodeSectionEntry(body) => self.bodies.push(body),
-            Payload::CustomSection(reader) => {
-                if let KnownCustom::Name(names) = reader.as_known() {
-                    self.names(names);
+            Payload::CustomSection(reader) => match reader.as_known() {
+                KnownCustom::Name(names) => self.names(names),
+                KnownCustom::BranchHints(hints) => {
+                    let imported = self.num_imported.funcs;
+                    let defined = self.meta.functions.len() as u32 - imported;
+                    self.branch_hints = BranchHints::read(hints, imported, defined).unwrap_or_default();
                 }
-            }
+                _ => {}
+            },
             Payload::TagSection(reader) => return Err(unsupported("exception handling", reader.range().start)),
             _ => {}
         }

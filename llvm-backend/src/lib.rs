@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod bounds;
+mod branch_hints;
 mod canonicalize;
 mod carried_sums;
 mod cfg;
@@ -51,7 +52,7 @@ mod units;
 mod validate;
 mod zext_phis;
 
-pub use environ::UNREAD_CUSTOM_SECTIONS;
+pub use branch_hints::check as check_branch_hints;
 pub use error::CompileError;
 pub use validate::KILN_FEATURES;
 

@@ -20,7 +20,7 @@
 //! A module kiln reports as unsupported makes the assertion unsupported
 //! for that feature.
 
-use super::env::{self, InstantiateFailure, Rejection};
+use super::env::{InstantiateFailure, Rejection};
 use super::report::Outcome;
 use super::runner::{Runner, first_line};
 use wast::{QuoteWat, Wat};
@@ -89,10 +89,11 @@ impl Runner {
         }
     }
 
-    /// The module is valid, but a custom section in it is not. kiln reads
-    /// the name section only and skips the custom sections proposals
-    /// define ([`kiln_llvm::UNREAD_CUSTOM_SECTIONS`]): such a section makes
-    /// the assertion unsupported for its proposal.
+    /// The module is valid, but a custom section in it is not. The custom
+    /// section proposals define that kiln reads is the branch-hint section
+    /// ([`kiln_llvm::check_branch_hints`]); kiln compiles such a module
+    /// and ignores the section, and the assertion passes when kiln finds
+    /// the section wrong.
     pub(super) fn assert_invalid_custom(&mut self, mut module: QuoteWat<'_>, message: &str) -> Outcome {
         let bytes = match module.encode() {
             Ok(bytes) => bytes,
@@ -104,10 +105,8 @@ impl Runner {
         if let Err(u) = self.compile(&bytes) {
             return u.outcome(self.line);
         }
-        let sections = env::custom_sections(&bytes);
-        let unread = kiln_llvm::UNREAD_CUSTOM_SECTIONS.iter().find(|(name, _)| sections.iter().any(|s| s == name));
-        match unread {
-            Some((_, proposal)) => Outcome::Unsupported(proposal.to_string()),
+        match kiln_llvm::check_branch_hints(&bytes) {
+            Some(reason) => Outcome::rejected(message, &format!("@metadata.code.branch_hint annotation: {reason}")),
             None => Outcome::Fail(format!("kiln accepted the module and its custom sections; expected `{message}`")),
         }
     }

@@ -185,19 +185,6 @@ pub fn state_imports(wasm: &[u8]) -> Vec<String> {
     names
 }
 
-/// The names of the custom sections in `wasm`, in order (those that can be
-/// read).
-pub fn custom_sections(wasm: &[u8]) -> Vec<String> {
-    wasmparser::Parser::new(0)
-        .parse_all(wasm)
-        .map_while(Result::ok)
-        .filter_map(|p| match p {
-            wasmparser::Payload::CustomSection(reader) => Some(reader.name().to_string()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn rejection(e: CompileError) -> Rejection {
     match e {
         CompileError::Malformed { message, .. } => Rejection::Malformed(message),

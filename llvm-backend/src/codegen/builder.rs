@@ -814,12 +814,28 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     /// weights 2000 : 1), for a test that picks a fast path.
     #[track_caller]
     pub fn cond_br_likely(&self, cond: IntValue<'ctx>, then: BasicBlock<'ctx>, otherwise: BasicBlock<'ctx>) -> Result<()> {
+        self.cond_br_hinted(cond, then, otherwise, Some(true))
+    }
+
+    /// A conditional branch whose condition is likely true (`Some(true)`),
+    /// likely false (`Some(false)`) or not known to be either (`None`):
+    /// branch weights of 2000 to 1, what clang gives `__builtin_expect`.
+    #[track_caller]
+    pub fn cond_br_hinted(
+        &self,
+        cond: IntValue<'ctx>,
+        then: BasicBlock<'ctx>,
+        otherwise: BasicBlock<'ctx>,
+        likely: Option<bool>,
+    ) -> Result<()> {
         let branch = check(self.b.build_conditional_branch(cond, then, otherwise))?;
+        let Some(likely) = likely else { return Ok(()) };
+        let (then_weight, otherwise_weight) = if likely { (2000, 1) } else { (1, 2000) };
         let context = self.types.context;
         let weights = context.metadata_node(&[
             context.metadata_string("branch_weights").into(),
-            self.types.i32.const_int(2000, false).into(),
-            self.types.i32.const_int(1, false).into(),
+            self.types.i32.const_int(then_weight, false).into(),
+            self.types.i32.const_int(otherwise_weight, false).into(),
         ]);
         self.set_metadata(branch, weights, context.get_kind_id("prof"))
     }

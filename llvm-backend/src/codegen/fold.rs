@@ -62,7 +62,7 @@ fn from_bytes<'ctx>(bytes: &[u8], ty: BasicTypeEnum<'ctx>) -> Option<BasicValueE
     match ty {
         BasicTypeEnum::VectorType(vector) => {
             let lanes = vector.get_size() as usize;
-            if lanes == 0 || bytes.len() % lanes != 0 {
+            if lanes == 0 || !bytes.len().is_multiple_of(lanes) {
                 return None;
             }
             let lane_bytes = bytes.len() / lanes;

@@ -120,6 +120,13 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         Ok(())
     }
 
+    /// Whether the branch of the instruction being translated (an `if` or
+    /// `br_if`) is likely taken, if the module's branch hints say.
+    fn branch_hint(&self) -> Option<bool> {
+        let offset = u32::try_from(self.offset - self.body_start).ok()?;
+        self.cx.env.branch_hints.hint(self.func_index, offset)
+    }
+
     pub(super) fn if_(&mut self, ty: BlockType) -> Result<()> {
         if !self.enter_live_block() {
             return Ok(());
@@ -133,7 +140,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let otherwise = self.b.append_block("else")?;
         let next = self.b.append_block("if.end")?;
         let results = self.phis(next, &results)?;
-        self.b.cond_br(cond, then, otherwise)?;
+        self.b.cond_br_hinted(cond, then, otherwise, self.branch_hint())?;
         self.b.position_at_end(then);
         let kind = FrameKind::If { otherwise: Some(otherwise), params };
         self.push_frame(kind, next, results, height);
@@ -204,7 +211,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let cond = self.b.icmp(IntPredicate::NE, cond, cond.get_type().const_zero())?;
         let target = self.branch_target(relative_depth)?;
         let cont = self.b.append_block("br_if.cont")?;
-        self.b.cond_br(cond, target, cont)?;
+        self.b.cond_br_hinted(cond, target, cont, self.branch_hint())?;
         self.b.position_at_end(cont);
         Ok(())
     }

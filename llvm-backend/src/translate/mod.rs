@@ -86,6 +86,7 @@ pub(crate) fn translate_function(cx: &ModuleCx<'_, '_>, index: u32, body: &Funct
     let function = cx.functions[index as usize]
         .ok_or_else(|| CompileError::internal(format_args!("function {index} has no declaration")))?;
     let mut t = FuncTranslator::new(cx, index, function)?;
+    t.body_start = body.range().start;
     t.declare_locals(body)?;
     let body_size = body.range().end - body.range().start;
     t.needs_stack_check = t.locals.len() > LARGE_LEAF_LOCALS || body_size > LARGE_LEAF_BODY;
@@ -142,6 +143,9 @@ pub(crate) struct FuncTranslator<'a, 'ctx> {
     func_index: u32,
     /// Byte offset of the operator being translated.
     offset: u64,
+    /// Byte offset of the function body (its locals), from which branch
+    /// hints count.
+    body_start: u64,
     vmctx: PointerValue<'ctx>,
     /// Where the function stores its results when it has several (the
     /// trailing parameter; see [`calls`]).
@@ -192,6 +196,7 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             prologue,
             func_index,
             offset: 0,
+            body_start: 0,
             vmctx,
             results_area,
             entry,
