@@ -154,8 +154,7 @@ fn mutate(u: &mut Unstructured<'_>, base: &Base) -> arbitrary::Result<(Vec<u8>, 
     let blob = base.blob..base.blob + header.blob_len() as usize;
     let payload = base.blob + header.payload_offset() as usize..blob.end;
     let edits = u.int_in_range(1..=8u8)?;
-    let changed = |bytes: &[u8]| bytes != base.bytes.as_slice();
-    match u.int_in_range(0..=5u8)? {
+    let range = match u.int_in_range(0..=5u8)? {
         // The payload, checksum fixed and sealed again: what rkyv and the
         // loader's consistency checks must catch.
         0 | 1 => {
@@ -166,48 +165,27 @@ fn mutate(u: &mut Unstructured<'_>, base: &Base) -> arbitrary::Result<(Vec<u8>, 
             bytes[base.blob + 24..base.blob + 32].copy_from_slice(&checksum.to_le_bytes());
             bytes.truncate(bytes.len() - seal::SIZE);
             seal::seal(&mut bytes);
-            Ok((bytes, false))
+            return Ok((bytes, false));
         }
         // The payload, checksum and seal left alone.
-        2 => {
-            for _ in 0..edits {
-                overwrite(u, &mut bytes, payload.clone())?;
-            }
-            let changed = changed(&bytes);
-            Ok((bytes, changed))
-        }
+        2 => payload,
         // The header.
-        3 => {
-            for _ in 0..edits {
-                overwrite(u, &mut bytes, base.blob..base.blob + HEADER_SIZE)?;
-            }
-            let changed = changed(&bytes);
-            Ok((bytes, changed))
-        }
+        3 => base.blob..base.blob + HEADER_SIZE,
         // The first pages: ELF header, program headers, dynamic section,
         // symbol and string tables.
-        4 => {
-            let end = bytes.len().min(0x2000);
-            for _ in 0..edits {
-                overwrite(u, &mut bytes, 0..end)?;
-            }
-            let changed = changed(&bytes);
-            Ok((bytes, changed))
-        }
+        4 => 0..bytes.len().min(0x2000),
+        _ if u.arbitrary()? => 0..bytes.len(),
         _ => {
-            if u.arbitrary()? {
-                let len = bytes.len();
-                for _ in 0..edits {
-                    overwrite(u, &mut bytes, 0..len)?;
-                }
-            } else {
-                let keep = u.int_in_range(0..=bytes.len() - 1)?;
-                bytes.truncate(keep);
-            }
-            let changed = changed(&bytes);
-            Ok((bytes, changed))
+            let keep = u.int_in_range(0..=bytes.len() - 1)?;
+            bytes.truncate(keep);
+            0..0
         }
+    };
+    for _ in 0..edits {
+        overwrite(u, &mut bytes, range.clone())?;
     }
+    let changed = bytes != base.bytes;
+    Ok((bytes, changed))
 }
 
 /// Overwrites bytes at a place in `range`: one random byte, a bit flip,

@@ -11,7 +11,7 @@
 //! what is wrong with it, for `kiln wast` and tools.
 
 use std::collections::HashMap;
-use wasmparser::{BranchHintSectionReader, FunctionBody, KnownCustom, Operator, Parser, Payload};
+use wasmparser::{BranchHintSectionReader, FunctionBody, Operator};
 
 /// The hints of a module, by function index: each function's hinted
 /// instructions, by offset from the start of its body (its locals), and
@@ -89,36 +89,9 @@ impl BranchHints {
 }
 
 /// What is wrong with `wasm`'s branch-hint section, if it has one that
-/// kiln would ignore. `wasm` must be a valid module.
+/// kiln ignores. `wasm` must be a module kiln compiles.
 pub fn check(wasm: &[u8]) -> Option<String> {
-    let mut imported = 0;
-    let mut defined = 0;
-    let mut hints = None;
-    let mut bodies = Vec::new();
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload.ok()? {
-            Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
-                    if matches!(import.ok()?.ty, wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_)) {
-                        imported += 1;
-                    }
-                }
-            }
-            Payload::FunctionSection(reader) => defined = reader.count(),
-            Payload::CustomSection(reader) => {
-                if let KnownCustom::BranchHints(reader) = reader.as_known() {
-                    hints = Some(BranchHints::read(reader, imported, defined));
-                }
-            }
-            Payload::CodeSectionEntry(body) => bodies.push(body),
-            _ => {}
-        }
-    }
-    let hints = match hints? {
-        Ok(hints) => hints,
-        Err(e) => return Some(e),
-    };
-    bodies.iter().enumerate().find_map(|(i, body)| hints.check_targets(imported + i as u32, body).err())
+    crate::environ::ModuleEnv::parse(wasm).ok()?.branch_hints_ignored
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub(crate) struct ModuleEnv<'a> {
     pub bodies: Vec<FunctionBody<'a>>,
     /// The branch hints, if the module has a hint section that holds.
     pub branch_hints: BranchHints,
+    /// Why the module's hint section is ignored, if it is.
+    pub branch_hints_ignored: Option<String>,
     /// Tables of the whole index space.
     pub tables: Vec<TableType>,
     /// Memories of the whole index space.
@@ -63,6 +65,7 @@ impl<'a> ModuleEnv<'a> {
             meta: ModuleMetadata::default(),
             bodies: Vec::new(),
             branch_hints: BranchHints::default(),
+            branch_hints_ignored: None,
             tables: Vec::new(),
             memories: Vec::new(),
             globals: Vec::new(),
@@ -74,9 +77,11 @@ impl<'a> ModuleEnv<'a> {
         // A hint that is not on a branch voids the section, as one that
         // does not decode does (see `branch_hints`).
         let imported = env.num_imported.funcs;
-        if env.bodies.iter().enumerate().any(|(i, body)| env.branch_hints.check_targets(imported + i as u32, body).is_err())
-        {
+        let hints = &env.branch_hints;
+        let wrong = env.bodies.iter().enumerate().find_map(|(i, body)| hints.check_targets(imported + i as u32, body).err());
+        if let Some(reason) = wrong {
             env.branch_hints = BranchHints::default();
+            env.branch_hints_ignored = Some(reason);
         }
         Ok(env)
     }
@@ -234,7 +239,10 @@ impl<'a> ModuleEnv<'a> {
                 KnownCustom::BranchHints(hints) => {
                     let imported = self.num_imported.funcs;
                     let defined = self.meta.functions.len() as u32 - imported;
-                    self.branch_hints = BranchHints::read(hints, imported, defined).unwrap_or_default();
+                    match BranchHints::read(hints, imported, defined) {
+                        Ok(hints) => self.branch_hints = hints,
+                        Err(reason) => self.branch_hints_ignored = Some(reason),
+                    }
                 }
                 _ => {}
             },
