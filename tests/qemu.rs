@@ -1,9 +1,11 @@
 //! Runs wasm compiled for other Linux architectures under qemu-user and
 //! checks it: the portable fixture against the same module compiled for
-//! x86_64 (on aarch64 and riscv64), and the spec's SIMD scripts against
-//! their own expectations (on aarch64 with NEON; on riscv64, where SIMD is
-//! lowered as generic vector IR without the V extension, a selection of
-//! the scripts for the operations with target-specific lowering elsewhere).
+//! x86_64 (on aarch64 and riscv64), the spec's SIMD and relaxed SIMD
+//! scripts against their own expectations (on aarch64 with NEON; on
+//! riscv64, where SIMD is lowered as generic vector IR without the V
+//! extension, a selection of the scripts for the operations with
+//! target-specific lowering elsewhere), and every relaxed SIMD operator's
+//! results against the sets the spec allows (`kiln_tests::relaxed`).
 //!
 //! The x86_64 library runs through kiln's loader. A foreign library runs
 //! under `qemu-<arch>` in a small C harness, cross-built with Debian's
@@ -30,7 +32,7 @@ use kiln_abi::target::Target;
 use kiln_abi::types::ArchivedConstOp;
 use kiln_abi::{Builtin, FuncType, PtrSize, TrapCode, VMOffsets, ValType};
 use kiln_loader::{Engine, Linker, Module, Store, Val};
-use kiln_tests::{testsuite_dir, testsuite_set};
+use kiln_tests::{relaxed, testsuite_dir, testsuite_set};
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -760,7 +762,8 @@ fn to_value(val: &Val) -> Value {
     }
 }
 
-/// Runs every `assert_return` and `assert_trap` of the SIMD `scripts`
+/// Runs every `assert_return` and `assert_trap` of the SIMD and relaxed
+/// SIMD `scripts`
 /// (all of the testsuite's when `None`) on `target`'s code under qemu and
 /// checks it against the script (the spec test checks the same on x86_64),
 /// and returns how many calls it checked. Skipped: modules with imports
@@ -770,8 +773,9 @@ fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize 
     let dir = tempfile::tempdir().unwrap();
     let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
     let simd = |f: &String| f.starts_with("simd_") && f != "simd_memory-multi.wast";
-    let files: Vec<String> = testsuite_set("wasm-2.0").into_iter().filter(simd).collect();
-    assert!(files.len() >= 57, "{files:?}");
+    let mut files: Vec<String> = testsuite_set("wasm-2.0").into_iter().filter(simd).collect();
+    files.extend(testsuite_set("wasm-3.0-core-a").into_iter().filter(|f| f.contains("relaxed")));
+    assert!(files.len() >= 57 + 7, "{files:?}");
     let files: Vec<String> = match scripts {
         Some(wanted) => {
             let chosen: Vec<String> = files.into_iter().filter(|f| wanted.contains(&f.as_str())).collect();
@@ -844,10 +848,55 @@ const RISCV64_SIMD_SCRIPTS: &[&str] = &[
     "simd_i16x8_extadd_pairwise_i8x16.wast",
     "simd_boolean.wast",
     "simd_lane.wast",
+    "i8x16_relaxed_swizzle.wast",
+    "i16x8_relaxed_q15mulr_s.wast",
+    "relaxed_dot_product.wast",
+    "relaxed_laneselect.wast",
+    "relaxed_madd_nmadd.wast",
+    "relaxed_min_max.wast",
 ];
 
 #[test]
 fn spec_simd_scripts_hold_on_riscv64() {
     let checked = spec_simd_scripts_hold(&RISCV64, Some(RISCV64_SIMD_SCRIPTS));
     assert!(checked > 5_000, "only {checked} calls checked");
+}
+
+/// Every relaxed SIMD operator's results on `target` under qemu lie in
+/// the sets the spec allows, one behaviour per operator (the same check
+/// `tests/relaxed_simd.rs` makes of x86_64 code on this machine).
+fn relaxed_simd_results_are_allowed(target: &Emulated) {
+    require_tools(target);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
+    let lib = dir.path().join("relaxed.so");
+    let wasm = wat::parse_str(relaxed::MODULE).unwrap();
+    kiln::compile_to_file(&wasm, Path::new("relaxed.wat"), &opts, Emit::SharedLibrary, &lib).unwrap();
+    let mut calls: Vec<(Call, Vec<u128>)> = Vec::new();
+    for &(name, params) in relaxed::OPERATORS {
+        for args in relaxed::inputs(name, params, 200, 2) {
+            calls.push(((name.to_string(), args.iter().map(|&a| Val::V128(a)).collect()), args));
+        }
+    }
+    let plain: Vec<Call> = calls.iter().map(|(call, _)| call.clone()).collect();
+    let outcomes = run_emulated(target, &lib, &plain, dir.path());
+    assert_eq!(outcomes.len(), calls.len(), "on {}", target.triple);
+    let mut choices = relaxed::Choices::default();
+    for ((call, args), outcome) in calls.iter().zip(&outcomes) {
+        let Outcome::Returned(results) = outcome else { panic!("{}", describe(call, outcome)) };
+        let [Val::V128(result)] = results[..] else { panic!("{}", describe(call, outcome)) };
+        if let Err(e) = choices.check(&call.0, args, result) {
+            panic!("on {}: {e}", target.triple);
+        }
+    }
+}
+
+#[test]
+fn relaxed_simd_results_are_allowed_on_aarch64() {
+    relaxed_simd_results_are_allowed(&AARCH64);
+}
+
+#[test]
+fn relaxed_simd_results_are_allowed_on_riscv64() {
+    relaxed_simd_results_are_allowed(&RISCV64);
 }

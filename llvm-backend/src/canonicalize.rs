@@ -15,7 +15,7 @@
 //! pass then runs on the optimized IR and replaces each one:
 //!
 //! * if its operand is still a real quieting operation — `fadd`, `fsub`,
-//!   `fmul`, `fdiv`, `fpext`, `fptrunc`, or a call to `sqrt`, `floor`,
+//!   `fmul`, `fdiv`, `fpext`, `fptrunc`, or a call to `sqrt`, `fma`, `floor`,
 //!   `ceil`, `trunc`, `roundeven` — that code generation will not fold
 //!   away (no constant operand that makes it an identity or a negation,
 //!   such as ±0.0, a NaN, ±1.0 as a factor or divisor — see
@@ -58,7 +58,7 @@ use inkwell::values::{
 const CANONICALIZE: &str = "llvm.canonicalize.";
 
 /// Intrinsics whose machine instructions quiet a signaling NaN everywhere.
-const QUIETING_INTRINSICS: &[&str] = &["llvm.sqrt."];
+const QUIETING_INTRINSICS: &[&str] = &["llvm.sqrt.", "llvm.fma."];
 
 /// Rounding intrinsics, which quiet a signaling NaN where
 /// [`Quieting::rounding`] holds.

@@ -84,9 +84,10 @@ pub(crate) struct TargetSetup {
 /// for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum VectorIsa {
-    /// x86-64: SSE2 always; SSSE3 (`pshufb`, `pmulhrsw`) and SSE4.1
-    /// (`roundpd`, `pmaxsd`, `packusdw`) when the CPU has them.
-    X86 { ssse3: bool, sse41: bool },
+    /// x86-64: SSE2 always; SSSE3 (`pshufb`, `pmulhrsw`), SSE4.1
+    /// (`roundpd`, `pmaxsd`, `packusdw`, `blendvps`) and FMA
+    /// (`vfmadd231ps`) when the CPU has them.
+    X86 { ssse3: bool, sse41: bool, fma: bool },
     /// AArch64 with Advanced SIMD (NEON), which kiln always requires there.
     Aarch64,
     /// Generic IR only.
@@ -177,7 +178,7 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         )));
     }
     let vector_isa = match arch {
-        Architecture::X86_64 => VectorIsa::X86 { ssse3: has("ssse3"), sse41: has("sse4.1") },
+        Architecture::X86_64 => VectorIsa::X86 { ssse3: has("ssse3"), sse41: has("sse4.1"), fma: has("fma") },
         Architecture::Aarch64(_) => VectorIsa::Aarch64,
         _ => VectorIsa::Generic,
     };

@@ -38,7 +38,7 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// initializers), which spec scripts mix into otherwise-2.0 modules, and
 /// extended constant expressions (`i32`/`i64` `add`, `sub`, `mul` in
 /// initializers and offsets); and the wide-arithmetic proposal
-/// (`i64.add128`, `i64.sub128`, `i64.mul_wide_s/u`).
+/// (`i64.add128`, `i64.sub128`, `i64.mul_wide_s/u`) and relaxed SIMD.
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -48,7 +48,8 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(WasmFeatures::EXTENDED_CONST)
     .union(WasmFeatures::WIDE_ARITHMETIC)
-    .union(WasmFeatures::SIMD);
+    .union(WasmFeatures::SIMD)
+    .union(WasmFeatures::RELAXED_SIMD);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
@@ -65,11 +66,6 @@ struct Proposal {
 /// valid is the most specific name.
 const PROPOSALS: &[Proposal] = &[
     Proposal { ident: "simd", name: "SIMD", features: WasmFeatures::SIMD },
-    Proposal {
-        ident: "relaxed_simd",
-        name: "relaxed SIMD",
-        features: WasmFeatures::SIMD.union(WasmFeatures::RELAXED_SIMD),
-    },
     Proposal { ident: "reference_types", name: "reference types", features: WasmFeatures::REFERENCE_TYPES },
     Proposal { ident: "bulk_memory", name: "bulk memory", features: WasmFeatures::BULK_MEMORY },
     Proposal { ident: "multi_memory", name: "multiple memories", features: WasmFeatures::MULTI_MEMORY },
@@ -211,7 +207,7 @@ fn named_proposal(message: &str) -> Option<&'static str> {
     let words: Vec<&str> =
         lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ' ')).collect();
     // Longest spelling first, so "legacy exceptions" is not read as
-    // "exceptions" and "relaxed simd" not as "simd".
+    // "exceptions".
     let mut spellings: Vec<(String, &'static str)> = PROPOSALS
         .iter()
         .flat_map(|p| {
@@ -289,7 +285,7 @@ mod tests {
             ("unknown type 0: type index out of bounds because the GC proposal is disabled", Some("GC")),
             ("custom descriptors required for exact reference types", Some("custom descriptors")),
             ("legacy_exceptions feature required for try instruction", Some("legacy exception handling")),
-            ("relaxed SIMD support is not enabled", Some("relaxed SIMD")),
+            ("threads must be enabled to use atomic operations", Some("threads")),
             ("type mismatch: expected i32, found i64", None),
             ("unknown memory 1", None),
             ("something else is not enabled", None),

@@ -310,12 +310,11 @@ fn invalid_module_names_function_and_offset() {
 }
 
 #[test]
-fn relaxed_simd_is_unsupported_not_invalid() {
-    let module =
-        wasm(r#"(module (func (param v128 v128) (result v128) (i8x16.relaxed_swizzle (local.get 0) (local.get 1))))"#);
+fn proposals_kiln_lacks_are_unsupported_not_invalid() {
+    let module = wasm(r#"(module (memory i64 1) (func (result i64) (memory.size)))"#);
     match compile(&module, &x86()) {
-        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "relaxed SIMD"),
-        other => panic!("expected Unsupported relaxed SIMD, got {other:?}"),
+        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "memory64"),
+        other => panic!("expected Unsupported memory64, got {other:?}"),
     }
     let tail = wasm(r#"(module (func $f (return_call $f)))"#);
     let tail_ref = wasm(r#"(module (type $t (func)) (func (param (ref $t)) (return_call_ref $t (local.get 0))))"#);
@@ -439,7 +438,9 @@ fn validate_answers_like_compile() {
     let simd = wasm(r#"(module (func (result v128) (v128.const i64x2 0 0)))"#);
     assert!(kiln_llvm::validate(&simd).is_ok());
     let relaxed = wasm(r#"(module (func (param v128) (result v128) (i32x4.relaxed_trunc_f32x4_s (local.get 0))))"#);
-    assert!(matches!(kiln_llvm::validate(&relaxed), Err(CompileError::Unsupported { .. })));
+    assert!(kiln_llvm::validate(&relaxed).is_ok());
+    let memory64 = wasm(r#"(module (memory i64 1))"#);
+    assert!(matches!(kiln_llvm::validate(&memory64), Err(CompileError::Unsupported { .. })));
 }
 
 fn asm(wat: &str, opts: &CompileOptions) -> String {
@@ -633,6 +634,56 @@ fn simd_uses_neon_instructions_on_aarch64() {
     let text = asm(SIMD, &aarch64());
     let min = instructions(function(&text, "kiln_func_4"));
     assert_eq!(min.len(), 2, "fmin quiets NaNs by itself; nothing else is needed: {min:#?}");
+}
+
+/// One function per relaxed SIMD operator family, `kiln_func_0` to
+/// `kiln_func_7`.
+const RELAXED: &str = r#"(module
+    (func (export "f0") (param v128 v128) (result v128) (i8x16.relaxed_swizzle (local.get 0) (local.get 1)))
+    (func (export "f1") (param v128) (result v128) (i32x4.relaxed_trunc_f32x4_s (local.get 0)))
+    (func (export "f2") (param v128 v128 v128) (result v128) (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "f3") (param v128 v128 v128) (result v128) (i32x4.relaxed_laneselect (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "f4") (param v128 v128) (result v128) (f64x2.relaxed_min (local.get 0) (local.get 1)))
+    (func (export "f5") (param v128 v128) (result v128) (i16x8.relaxed_q15mulr_s (local.get 0) (local.get 1)))
+    (func (export "f6") (param v128 v128 v128) (result v128) (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "f7") (param v128 v128 v128) (result v128) (i16x8.relaxed_laneselect (local.get 0) (local.get 1) (local.get 2))))"#;
+
+/// Relaxed SIMD is there to be one instruction where the deterministic
+/// operator is several: each function is its instruction(s), a return,
+/// and nothing else of substance.
+#[test]
+fn relaxed_simd_is_the_targets_own_instruction() {
+    let check = |opts: &CompileOptions, expected: &[(u32, &[&str], usize)]| {
+        let text = asm(RELAXED, opts);
+        for &(index, wanted, at_most) in expected {
+            let name = format!("kiln_func_{index}");
+            let body = instructions(function(&text, &name));
+            let mut rest = body.iter();
+            for want in wanted {
+                assert!(rest.any(|i| i.starts_with(want)), "{name}: no `{want}` (in order) in {body:#?}");
+            }
+            assert!(body.len() <= at_most, "{name}: more than {at_most} instructions: {body:#?}");
+        }
+    };
+    check(
+        &x86(),
+        &[
+            (0, &["pshufb", "ret"], 2),
+            (1, &["cvttps2dq", "ret"], 2),
+            (2, &["mulps", "addps", "ret"], 3),
+            (3, &["blendvps", "ret"], 5),
+            (4, &["minpd", "ret"], 2),
+            (5, &["pmulhrsw", "ret"], 2),
+            (6, &["pmaddubsw", "pmaddwd", "paddd", "ret"], 6),
+            (7, &["andps", "andnps", "orps", "ret"], 4),
+        ],
+    );
+    let v3 = CompileOptions { cpu: Some("x86-64-v3".into()), ..x86() };
+    check(&v3, &[(2, &["vfmadd", "ret"], 2)]);
+    check(
+        &aarch64(),
+        &[(0, &["tbl", "ret"], 2), (2, &["fmla", "ret"], 3), (4, &["fmin", "ret"], 2), (5, &["sqrdmulh", "ret"], 2)],
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Helpers shared by kiln's cross-crate tests.
 
 pub mod expectations;
+pub mod relaxed;
 
 use std::path::PathBuf;
 

@@ -166,7 +166,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 /// The x86 `minps`/`maxps`/`minpd`/`maxpd` intrinsic for the lanes of
 /// `value`: `a < b ? a : b` (or `>`), the second operand when unordered or
 /// both zero.
-fn x86_min_max(value: VectorValue<'_>, max: bool) -> &'static str {
+pub(super) fn x86_min_max(value: VectorValue<'_>, max: bool) -> &'static str {
     match (value.get_type().get_size(), max) {
         (4, false) => "llvm.x86.sse.min.ps",
         (4, true) => "llvm.x86.sse.max.ps",

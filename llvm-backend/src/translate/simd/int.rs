@@ -197,7 +197,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// Sums lanes `2i` and `2i + 1` of `value` into lane `i` of a vector
     /// with half as many lanes.
-    fn add_pairs(&self, value: VectorValue<'ctx>) -> Result<VectorValue<'ctx>> {
+    pub(super) fn add_pairs(&self, value: VectorValue<'ctx>) -> Result<VectorValue<'ctx>> {
         let lanes = value.get_type().get_size();
         let even: Vec<u32> = (0..lanes).step_by(2).collect();
         let odd: Vec<u32> = (1..lanes).step_by(2).collect();

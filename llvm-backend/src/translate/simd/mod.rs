@@ -65,6 +65,7 @@ mod float;
 mod int;
 mod lanes;
 mod memory;
+mod relaxed;
 mod visitor;
 
 use super::FuncTranslator;

@@ -269,4 +269,26 @@ impl<'a> VisitSimdOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_f64x2_convert_low_i32x4_u(&mut self) -> Self::Output { self.convert_low_i32x4(Sign::Unsigned) }
     fn visit_f32x4_demote_f64x2_zero(&mut self) -> Self::Output { self.demote_f64x2_zero() }
     fn visit_f64x2_promote_low_f32x4(&mut self) -> Self::Output { self.promote_low_f32x4() }
+
+    // ---- relaxed SIMD (see `super::relaxed`) ----
+    fn visit_i8x16_relaxed_swizzle(&mut self) -> Self::Output { self.relaxed_swizzle() }
+    fn visit_i32x4_relaxed_trunc_f32x4_s(&mut self) -> Self::Output { self.relaxed_trunc_f32x4(Sign::Signed) }
+    fn visit_i32x4_relaxed_trunc_f32x4_u(&mut self) -> Self::Output { self.relaxed_trunc_f32x4(Sign::Unsigned) }
+    fn visit_i32x4_relaxed_trunc_f64x2_s_zero(&mut self) -> Self::Output { self.relaxed_trunc_f64x2_zero(Sign::Signed) }
+    fn visit_i32x4_relaxed_trunc_f64x2_u_zero(&mut self) -> Self::Output { self.relaxed_trunc_f64x2_zero(Sign::Unsigned) }
+    fn visit_f32x4_relaxed_madd(&mut self) -> Self::Output { self.relaxed_madd(Shape::F32x4, false) }
+    fn visit_f32x4_relaxed_nmadd(&mut self) -> Self::Output { self.relaxed_madd(Shape::F32x4, true) }
+    fn visit_f64x2_relaxed_madd(&mut self) -> Self::Output { self.relaxed_madd(Shape::F64x2, false) }
+    fn visit_f64x2_relaxed_nmadd(&mut self) -> Self::Output { self.relaxed_madd(Shape::F64x2, true) }
+    fn visit_i8x16_relaxed_laneselect(&mut self) -> Self::Output { self.relaxed_laneselect(Shape::I8x16) }
+    fn visit_i16x8_relaxed_laneselect(&mut self) -> Self::Output { self.relaxed_laneselect(Shape::I16x8) }
+    fn visit_i32x4_relaxed_laneselect(&mut self) -> Self::Output { self.relaxed_laneselect(Shape::I32x4) }
+    fn visit_i64x2_relaxed_laneselect(&mut self) -> Self::Output { self.relaxed_laneselect(Shape::I64x2) }
+    fn visit_f32x4_relaxed_min(&mut self) -> Self::Output { self.relaxed_min_max(Shape::F32x4, false) }
+    fn visit_f32x4_relaxed_max(&mut self) -> Self::Output { self.relaxed_min_max(Shape::F32x4, true) }
+    fn visit_f64x2_relaxed_min(&mut self) -> Self::Output { self.relaxed_min_max(Shape::F64x2, false) }
+    fn visit_f64x2_relaxed_max(&mut self) -> Self::Output { self.relaxed_min_max(Shape::F64x2, true) }
+    fn visit_i16x8_relaxed_q15mulr_s(&mut self) -> Self::Output { self.relaxed_q15mulr() }
+    fn visit_i16x8_relaxed_dot_i8x16_i7x16_s(&mut self) -> Self::Output { self.relaxed_dot() }
+    fn visit_i32x4_relaxed_dot_i8x16_i7x16_add_s(&mut self) -> Self::Output { self.relaxed_dot_add() }
 }
