@@ -900,3 +900,60 @@ fn relaxed_simd_results_are_allowed_on_aarch64() {
 fn relaxed_simd_results_are_allowed_on_riscv64() {
     relaxed_simd_results_are_allowed(&RISCV64);
 }
+
+/// Mutual recursion by `return_call` of one signature, and a cycle of
+/// tail calls through three signatures.
+const TAIL_CALLS: &str = r#"(module
+  (func $even (export "even") (param $n i64) (result i32)
+    (if (result i32) (i64.eqz (local.get $n))
+      (then (i32.const 1))
+      (else (return_call $odd (i64.sub (local.get $n) (i64.const 1))))))
+  (func $odd (param $n i64) (result i32)
+    (if (result i32) (i64.eqz (local.get $n))
+      (then (i32.const 0))
+      (else (return_call $even (i64.sub (local.get $n) (i64.const 1))))))
+  (func $a (export "cycle") (param $n i64) (result i64)
+    (if (result i64) (i64.eqz (local.get $n))
+      (then (i64.const 7))
+      (else (return_call $b (local.get $n) (f64.const 0.5) (i32.const 3)))))
+  (func $b (param $n i64) (param f64) (param i32) (result i64)
+    (return_call $c (i32.wrap_i64 (local.get $n)) (i64.sub (local.get $n) (i64.const 1))))
+  (func $c (param i32) (param $n i64) (result i64)
+    (return_call $a (local.get $n))))"#;
+
+/// Runs tail-call chains a hundred million calls deep on `target` under
+/// qemu: they finish, so each call reused its caller's frame (the
+/// harness's stack holds a few hundred thousand frames at most). With
+/// `cycle`, also a chain between different signatures, which `tailcc`
+/// makes constant-stack on aarch64; riscv64 has no `tailcc` in LLVM 19,
+/// so there it is checked for results only, ten thousand calls deep.
+fn tail_calls_run_in_constant_stack(target: &Emulated, cycle_depth: i64) {
+    require_tools(target);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
+    let lib = dir.path().join("tail.so");
+    let wasm = wat::parse_str(TAIL_CALLS).unwrap();
+    kiln::compile_to_file(&wasm, Path::new("tail.wat"), &opts, Emit::SharedLibrary, &lib).unwrap();
+    let calls: Vec<Call> = vec![
+        ("even".into(), vec![Val::I64(100_000_000)]),
+        ("even".into(), vec![Val::I64(100_000_001)]),
+        ("cycle".into(), vec![Val::I64(cycle_depth)]),
+    ];
+    let outcomes = run_emulated(target, &lib, &calls, dir.path());
+    let expected = [
+        Outcome::Returned(vec![Val::I32(1)]),
+        Outcome::Returned(vec![Val::I32(0)]),
+        Outcome::Returned(vec![Val::I64(7)]),
+    ];
+    assert_eq!(outcomes, expected, "on {}", target.triple);
+}
+
+#[test]
+fn tail_calls_run_in_constant_stack_on_aarch64() {
+    tail_calls_run_in_constant_stack(&AARCH64, 100_000_000);
+}
+
+#[test]
+fn tail_calls_run_in_constant_stack_on_riscv64() {
+    tail_calls_run_in_constant_stack(&RISCV64, 10_000);
+}

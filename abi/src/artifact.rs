@@ -50,7 +50,11 @@ use rkyv::util::AlignedVec;
 /// Version 6: an ELF shared library ends in a seal, a digest of all its
 /// other bytes ([`crate::seal`]), which the loader checks before anything
 /// else.
-pub const FORMAT_VERSION: u32 = 6;
+///
+/// Version 7: wasm functions use LLVM's `tailcc` convention on x86_64 and
+/// aarch64 (stack arguments popped by the callee), for guaranteed tail
+/// calls between any two signatures.
+pub const FORMAT_VERSION: u32 = 7;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

@@ -38,7 +38,8 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// initializers), which spec scripts mix into otherwise-2.0 modules, and
 /// extended constant expressions (`i32`/`i64` `add`, `sub`, `mul` in
 /// initializers and offsets); and the wide-arithmetic proposal
-/// (`i64.add128`, `i64.sub128`, `i64.mul_wide_s/u`) and relaxed SIMD.
+/// (`i64.add128`, `i64.sub128`, `i64.mul_wide_s/u`), relaxed SIMD and
+/// tail calls.
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -49,7 +50,8 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::EXTENDED_CONST)
     .union(WasmFeatures::WIDE_ARITHMETIC)
     .union(WasmFeatures::SIMD)
-    .union(WasmFeatures::RELAXED_SIMD);
+    .union(WasmFeatures::RELAXED_SIMD)
+    .union(WasmFeatures::TAIL_CALL);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
@@ -70,7 +72,6 @@ const PROPOSALS: &[Proposal] = &[
     Proposal { ident: "bulk_memory", name: "bulk memory", features: WasmFeatures::BULK_MEMORY },
     Proposal { ident: "multi_memory", name: "multiple memories", features: WasmFeatures::MULTI_MEMORY },
     Proposal { ident: "memory64", name: "memory64", features: WasmFeatures::MEMORY64 },
-    Proposal { ident: "tail_call", name: "tail calls", features: WasmFeatures::TAIL_CALL },
     Proposal { ident: "extended_const", name: "extended constant expressions", features: WasmFeatures::EXTENDED_CONST },
     Proposal { ident: "threads", name: "threads", features: WasmFeatures::THREADS },
     Proposal { ident: "wide_arithmetic", name: "wide arithmetic", features: WasmFeatures::WIDE_ARITHMETIC },
@@ -114,7 +115,6 @@ pub(crate) fn proposal_name(ident: &str) -> &str {
     let canonical = match ident {
         "exception_handling" => "exceptions",
         "multiple_memories" => "multi_memory",
-        "tail_calls" => "tail_call",
         other => other,
     };
     PROPOSALS.iter().find(|p| p.ident.eq_ignore_ascii_case(canonical)).map_or(ident, |p| p.name)
@@ -230,7 +230,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("legacy exceptions", "legacy_exceptions"),
     ("multi-memory", "multi_memory"),
     ("multiple memories", "multi_memory"),
-    ("tail calls", "tail_call"),
     ("function references", "function_references"),
 ];
 
@@ -328,7 +327,7 @@ mod tests {
     #[test]
     fn proposal_idents_map_to_names() {
         assert_eq!(proposal_name("simd"), "SIMD");
-        assert_eq!(proposal_name("tail_call"), "tail calls");
+        assert_eq!(proposal_name("exceptions"), "exception handling");
         assert_eq!(proposal_name("unheard_of"), "unheard_of");
     }
 }

@@ -316,15 +316,55 @@ fn proposals_kiln_lacks_are_unsupported_not_invalid() {
         Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "memory64"),
         other => panic!("expected Unsupported memory64, got {other:?}"),
     }
-    let tail = wasm(r#"(module (func $f (return_call $f)))"#);
-    let tail_ref = wasm(r#"(module (type $t (func)) (func (param (ref $t)) (return_call_ref $t (local.get 0))))"#);
-    for module in [tail, tail_ref] {
-        match compile(&module, &x86()) {
-            Err(CompileError::Unsupported { feature, func_index, .. }) => {
-                assert_eq!(feature, "tail calls");
-                assert_eq!(func_index, Some(0));
-            }
-            other => panic!("expected Unsupported tail calls, got {other:?}"),
+    let in_body = wasm(r#"(module (func) (func (block (try_table (catch_all 0)))))"#);
+    match compile(&in_body, &x86()) {
+        Err(CompileError::Unsupported { feature, func_index, .. }) => {
+            assert_eq!(feature, "exception handling");
+            assert_eq!(func_index, Some(1));
+        }
+        other => panic!("expected Unsupported exception handling, got {other:?}"),
+    }
+}
+
+/// Tail calls are `musttail` calls followed by a return; wasm functions
+/// use `tailcc` where LLVM has it (x86_64, aarch64), so that a tail call
+/// between different signatures is guaranteed too, and the C convention
+/// on riscv64, where only identical prototypes are.
+#[test]
+fn tail_calls_are_musttail() {
+    let module = r#"(module
+        (func $f (export "f") (param i64) (result i64) (return_call $g (local.get 0)))
+        (func $g (export "g") (param i64) (result i64) (return_call $h (i32.wrap_i64 (local.get 0)) (f64.const 1)))
+        (func $h (export "h") (param i32 f64) (result i64) (i64.extend_i32_u (local.get 0))))"#;
+    for (opts, cc) in [(x86(), "tailcc "), (aarch64(), "tailcc "), (target("riscv64gc-unknown-linux-gnu"), "")] {
+        let text = ir(module, &CompileOptions { opt_level: OptLevel::O0, ..opts });
+        let definition = |index: u32| {
+            let start = text.find(&format!("define internal {cc}i64 @kiln_func_{index}(")).expect("defined");
+            let rest = &text[start..];
+            &rest[..rest.find("\n}\n").unwrap()]
+        };
+        let f = definition(0);
+        assert!(f.contains(&format!("musttail call {cc}i64 @kiln_func_1(")), "{f}");
+        let g = definition(1);
+        assert_eq!(g.contains("musttail call"), !cc.is_empty(), "{g}");
+        assert!(g.contains(&format!("call {cc}i64 @kiln_func_2(")), "{g}");
+    }
+    // Code generation honours every `musttail` (or compiling fails) on
+    // each target, with arguments on the stack too.
+    let many = r#"(module
+        (func $f (export "f") (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64) (result i64)
+          (return_call $g (local.get 9) (f64.const 1) (local.get 0)))
+        (func $g (export "g") (param i64 f64 i64) (result i64)
+          (return_call $f (local.get 0) (local.get 0) (local.get 0) (local.get 0) (local.get 0)
+            (local.get 0) (local.get 0) (local.get 0) (local.get 0) (local.get 2)))
+        (func $h (export "h") (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64) (result i64)
+          (return_call $h (local.get 9) (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+            (local.get 4) (local.get 5) (local.get 6) (local.get 7) (local.get 8))))"#;
+    for (triple, _) in kiln_abi::target::SUPPORTED {
+        for opt_level in [OptLevel::O0, OptLevel::O2] {
+            let opts = CompileOptions { opt_level, ..target(triple) };
+            compile(&wasm(module), &opts).unwrap_or_else(|e| panic!("{triple}: {e}"));
+            compile(&wasm(many), &opts).unwrap_or_else(|e| panic!("{triple}: {e}"));
         }
     }
 }
@@ -487,7 +527,7 @@ fn several_results_go_through_a_return_area() {
     let area = "ptr noalias nocapture noundef align 16 dereferenceable(48) %results";
     let f = function(&text, "kiln_func_1");
     assert!(
-        text.contains(&format!("define internal void @kiln_func_1(ptr %vmctx, ptr %0, i32 %1, float %2, {area})")),
+        text.contains(&format!("define internal tailcc void @kiln_func_1(ptr %vmctx, ptr %0, i32 %1, float %2, {area})")),
         "{f}"
     );
     for offset in ["16", "32"] {
@@ -737,7 +777,7 @@ fn v128_values_travel_as_vectors() {
     )
     .unwrap();
     let area = "ptr noalias nocapture noundef align 16 dereferenceable(48) %results";
-    assert!(text.contains(&format!("define internal void @kiln_func_0(ptr %vmctx, ptr %0, <2 x i64> %1, {area})")));
+    assert!(text.contains(&format!("define internal tailcc void @kiln_func_0(ptr %vmctx, ptr %0, <2 x i64> %1, {area})")));
     let f = function(&text, "kiln_func_0");
     assert!(f.contains("store <2 x i64>") && f.contains("load <2 x i64>"), "{f}");
     let trampoline = function(&text, "kiln_array_call_0");

@@ -17,7 +17,7 @@ impl Default for WasmiEngine {
         config
             .wasm_simd(true)
             .wasm_relaxed_simd(false)
-            .wasm_tail_call(false)
+            .wasm_tail_call(true)
             .wasm_extended_const(true)
             .wasm_wide_arithmetic(true)
             .wasm_multi_memory(false)

@@ -48,7 +48,7 @@ mod trampolines;
 
 use crate::environ::ModuleEnv;
 use crate::error::{CompileError, Result};
-use crate::target::{TargetSetup, VectorIsa};
+use crate::target::{TargetSetup, VectorIsa, WasmConvention};
 use builder::{Access, FnBuilder, Tags, Types};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
@@ -117,6 +117,8 @@ pub(crate) struct ModuleCx<'a, 'ctx> {
     pub stack_pointer: Option<&'static str>,
     /// The vector instructions SIMD lowering may ask for by name.
     pub vector_isa: VectorIsa,
+    /// The calling convention of wasm functions.
+    pub convention: WasmConvention,
     /// What each table holds for the instance's whole life, where that is
     /// known ([`ModuleEnv::closed_tables`]); `call_indirect` on such a
     /// table calls a matching defined function without loading the element.
@@ -163,6 +165,7 @@ impl<'ctx> ModuleCx<'_, 'ctx> {
             Callee::Direct(function) => b.call(function, &args)?,
             Callee::Indirect(pointer) => b.call_indirect(self.signatures[type_index as usize], pointer, &args)?,
         };
+        call.set_call_convention(self.convention.llvm_id());
         if area.is_some() {
             let index = args.len() as u32 - 1;
             for attribute in return_area_attributes(&self.types, results) {
@@ -292,7 +295,8 @@ pub(crate) fn build_module<'ctx>(
     let signatures = env.meta.types.iter().map(|s| wasm_fn_type(&types, &s.ty)).collect::<Result<Vec<_>>>()?;
     let nounwind = types.attribute("nounwind");
     // Wasm has no implicit tail calls: a recursion that never ends must
-    // exhaust the stack and trap, not turn into a loop.
+    // exhaust the stack and trap, not turn into a loop. (`return_call` is
+    // explicit and marked `musttail`, which this does not affect.)
     let no_tail_calls = context.create_string_attribute("disable-tail-calls", "true");
     // LLVM must not turn loops over linear memory into `memset`/`memcpy`
     // calls: a fault inside libc is not one the runtime can claim as a trap.
@@ -308,6 +312,7 @@ pub(crate) fn build_module<'ctx>(
                     signatures[type_index],
                     Some(Linkage::Internal),
                 );
+                function.set_call_conventions(setup.convention.llvm_id());
                 function.add_attribute(AttributeLoc::Function, nounwind);
                 function.add_attribute(AttributeLoc::Function, no_tail_calls);
                 function.add_attribute(AttributeLoc::Function, no_builtins);
@@ -336,6 +341,7 @@ pub(crate) fn build_module<'ctx>(
         functions,
         stack_pointer: setup.stack_pointer,
         vector_isa: setup.vector_isa,
+        convention: setup.convention,
         closed_tables: env.closed_tables(),
     };
     for (defined, body) in env.bodies.iter().enumerate() {

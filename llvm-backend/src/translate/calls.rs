@@ -1,4 +1,5 @@
-//! `call`, `call_indirect` and `call_ref`.
+//! `call`, `call_indirect` and `call_ref`, and the callee lookups their
+//! tail-call forms share (`return_call*`, see [`super::tail_calls`]).
 //!
 //! A direct call to a defined function is a direct LLVM call, which LLVM
 //! may inline. A call to an imported function goes through its
@@ -49,8 +50,17 @@ use inkwell::module::Linkage;
 use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
 use kiln_abi::{FuncType, RETURN_AREA_ALIGN, TrapCode, VAL_RAW_SIZE, ValType};
 
+/// Whether a call returns to its caller or replaces its frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CallKind {
+    /// `call*`: the results are pushed on the caller's stack.
+    Plain,
+    /// `return_call*`: the callee's results are the caller's.
+    Tail,
+}
+
 impl<'ctx> FuncTranslator<'_, 'ctx> {
-    pub(super) fn call(&mut self, function_index: u32) -> Result<()> {
+    pub(super) fn call(&mut self, function_index: u32, kind: CallKind) -> Result<()> {
         self.needs_stack_check = true;
         let cx = self.cx;
         let type_index = cx.env.meta.functions[function_index as usize].type_index;
@@ -64,20 +74,20 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
                 .ok_or_else(|| CompileError::internal(format_args!("function {function_index} is not declared")))?;
             (Callee::Direct(function), self.call_args(self.vmctx.into(), params)?)
         };
-        self.emit_call(type_index, callee, &args)
+        self.finish_call(kind, type_index, callee, &args)
     }
 
-    pub(super) fn call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<()> {
+    pub(super) fn call_indirect(&mut self, type_index: u32, table_index: u32, kind: CallKind) -> Result<()> {
         self.needs_stack_check = true;
         let index = self.pop_u32_as_i64()?;
         let table = self.table_view(table_index)?;
         let out_of_bounds = self.b.icmp(IntPredicate::UGE, index, table.len)?;
         self.trap_if(out_of_bounds, TrapCode::UndefinedElement)?;
         if let Some(direct) = self.closed_table_callees(table_index, type_index)? {
-            return self.call_indirect_closed(type_index, table, index, direct);
+            return self.call_indirect_closed(type_index, table, index, direct, kind);
         }
         let (callee, callee_vmctx) = self.checked_table_callee(type_index, table, index)?;
-        self.call_through(type_index, callee, callee_vmctx)
+        self.call_through(type_index, callee, callee_vmctx, kind)
     }
 
     /// `call_indirect` on a closed table (see [`crate::environ::ModuleEnv::closed_tables`]):
@@ -92,6 +102,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         table: super::table::TableView<'ctx>,
         index: IntValue<'ctx>,
         direct: PointerValue<'ctx>,
+        kind: CallKind,
     ) -> Result<()> {
         let cx = self.cx;
         let slot = self.element_address(direct, index)?;
@@ -111,7 +122,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let vmctx_phi = self.b.phi(cx.types.ptr.into())?;
         vmctx_phi.add_incoming(&[(&self.vmctx, fast), (&callee_vmctx, general_end)]);
         let callee = callee_phi.as_basic_value().into_pointer_value();
-        self.call_through(type_index, callee, vmctx_phi.as_basic_value().into_pointer_value())
+        self.call_through(type_index, callee, vmctx_phi.as_basic_value().into_pointer_value(), kind)
     }
 
     /// The constant array of direct callees of type `type_index` for table
@@ -175,13 +186,13 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.func_ref_callee(funcref)
     }
 
-    pub(super) fn call_ref(&mut self, type_index: u32) -> Result<()> {
+    pub(super) fn call_ref(&mut self, type_index: u32, kind: CallKind) -> Result<()> {
         self.needs_stack_check = true;
         let funcref = self.pop_ptr()?;
         let is_null = self.b.is_null(funcref)?;
         self.trap_if(is_null, TrapCode::NullFunctionReference)?;
         let (callee, callee_vmctx) = self.func_ref_callee(funcref)?;
-        self.call_through(type_index, callee, callee_vmctx)
+        self.call_through(type_index, callee, callee_vmctx, kind)
     }
 
     /// The entry point and vmctx a non-null function reference calls.
@@ -199,10 +210,25 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         type_index: u32,
         callee: PointerValue<'ctx>,
         callee_vmctx: PointerValue<'ctx>,
+        kind: CallKind,
     ) -> Result<()> {
         let params = self.cx.env.meta.types[type_index as usize].ty.params.len();
         let args = self.call_args(callee_vmctx.into(), params)?;
-        self.emit_call(type_index, Callee::Indirect(callee), &args)
+        self.finish_call(kind, type_index, Callee::Indirect(callee), &args)
+    }
+
+    /// Makes the call of `callee` the way `kind` says.
+    fn finish_call(
+        &mut self,
+        kind: CallKind,
+        type_index: u32,
+        callee: Callee<'ctx>,
+        args: &[BasicValueEnum<'ctx>],
+    ) -> Result<()> {
+        match kind {
+            CallKind::Plain => self.emit_call(type_index, callee, args),
+            CallKind::Tail => self.emit_tail_call(type_index, callee, args),
+        }
     }
 
     /// Returns `values`, the function's results: in a register, or through
@@ -227,7 +253,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     }
 
     /// Calls `callee`, of module type `type_index`, and pushes its results.
-    fn emit_call(&mut self, type_index: u32, callee: Callee<'ctx>, args: &[BasicValueEnum<'ctx>]) -> Result<()> {
+    pub(super) fn emit_call(&mut self, type_index: u32, callee: Callee<'ctx>, args: &[BasicValueEnum<'ctx>]) -> Result<()> {
         let cx = self.cx;
         let types = cx.result_types(type_index)?;
         if !kiln_abi::uses_return_area(types.len()) {

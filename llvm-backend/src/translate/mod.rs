@@ -56,6 +56,7 @@ mod path;
 mod reference;
 mod simd;
 mod table;
+mod tail_calls;
 mod variables;
 mod visitor;
 mod wide;
