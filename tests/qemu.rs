@@ -12,8 +12,8 @@
 //! `<arch>-linux-gnu-gcc` (one generator for every [`Emulated`] target),
 //! that does what the loader does for a module without imports: lay out
 //! the VM context (offsets from `kiln_abi` computed for the target), fill
-//! type ids, function references, the table, globals, the memory and its
-//! data segments, and call exports through their array-call trampolines
+//! type ids, function references, the table, globals, the memories and
+//! their data segments, and call exports through their array-call trampolines
 //! with a `sigsetjmp`-based trap builtin and fault handler.
 //!
 //! The harness prints raw result bits. Comparing with x86_64, NaN results
@@ -132,6 +132,10 @@ fn calls() -> Vec<(&'static str, Vec<Val>)> {
         ("memory", vec![I32(100), I64(0x8877_6655_4433_22f1u64 as i64)]),
         ("memory", vec![I32(65525), I64(-2)]),
         ("memory", vec![I32(65526), I64(1)]),
+        ("second_memory", vec![I32(100), I32(7)]),
+        ("second_memory", vec![I32(65532), I32(-9)]),
+        ("second_memory", vec![I32(131068), I32(5)]),
+        ("second_memory", vec![I32(131069), I32(6)]),
         ("checksum", vec![I32(1000)]),
         ("bulk", vec![I32(200), I32(100), I32(8)]),
         ("bulk", vec![I32(102), I32(100), I32(5)]),
@@ -529,19 +533,22 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
         let _ = writeln!(setup, "  *(uint64_t *)(vmctx + {at}) = 0x{:x}ull;", bits as u64);
         let _ = writeln!(setup, "  *(uint64_t *)(vmctx + {}) = 0x{:x}ull;", at + 8, (bits >> 64) as u64);
     }
-    if let Some(mem) = meta.memories.first() {
-        let m = o.defined_memory(0);
-        let _ = writeln!(setup, "  uint8_t *memory = reserve_memory({});", mem.limits.min.to_native());
-        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = memory;", m + o.memory_definition_base());
+    // Every memory (multi-memory), each in its own reservation, at the
+    // VM context offsets of its index.
+    for (i, mem) in meta.memories.iter().enumerate() {
+        let m = o.defined_memory(i as u32);
+        let _ = writeln!(setup, "  uint8_t *memory{i} = reserve_memory({});", mem.limits.min.to_native());
+        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = memory{i};", m + o.memory_definition_base());
         let _ = writeln!(setup, "  *(uint64_t *)(vmctx + {}) = {}ull * 65536;", m + o.memory_definition_current_length(), mem.limits.min.to_native());
-        for segment in meta.data.iter() {
-            let ArchivedSegmentMode::Active(active) = &segment.mode else { continue };
-            let bytes: Vec<String> = segment.bytes.iter().map(u8::to_string).collect();
-            if !bytes.is_empty() {
-                let at = const_i32(&active.offset.ops);
-                let bytes = bytes.join(",");
-                let _ = writeln!(setup, "  {{ static const uint8_t d[] = {{ {bytes} }}; memcpy(memory + {at}, d, sizeof d); }}");
-            }
+    }
+    for segment in meta.data.iter() {
+        let ArchivedSegmentMode::Active(active) = &segment.mode else { continue };
+        let bytes: Vec<String> = segment.bytes.iter().map(u8::to_string).collect();
+        if !bytes.is_empty() {
+            let at = const_i32(&active.offset.ops);
+            let bytes = bytes.join(",");
+            let memory = active.index.to_native();
+            let _ = writeln!(setup, "  {{ static const uint8_t d[] = {{ {bytes} }}; memcpy(memory{memory} + {at}, d, sizeof d); }}");
         }
     }
     if let Some(table) = meta.tables.first() {

@@ -3,8 +3,9 @@
 //! regions) does not cover: explicit bounds checks, and -O0 (no inlining,
 //! no folding, every multi-value return area in memory). All of them are
 //! in the testsuite's wasm 1.0 and 2.0 sets, which kiln implements in full,
-//! so every directive must pass: none may fail or be unsupported (the same
-//! rule `spec.rs` applies to those sets).
+//! or are multi-memory scripts of the wasm 3.0 set that need nothing else
+//! kiln lacks, so every directive must pass: none may fail or be
+//! unsupported (the same rule `spec.rs` applies to the 1.0 and 2.0 sets).
 
 use kiln::{CompileOptions, OptLevel};
 use kiln_abi::metadata::BoundsChecks;
@@ -27,6 +28,22 @@ const MEMORY: &[&str] = &[
     "simd_load_zero.wast",
     "simd_load16_lane.wast",
     "simd_store64_lane.wast",
+];
+
+/// Multi-memory scripts (wasm 3.0) about accesses, traps, growth and bulk
+/// operations in several memories: each memory's checks against its own
+/// length matter in both bounds-check modes.
+const MULTI_MEMORY: &[&str] = &[
+    "memory-multi.wast",
+    "address1.wast",
+    "load2.wast",
+    "store2.wast",
+    "memory_trap1.wast",
+    "memory_grow.wast",
+    "memory_copy1.wast",
+    "memory_fill0.wast",
+    "memory_init0.wast",
+    "simd_memory-multi.wast",
 ];
 
 /// Scripts about bulk memory and table operations, whose explicit checks
@@ -100,14 +117,18 @@ fn main() {
     for file in MEMORY.iter().chain(BULK).chain(NUMERIC) {
         assert!(complete.iter().any(|f| f == file), "{file} is not in the wasm 1.0 or 2.0 set");
     }
+    let core = testsuite_set("wasm-3.0-core-a");
+    for file in MULTI_MEMORY {
+        assert!(core.iter().any(|f| f == file), "{file} is not in the wasm 3.0 core set");
+    }
     let explicit = CompileOptions { bounds_checks: BoundsChecks::Explicit, ..CompileOptions::default() };
     let o0 = CompileOptions { opt_level: OptLevel::O0, ..CompileOptions::default() };
     let mut trials = Vec::new();
-    for &file in MEMORY.iter().chain(BULK) {
+    for &file in MEMORY.iter().chain(BULK).chain(MULTI_MEMORY) {
         let opts = explicit.clone();
         trials.push(Trial::test(format!("explicit/{file}"), move || run(file, &opts)));
     }
-    for &file in NUMERIC.iter().chain(MEMORY).chain(BULK) {
+    for &file in NUMERIC.iter().chain(MEMORY).chain(BULK).chain(MULTI_MEMORY) {
         let opts = o0.clone();
         trials.push(Trial::test(format!("O0/{file}"), move || run(file, &opts)));
     }

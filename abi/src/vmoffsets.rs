@@ -408,6 +408,31 @@ mod tests {
         }
     }
 
+    /// Multi-memory: every memory has its own slot or definition, one
+    /// after the other, and memory 0 sits where it does in a module with
+    /// one memory, so its code does not depend on how many follow.
+    #[test]
+    fn several_memories_each_have_their_place() {
+        for p in [4, 8] {
+            let ptr = PtrSize::new(p).unwrap();
+            let p = u32::from(p);
+            let many = ModuleShape { num_imported_memories: 2, num_defined_memories: 3, ..shape() };
+            let o = VMOffsets::new(ptr, &many);
+            assert_eq!(o.imported_memory(1), o.imported_memory(0) + p);
+            assert_eq!(o.imported_global(0), o.imported_memory(1) + p);
+            for i in 1..3 {
+                assert_eq!(o.defined_memory(i), o.defined_memory(i - 1) + o.memory_definition_size());
+            }
+            assert!(o.defined_global(0) >= o.defined_memory(2) + 2 * p);
+            let defined_only = ModuleShape { num_imported_memories: 0, num_defined_memories: 1, ..shape() };
+            let more = ModuleShape { num_defined_memories: 4, ..defined_only };
+            let (one, four) = (VMOffsets::new(ptr, &defined_only), VMOffsets::new(ptr, &more));
+            assert_eq!(one.defined_memory(0), four.defined_memory(0));
+            assert_eq!(four.defined_memory(3), four.defined_memory(0) + 3 * 2 * p);
+            assert!(four.size() >= one.size() + 3 * 2 * p);
+        }
+    }
+
     #[test]
     fn empty_module_has_only_a_header() {
         let o = VMOffsets::new(PtrSize::new(8).unwrap(), &ModuleShape::default());

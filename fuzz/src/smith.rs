@@ -3,13 +3,14 @@
 //! [`kiln_config`] keeps wasm-smith within `kiln_llvm::KILN_FEATURES` less
 //! what the reference interpreter lacks (typed function references, which
 //! wasm-smith only generates together with GC): wasm 2.0 with SIMD,
-//! extended constant expressions and wide arithmetic, one memory, no
-//! imports. Within that, a few choices are left to the input
-//! (swarm testing: floats, SIMD, bulk memory, reference types, which
-//! instruction families) so that a campaign also sees modules dense in one
-//! kind of instruction. Sizes are kept small (a handful of functions of at
-//! most a few hundred instructions, a memory of at most
-//! [`MAX_MEMORY_PAGES`] pages with a declared maximum): a campaign's
+//! extended constant expressions, wide arithmetic and up to
+//! [`MAX_MEMORIES`] memories (multi-memory), no imports. Within that, a few
+//! choices are left to the input (swarm testing: floats, SIMD, bulk memory,
+//! reference types, which instruction families, how many memories) so that
+//! a campaign also sees modules dense in one kind of instruction. Sizes are
+//! kept small (a handful of functions of at most a few hundred
+//! instructions, memories of at most [`MAX_MEMORY_PAGES`] pages with a
+//! declared maximum): a campaign's
 //! throughput is bounded by LLVM and the link step, not by execution.
 //!
 //! [`FuzzModule::generate`] also makes every call terminate: wasm-smith's
@@ -34,6 +35,10 @@ pub const FUEL_PER_CALL: u32 = 1000;
 
 /// Largest memory (initial and maximum) a generated module declares.
 pub const MAX_MEMORY_PAGES: u64 = 4;
+
+/// Most memories a generated module has: with more than one, every memory
+/// instruction names its memory, and `memory.copy` may copy between two.
+pub const MAX_MEMORIES: usize = 3;
 
 /// A generated module, ready to run.
 #[derive(Clone, Debug)]
@@ -86,7 +91,7 @@ pub fn kiln_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
         custom_page_sizes_enabled: false,
         compact_imports_enabled: false,
         custom_descriptors_enabled: false,
-        max_memories: 1,
+        max_memories: if u.ratio(1u8, 2u8)? { MAX_MEMORIES } else { 1 },
         min_memories: u.int_in_range(0..=1)?,
         max_memory32_bytes: MAX_MEMORY_PAGES * 65536,
         memory_max_size_required: true,
@@ -176,6 +181,7 @@ mod tests {
     #[test]
     fn generated_modules_are_valid_for_kiln_and_export_their_fuel() {
         let mut generated = 0;
+        let mut several_memories = 0;
         for seed in 0..40u64 {
             let bytes = crate::seeds::bytes(seed, 4096);
             let mut u = Unstructured::new(&bytes);
@@ -195,8 +201,18 @@ mod tests {
                 .flatten()
                 .collect();
             assert!(exports.iter().any(|e| e == FUEL_EXPORT), "seed {seed}: {exports:?}");
+            let memories: u32 = Parser::new(0)
+                .parse_all(&module.wasm)
+                .map(|p| match p {
+                    Ok(Payload::MemorySection(r)) => r.count(),
+                    _ => 0,
+                })
+                .sum();
+            assert!(memories as usize <= MAX_MEMORIES, "seed {seed}: {memories} memories");
+            several_memories += usize::from(memories > 1);
         }
         assert!(generated >= 30, "only {generated} of 40 inputs made a module");
+        assert!(several_memories > 0, "no input made a module with several memories");
     }
 
     #[test]

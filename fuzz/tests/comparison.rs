@@ -15,6 +15,7 @@ use kiln_fuzz::target::Verdict;
 /// The reference module; `$CHANGE` marks where variants differ.
 const MODULE: &str = r#"(module
   (memory (export "mem") 1 2)
+  (memory $other (export "other") 1 1)
   (global (export "kiln-fuzz:fuel") (mut i32) (i32.const 0))
   (global $g (export "g") (mut i32) (i32.const 0))
   (table $t (export "t") 2 funcref)
@@ -128,6 +129,16 @@ fn a_lost_global_write_before_a_trap_is_found() {
 #[test]
 fn a_lost_store_before_a_trap_is_found() {
     assert_diverges("(i32.store (i32.const 8) (i32.const 7))", "", DivergenceKind::StateAfterTrap, "byte 0x8");
+}
+
+#[test]
+fn a_store_to_another_memory_is_found() {
+    assert_diverges(
+        "(i32.store (i32.const 8) (i32.const 7))",
+        "(i32.store $other (i32.const 8) (i32.const 7))",
+        DivergenceKind::StateAfterTrap,
+        "memory `mem` differs from byte 0x8",
+    );
 }
 
 #[test]

@@ -37,9 +37,10 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// (`(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals, table
 /// initializers), which spec scripts mix into otherwise-2.0 modules, and
 /// extended constant expressions (`i32`/`i64` `add`, `sub`, `mul` in
-/// initializers and offsets); and the wide-arithmetic proposal
-/// (`i64.add128`, `i64.sub128`, `i64.mul_wide_s/u`), relaxed SIMD and
-/// tail calls.
+/// initializers and offsets), and multiple memories (a memory index on
+/// every memory instruction, data segment, import and export); and the
+/// wide-arithmetic proposal (`i64.add128`, `i64.sub128`,
+/// `i64.mul_wide_s/u`), relaxed SIMD and tail calls.
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -48,6 +49,7 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::BULK_MEMORY)
     .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(WasmFeatures::EXTENDED_CONST)
+    .union(WasmFeatures::MULTI_MEMORY)
     .union(WasmFeatures::WIDE_ARITHMETIC)
     .union(WasmFeatures::SIMD)
     .union(WasmFeatures::RELAXED_SIMD)
@@ -70,7 +72,6 @@ const PROPOSALS: &[Proposal] = &[
     Proposal { ident: "simd", name: "SIMD", features: WasmFeatures::SIMD },
     Proposal { ident: "reference_types", name: "reference types", features: WasmFeatures::REFERENCE_TYPES },
     Proposal { ident: "bulk_memory", name: "bulk memory", features: WasmFeatures::BULK_MEMORY },
-    Proposal { ident: "multi_memory", name: "multiple memories", features: WasmFeatures::MULTI_MEMORY },
     Proposal { ident: "memory64", name: "memory64", features: WasmFeatures::MEMORY64 },
     Proposal { ident: "extended_const", name: "extended constant expressions", features: WasmFeatures::EXTENDED_CONST },
     Proposal { ident: "threads", name: "threads", features: WasmFeatures::THREADS },
@@ -114,7 +115,6 @@ const PROPOSALS: &[Proposal] = &[
 pub(crate) fn proposal_name(ident: &str) -> &str {
     let canonical = match ident {
         "exception_handling" => "exceptions",
-        "multiple_memories" => "multi_memory",
         other => other,
     };
     PROPOSALS.iter().find(|p| p.ident.eq_ignore_ascii_case(canonical)).map_or(ident, |p| p.name)
@@ -228,8 +228,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("exceptions", "exceptions"),
     ("exception handling", "exceptions"),
     ("legacy exceptions", "legacy_exceptions"),
-    ("multi-memory", "multi_memory"),
-    ("multiple memories", "multi_memory"),
     ("function references", "function_references"),
 ];
 
@@ -322,6 +320,15 @@ mod tests {
         // format, a validation error in 3.0's.
         let offset = wat("(module (memory 1) (func (drop (i32.load offset=0x100000000 (i32.const 0)))))");
         assert!(matches!(validate(&offset), Err(CompileError::Invalid { .. })), "{:?}", validate(&offset));
+    }
+
+    #[test]
+    fn multiple_memories_are_kilns_own() {
+        let two = wat("(module (memory 1) (memory 0) (func (i32.store 1 (i32.const 0) (i32.load 0 (i32.const 0)))))");
+        assert!(validate(&two).is_ok(), "{:?}", validate(&two));
+        // What else such a module needs is named alone.
+        let wide = wat("(module (memory 1) (memory i64 1))");
+        assert!(matches!(validate(&wide), Err(CompileError::Unsupported { feature, .. }) if feature == "memory64"));
     }
 
     #[test]

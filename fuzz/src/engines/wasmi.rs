@@ -1,5 +1,6 @@
-//! The reference: the wasmi interpreter, with the wasm 2.0 features and
-//! SIMD enabled, and stack limits far above the call depth fuel allows.
+//! The reference: the wasmi interpreter, with the wasm 2.0 features, SIMD
+//! and multi-memory enabled, and stack limits far above the call depth
+//! fuel allows.
 
 use super::{Engine, RunningInstance, Started};
 use crate::state::{MemoryState, Outcome, Snapshot, TrapKind, Value};
@@ -20,7 +21,7 @@ impl Default for WasmiEngine {
             .wasm_tail_call(true)
             .wasm_extended_const(true)
             .wasm_wide_arithmetic(true)
-            .wasm_multi_memory(false)
+            .wasm_multi_memory(true)
             .set_max_recursion_depth(100_000)
             .set_max_stack_height(256 << 20);
         WasmiEngine { engine: wasmi::Engine::new(&config) }

@@ -49,6 +49,19 @@
 //!
 //! Checks the pass cannot account for (an address loaded from memory, a
 //! loop without a computable trip count) stay in both copies.
+//!
+//! # Several memories
+//!
+//! Every fact here belongs to one memory (multi-memory). An access's mark
+//! names its memory and its check reads that memory's length
+//! ([`insert_checks`]); a check is read back as the place its length is
+//! loaded from (a memory definition and offset, [`check::Part`]), so the
+//! test before a versioned loop groups ranges by memory and compares each
+//! group with its own memory's length, and a check is handed to the guard
+//! region only for an access whose base is loaded from the same definition
+//! ([`rely_on_guard_region`]). Two memories' lengths are two loads from
+//! two places, which LLVM never merges, so neither can a check of one
+//! memory stand for an access of another.
 
 mod affine;
 mod check;

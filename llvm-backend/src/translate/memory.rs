@@ -8,6 +8,14 @@
 //! cannot wrap. The base is loaded once per function (the memory never
 //! moves; see `Invariant::MemoryBase`).
 //!
+//! Every instruction names its memory (multi-memory; memory 0 when the
+//! text leaves it out), and every memory is treated alike: its own base,
+//! its own length, its own guard region. Memory 0 costs nothing more than
+//! in a module with one memory: it is reached at the same VM context
+//! offsets, so its code is the same. The access mark carries the memory
+//! index, and every check reads that memory's length, so a fact about one
+//! memory never stands for another (see [`crate::bounds`]).
+//!
 //! Every access is translated unchecked but marked
 //! (`FnBuilder::mark_access`); [`crate::bounds::insert_checks`] gives each
 //! one its explicit check against the memory's current length once the
@@ -177,8 +185,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// puts on it names the memory).
     fn heap_address(&mut self, memarg: &MemArg) -> Result<(u32, PointerValue<'ctx>)> {
         let memory = match memarg.target {
-            MemArgTarget::Memory(0) => 0,
-            MemArgTarget::Memory(_) => return Err(self.unsupported("multiple memories")),
+            MemArgTarget::Memory(memory) => memory,
             MemArgTarget::Array(_) => return Err(self.unsupported("GC")),
         };
         let address = self.pop_int()?;

@@ -10,7 +10,10 @@
 //! * **Accessed addresses.** Once an access to a 32-bit memory at `i32`
 //!   address `a` has completed (it did not trap), `a + offset + size` is
 //!   within the memory, and a 32-bit memory never exceeds
-//!   [`kiln_abi::WASM32_MAX_MEMORY_BYTES`], 64 KiB short of 4 GiB. So
+//!   [`kiln_abi::WASM32_MAX_MEMORY_BYTES`], 64 KiB short of 4 GiB. That
+//!   holds for every memory of a module, so the fact is about the address
+//!   alone, whichever memory the access went to (it says nothing about
+//!   bounds, which are checked per memory). So
 //!   `a + c` for a constant `0 <= c <= 65536` cannot wrap around 2^32, and
 //!   the translator emits that `i32.add` as `add nuw`. This is what lets
 //!   LLVM see `zext(a + 8)` as `zext(a) + 8`: the two halves of a loop

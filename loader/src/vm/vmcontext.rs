@@ -207,8 +207,8 @@ mod tests {
             num_defined_funcs: 4,
             num_imported_tables: 1,
             num_defined_tables: 2,
-            num_imported_memories: 1,
-            num_defined_memories: 1,
+            num_imported_memories: 2,
+            num_defined_memories: 3,
             num_imported_globals: 1,
             num_defined_globals: 2,
         };
@@ -250,6 +250,11 @@ mod tests {
         assert_eq!(size_of::<VMMemoryDefinition>(), u(o.memory_definition_size()));
         assert_eq!(offset_of!(VMMemoryDefinition, base), u(o.memory_definition_base()));
         assert_eq!(offset_of!(VMMemoryDefinition, current_length), u(o.memory_definition_current_length()));
+        // Several memories: definitions side by side, one pointer per import.
+        for i in 1..3 {
+            assert_eq!(u(o.defined_memory(i) - o.defined_memory(i - 1)), size_of::<VMMemoryDefinition>());
+        }
+        assert_eq!(u(o.imported_memory(1) - o.imported_memory(0)), size_of::<*mut VMMemoryDefinition>());
 
         assert_eq!(size_of::<VMGlobalDefinition>(), u(GLOBAL_SIZE));
         assert_eq!(align_of::<VMGlobalDefinition>(), u(GLOBAL_SIZE));
@@ -265,6 +270,6 @@ mod tests {
 
         // Imported definitions are reached through one pointer each.
         assert_eq!(u(o.imported_memory(0) - o.imported_table(0)), size_of::<*mut VMTableDefinition>());
-        assert_eq!(u(o.imported_global(0) - o.imported_memory(0)), size_of::<*mut VMMemoryDefinition>());
+        assert_eq!(u(o.imported_global(0) - o.imported_memory(1)), size_of::<*mut VMMemoryDefinition>());
     }
 }
