@@ -56,8 +56,10 @@ pub(crate) struct TargetSetup {
     pub stack_pointer: Option<&'static str>,
     /// Which target vector instructions SIMD lowering may use directly.
     pub vector_isa: VectorIsa,
-    /// The calling convention of wasm functions.
-    pub convention: WasmConvention,
+    /// Whether LLVM can make a guaranteed (`musttail`) call that passes
+    /// arguments on the stack: not on riscv64, where LLVM 19 can only
+    /// guarantee tail calls whose arguments all travel in registers.
+    pub tail_call_stack_arguments: bool,
     /// Which float operations besides arithmetic quiet NaNs in the code
     /// LLVM generates for the target.
     pub quieting: Quieting,
@@ -94,34 +96,6 @@ pub(crate) enum VectorIsa {
     Aarch64,
     /// Generic IR only.
     Generic,
-}
-
-/// The calling convention of wasm functions (their definitions, the
-/// wasm-to-host trampolines and every call of one), which decides which
-/// tail calls LLVM can guarantee (see `translate::tail_calls`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WasmConvention {
-    /// LLVM's `tailcc`: the C convention's argument registers, stack
-    /// arguments popped by the callee, and a `musttail` call between any
-    /// two prototypes reuses the caller's frame. x86_64 and aarch64,
-    /// Windows aside.
-    Tail,
-    /// The C convention, where `musttail` needs identical prototypes, and
-    /// without `stack_arguments` also every argument in a register. LLVM
-    /// 19 has no `tailcc` for riscv64, and cannot place the stack
-    /// arguments of a guaranteed riscv64 call; its `tailcc` for Windows
-    /// x64 aborts ("can't handle guaranteed tail call under win64").
-    C { stack_arguments: bool },
-}
-
-impl WasmConvention {
-    /// LLVM's number for the convention.
-    pub fn llvm_id(self) -> u32 {
-        match self {
-            WasmConvention::Tail => 18,
-            WasmConvention::C { .. } => 0,
-        }
-    }
 }
 
 /// Registers the LLVM targets kiln can generate code for, once per process.
@@ -229,11 +203,7 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         info,
         stack_pointer,
         vector_isa,
-        convention: match arch {
-            Architecture::Riscv64(_) => WasmConvention::C { stack_arguments: false },
-            _ if target.is_windows() => WasmConvention::C { stack_arguments: true },
-            _ => WasmConvention::Tail,
-        },
+        tail_call_stack_arguments: !matches!(arch, Architecture::Riscv64(_)),
         quieting,
         freestanding,
         unwind_tables,

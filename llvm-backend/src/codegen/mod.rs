@@ -48,7 +48,7 @@ mod trampolines;
 
 use crate::environ::ModuleEnv;
 use crate::error::{CompileError, Result};
-use crate::target::{TargetSetup, VectorIsa, WasmConvention};
+use crate::target::{TargetSetup, VectorIsa};
 use builder::{Access, FnBuilder, Tags, Types};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::context::Context;
@@ -117,8 +117,9 @@ pub(crate) struct ModuleCx<'a, 'ctx> {
     pub stack_pointer: Option<&'static str>,
     /// The vector instructions SIMD lowering may ask for by name.
     pub vector_isa: VectorIsa,
-    /// The calling convention of wasm functions.
-    pub convention: WasmConvention,
+    /// Whether a guaranteed tail call may pass arguments on the stack
+    /// ([`TargetSetup::tail_call_stack_arguments`]).
+    pub tail_call_stack_arguments: bool,
     /// What each table holds for the instance's whole life, where that is
     /// known ([`ModuleEnv::closed_tables`]); `call_indirect` on such a
     /// table calls a matching defined function without loading the element.
@@ -165,7 +166,6 @@ impl<'ctx> ModuleCx<'_, 'ctx> {
             Callee::Direct(function) => b.call(function, &args)?,
             Callee::Indirect(pointer) => b.call_indirect(self.signatures[type_index as usize], pointer, &args)?,
         };
-        call.set_call_convention(self.convention.llvm_id());
         if area.is_some() {
             let index = args.len() as u32 - 1;
             for attribute in return_area_attributes(&self.types, results) {
@@ -312,7 +312,6 @@ pub(crate) fn build_module<'ctx>(
                     signatures[type_index],
                     Some(Linkage::Internal),
                 );
-                function.set_call_conventions(setup.convention.llvm_id());
                 function.add_attribute(AttributeLoc::Function, nounwind);
                 function.add_attribute(AttributeLoc::Function, no_tail_calls);
                 function.add_attribute(AttributeLoc::Function, no_builtins);
@@ -341,7 +340,7 @@ pub(crate) fn build_module<'ctx>(
         functions,
         stack_pointer: setup.stack_pointer,
         vector_isa: setup.vector_isa,
-        convention: setup.convention,
+        tail_call_stack_arguments: setup.tail_call_stack_arguments,
         closed_tables: env.closed_tables(),
     };
     for (defined, body) in env.bodies.iter().enumerate() {

@@ -120,7 +120,6 @@ fn array_call<'ctx>(cx: &ModuleCx<'_, 'ctx>, type_index: u32) -> Result<Function
 fn wasm_to_host<'ctx>(cx: &ModuleCx<'_, 'ctx>, type_index: u32) -> Result<FunctionValue<'ctx>> {
     let signature = &cx.env.meta.types[type_index as usize].ty;
     let (function, b) = begin(cx, &symbols::wasm_to_host_trampoline(type_index), cx.signatures[type_index as usize]);
-    function.set_call_conventions(cx.convention.llvm_id());
     super::mark_return_area(&cx.types, function, signature);
     let host_ctx = param(function, 0)?.into_pointer_value();
     let caller_vmctx = param(function, 1)?.into_pointer_value();

@@ -11,27 +11,27 @@
 //! caller's (validation checked it), so several results go straight into
 //! the return area the caller was given.
 //!
-//! What LLVM can guarantee depends on the calling convention of wasm
-//! functions ([`WasmConvention`]). On x86_64 and aarch64 (Windows x64
-//! aside, whose `tailcc` LLVM 19 cannot make guaranteed calls in) every wasm
-//! function, wasm-to-host trampoline and call of one uses `tailcc`, in
-//! which a `musttail` call between any two prototypes reuses the frame
-//! (the callee pops its stack arguments, so a callee with more of them
-//! than its caller still fits). LLVM 19 has no `tailcc` for riscv64, where
-//! wasm functions keep the C convention: there `musttail` needs the
-//! caller's and the callee's native prototypes to be identical (the same
-//! wasm signature, or two that lower to the same LLVM types) and, in LLVM
-//! 19's RISC-V backend, every argument in a register; Windows x64 keeps
-//! the C convention too and needs identical prototypes. Mutual recursion,
-//! the state machines and the continuation-passing code tail calls exist
-//! for are mostly between functions of one signature; on those targets a
-//! tail call that is not is made as a call followed by a return: correct
-//! results, but each such call keeps its caller's frame.
+//! LLVM can guarantee such a call in the C calling convention kiln's wasm
+//! functions use when caller and callee have the same native prototype —
+//! the same wasm signature, or two that lower to the same LLVM types —
+//! and, on riscv64, every argument travels in a register (LLVM 19's RISC-V
+//! backend cannot place the stack arguments of a guaranteed call). That
+//! covers the mutual recursion, state machines and loops written as tail
+//! calls that the feature exists for. A tail call between different
+//! prototypes is made as a call followed by a return: correct results,
+//! but the caller's frame stays until the callee returns.
+//!
+//! LLVM's `tailcc` convention would lift the prototype rule, and kiln
+//! used it for a while: on x86_64 it pads every call's argument area to
+//! keep the stack aligned (a `sub rsp` after each call, `ret 8` in every
+//! callee), which made call-heavy programs 2–7 % slower (dijkstra,
+//! interp, bintrees of `benches/`, measured side by side). Every call of a
+//! program paid for the few tail calls between signatures, so wasm
+//! functions stay in the C convention; see DESIGN.md for the way out.
 
 use super::FuncTranslator;
 use crate::codegen::Callee;
 use crate::error::{CompileError, Result};
-use crate::target::WasmConvention;
 use inkwell::types::{BasicMetadataTypeEnum, FunctionType};
 use inkwell::values::{BasicValueEnum, LLVMTailCallKind};
 
@@ -71,12 +71,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// Whether LLVM can make a call from a function of type `caller` to
     /// one of type `callee` reuse the caller's frame (see the module docs).
     fn can_guarantee_tail_call(&self, caller: FunctionType<'ctx>, callee: FunctionType<'ctx>) -> bool {
-        match self.cx.convention {
-            WasmConvention::Tail => true,
-            WasmConvention::C { stack_arguments } => {
-                caller == callee && (stack_arguments || in_riscv_registers(callee))
-            }
-        }
+        caller == callee && (self.cx.tail_call_stack_arguments || in_riscv_registers(callee))
     }
 }
 
