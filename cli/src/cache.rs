@@ -144,6 +144,7 @@ impl Cache {
             cpu => field(cpu.unwrap_or("").as_bytes()),
         }
         field(opts.features.join(",").as_bytes());
+        field(opts.disabled_proposals.join(",").as_bytes());
         field(&[opts.opt_level.metadata_value(), opts.bounds_checks as u8, u8::from(opts.static_library)]);
         field(opts.symbol_prefix.as_deref().unwrap_or("").as_bytes());
         field(wasm);

@@ -28,7 +28,7 @@ pub use cache::Cache;
 #[cfg(feature = "compiler")]
 pub use compile::{ArtifactFacts, CompileReport, Emit, Error, compile_file, compile_to_file, module_from_bytes, read_module};
 #[cfg(feature = "compiler")]
-pub use kiln_llvm::{CompileError, CompileOptions, OptLevel, host_cpu};
+pub use kiln_llvm::{CompileError, CompileOptions, OptLevel, host_cpu, proposals_used, split_features};
 
 /// The runtime: load compiled libraries, instantiate, call.
 pub use kiln_loader as runtime;

@@ -329,3 +329,38 @@ fn closed_stdout_ends_quietly() {
     let err = stderr(&output);
     assert!(!err.contains("panicked") && !err.contains("internal error"), "{err}");
 }
+
+/// `kiln inspect` on a module lists the proposals it uses, by the names
+/// `--features` takes; turning one off refuses the module, naming the
+/// proposal and where it is used, and writes nothing.
+#[test]
+fn proposals_are_listed_and_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = write(
+        dir.path(),
+        "m.wat",
+        "(module (memory 1) (memory 1) (func $f (param v128)) (func $g (return_call $g)))",
+    );
+    let out = kiln(&[&"inspect", &module]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: Vec<String> =
+        stdout(&out).lines().filter(|l| l.starts_with("  ")).map(|l| l.split_whitespace().next().unwrap().into()).collect();
+    assert_eq!(listed, ["simd", "multi-memory", "tail-call"], "{}", stdout(&out));
+
+    let lib = dir.path().join("m.so");
+    let err = fails(&kiln(&[&"compile", &module, &"--features", &"-tail-call", &"-o", &lib]));
+    assert!(err.contains("uses tail calls, which `--features -tail-call` turned off (function 1, at offset"), "{err}");
+    assert!(!lib.exists());
+    let err = fails(&kiln(&[&"compile", &module, &"--features=+avx2,-simd", &"-o", &lib]));
+    assert!(err.contains("uses SIMD, which `--features -simd` turned off"), "{err}");
+    assert!(!lib.exists());
+    let err = fails(&kiln(&[&"compile", &module, &"--features", &"+exceptions", &"-o", &lib]));
+    assert!(err.contains("does not implement exception handling yet"), "{err}");
+    // What it does not use may be turned off.
+    let out = kiln(&[&"compile", &module, &"--features=-relaxed-simd,-wide-arithmetic", &"-o", &lib]);
+    assert!(out.status.success() && lib.exists(), "{}", stderr(&out));
+
+    let plain = write(dir.path(), "plain.wat", "(module (func (result i32) (i32.const 1)))");
+    let out = kiln(&[&"inspect", &plain]);
+    assert!(stdout(&out).contains("proposals:   none (WebAssembly 1.0)"), "{}", stdout(&out));
+}

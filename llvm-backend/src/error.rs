@@ -1,11 +1,12 @@
 //! The compiler's error type.
 //!
-//! Five kinds of failure, kept apart because callers treat them differently:
+//! Six kinds of failure, kept apart because callers treat them differently:
 //! the input does not decode as WebAssembly ([`CompileError::Malformed`]);
 //! it decodes but is not valid ([`CompileError::Invalid`]); it is
 //! valid but uses something kiln does not implement yet
 //! ([`CompileError::Unsupported`], which the spec-test runner counts as
-//! unsupported, not failed); the requested target, CPU or feature does not exist
+//! unsupported, not failed) or that the options turned off
+//! ([`CompileError::Disabled`]); the requested target, CPU or feature does not exist
 //! ([`CompileError::Target`]); or kiln itself is wrong
 //! ([`CompileError::Internal`]). None of them is ever a panic.
 
@@ -45,9 +46,26 @@ pub enum CompileError {
         /// The function containing that use, if any.
         func_index: Option<u32>,
     },
+    /// The module uses a proposal the options turned off
+    /// (`--features -tail-call`).
+    #[error("the module uses {feature}, which `--features -{flag}` turned off{}", Location(*func_index, *offset))]
+    Disabled {
+        /// The proposal, e.g. `tail calls`.
+        feature: String,
+        /// How `--features` names it, e.g. `tail-call`.
+        flag: String,
+        /// Byte offset of the first use found.
+        offset: usize,
+        /// The function containing that use, if any.
+        func_index: Option<u32>,
+    },
     /// The target triple, CPU or a CPU feature is unknown or unusable.
     #[error("target error: {0}")]
     Target(String),
+    /// A WebAssembly proposal named in the options is unknown, or one
+    /// kiln does not implement.
+    #[error("{0}")]
+    Proposal(String),
     /// A bug in kiln.
     #[error("internal compiler error: {0}")]
     Internal(String),

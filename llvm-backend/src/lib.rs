@@ -44,6 +44,7 @@ mod environ;
 mod error;
 mod ir;
 mod pipeline;
+mod proposals;
 mod reroll;
 mod running_sums;
 mod target;
@@ -54,6 +55,7 @@ mod zext_phis;
 
 pub use branch_hints::check as check_branch_hints;
 pub use error::CompileError;
+pub use proposals::{KILN_PROPOSALS, WasmProposal, proposals_used, split_features};
 pub use validate::KILN_FEATURES;
 
 use codegen::builder::Types;
@@ -123,6 +125,10 @@ pub struct CompileOptions {
     pub cpu: Option<String>,
     /// Extra LLVM CPU features, each `+name` or `-name`.
     pub features: Vec<String>,
+    /// WebAssembly proposals turned off, by their `--features` names
+    /// ([`WasmProposal::flag`]): a module that uses one is refused with
+    /// [`CompileError::Disabled`].
+    pub disabled_proposals: Vec<String>,
     /// Optimization level.
     pub opt_level: OptLevel,
     /// How memory accesses are kept in bounds.
@@ -142,6 +148,7 @@ impl Default for CompileOptions {
             target: Target::host(),
             cpu: None,
             features: Vec::new(),
+            disabled_proposals: Vec::new(),
             opt_level: OptLevel::default(),
             bounds_checks: BoundsChecks::default(),
             symbol_prefix: None,
@@ -204,7 +211,7 @@ pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<CompiledModule, Com
 /// faster (for `assert_invalid`-style checks).
 pub fn validate(wasm: &[u8]) -> Result<(), CompileError> {
     guard(|| {
-        validate::validate(wasm)?;
+        validate::validate(wasm, KILN_FEATURES)?;
         ModuleEnv::parse(wasm).map(drop)
     })
 }
@@ -266,7 +273,7 @@ impl Lowered<'_> {
 
 /// Validates, reads and translates `wasm`.
 fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Result<Lowered<'ctx>, CompileError> {
-    validate::validate(wasm)?;
+    validate::validate(wasm, proposals::enabled(&opts.disabled_proposals)?)?;
     let setup = target::setup(opts)?;
     let mut env = ModuleEnv::parse(wasm)?;
     let table = codegen::function_table(&mut env);

@@ -130,7 +130,10 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
             return Err(CompileError::Target(format!(
                 "unknown CPU feature `{name}` for target `{target}`; {}kiln accepts LLVM 19's names, which \
                  `llc-19 -mtriple={} -mattr=help` lists",
-                did_you_mean(name, llvm.features.iter().map(String::as_str)),
+                did_you_mean(
+                    name,
+                    llvm.features.iter().map(String::as_str).chain(crate::KILN_PROPOSALS.iter().map(|p| p.flag))
+                ),
                 target.llvm_triple()
             )));
         }

@@ -138,7 +138,17 @@ const STANDARD: WasmFeatures = {
 };
 
 /// Validates `wasm` against [`KILN_FEATURES`].
-pub(crate) fn validate(wasm: &[u8]) -> Result<(), CompileError> {
+pub(crate) fn validate(wasm: &[u8], enabled: WasmFeatures) -> Result<(), CompileError> {
+    let Err(error) = validate_with(wasm, enabled) else {
+        return Ok(());
+    };
+    if enabled != KILN_FEATURES && validate_with(wasm, KILN_FEATURES).is_ok() {
+        let offset = error.offset();
+        let proposal = crate::proposals::needed_of_disabled(wasm, enabled, offset as usize)
+            .ok_or_else(|| CompileError::internal("no proposal turned off explains the validation error"))?;
+        let (feature, flag) = (proposal.name.to_string(), proposal.flag.to_string());
+        return Err(CompileError::Disabled { feature, flag, offset: offset as usize, func_index: function_at(wasm, offset) });
+    }
     let Err(error) = validate_with(wasm, KILN_FEATURES) else {
         return Ok(());
     };
@@ -307,28 +317,28 @@ mod tests {
     #[test]
     fn rejections_are_told_apart() {
         let gc = wat("(module (type (struct)))");
-        assert!(matches!(validate(&gc), Err(CompileError::Unsupported { feature, .. }) if feature == "GC"));
+        assert!(matches!(validate(&gc, KILN_FEATURES), Err(CompileError::Unsupported { feature, .. }) if feature == "GC"));
         let invalid = wat("(module (func (result i32) (i64.const 1)))");
-        assert!(matches!(validate(&invalid), Err(CompileError::Invalid { func_index: Some(0), .. })));
+        assert!(matches!(validate(&invalid, KILN_FEATURES), Err(CompileError::Invalid { func_index: Some(0), .. })));
         let malformed = b"\0asm\x01\0\0\0\x01\x7f";
-        assert!(matches!(validate(malformed), Err(CompileError::Malformed { .. })));
+        assert!(matches!(validate(malformed, KILN_FEATURES), Err(CompileError::Malformed { .. })));
         // Invalid under any standard, and kiln's validation stopped at the
         // GC type: kiln cannot judge the rest.
         let invalid_gc = wat("(module (type $s (struct)) (func (result i32) (struct.new $s)))");
-        assert!(matches!(validate(&invalid_gc), Err(CompileError::Unsupported { feature, .. }) if feature == "GC"));
+        assert!(matches!(validate(&invalid_gc, KILN_FEATURES), Err(CompileError::Unsupported { feature, .. }) if feature == "GC"));
         // A 64-bit offset on a 32-bit memory: malformed in wasm 2.0's binary
         // format, a validation error in 3.0's.
         let offset = wat("(module (memory 1) (func (drop (i32.load offset=0x100000000 (i32.const 0)))))");
-        assert!(matches!(validate(&offset), Err(CompileError::Invalid { .. })), "{:?}", validate(&offset));
+        assert!(matches!(validate(&offset, KILN_FEATURES), Err(CompileError::Invalid { .. })), "{:?}", validate(&offset, KILN_FEATURES));
     }
 
     #[test]
     fn multiple_memories_are_kilns_own() {
         let two = wat("(module (memory 1) (memory 0) (func (i32.store 1 (i32.const 0) (i32.load 0 (i32.const 0)))))");
-        assert!(validate(&two).is_ok(), "{:?}", validate(&two));
+        assert!(validate(&two, KILN_FEATURES).is_ok(), "{:?}", validate(&two, KILN_FEATURES));
         // What else such a module needs is named alone.
         let wide = wat("(module (memory 1) (memory i64 1))");
-        assert!(matches!(validate(&wide), Err(CompileError::Unsupported { feature, .. }) if feature == "memory64"));
+        assert!(matches!(validate(&wide, KILN_FEATURES), Err(CompileError::Unsupported { feature, .. }) if feature == "memory64"));
     }
 
     #[test]

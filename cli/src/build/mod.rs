@@ -146,7 +146,9 @@ impl Build {
         self
     }
 
-    /// An extra CPU feature, `+name` or `-name`.
+    /// An extra CPU feature, `+name` or `-name`, or a WebAssembly
+    /// proposal to turn off, `-name` (`-tail-call`; see
+    /// `kiln_llvm::KILN_PROPOSALS`).
     pub fn feature(&mut self, feature: &str) -> &mut Build {
         self.features.push(feature.to_string());
         self
@@ -229,10 +231,16 @@ impl Build {
         } else {
             out_dir.join(format!("lib{name}.a"))
         };
+        let (features, disabled_proposals) =
+            crate::split_features(&self.features).map_err(|error| BuildError::Compile {
+                path: input.clone(),
+                error: crate::Error::Compile { path: input.clone(), error },
+            })?;
         let opts = CompileOptions {
             target,
             cpu: self.cpu.clone(),
-            features: self.features.clone(),
+            features,
+            disabled_proposals,
             opt_level,
             bounds_checks: self.bounds_checks.unwrap_or_default(),
             symbol_prefix: (!self.shared).then(|| name.to_string()),

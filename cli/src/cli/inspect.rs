@@ -1,5 +1,6 @@
 //! `kiln inspect`: what a compiled library holds, read from the file
-//! without loading it (so it works for any target's artifacts).
+//! without loading it (so it works for any target's artifacts); or, for a
+//! WebAssembly module (binary or text), the proposals it uses.
 
 use anyhow::Result;
 use clap::Args;
@@ -9,11 +10,16 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub(crate) struct InspectArgs {
-    /// A library, object or static archive compiled by kiln, for any target.
+    /// A library, object or static archive compiled by kiln, for any
+    /// target; or a WebAssembly module (.wasm or .wat), whose proposals
+    /// beyond wasm 1.0 are listed.
     library: PathBuf,
 }
 
 pub(crate) fn inspect(args: InspectArgs) -> Result<ExitCode> {
+    if is_module(&args.library)? {
+        return inspect_module(&args.library);
+    }
     let owned = kiln::runtime::read_metadata(&args.library)?;
     let meta = owned.get();
     let size = std::fs::metadata(&args.library).map(|m| m.len()).unwrap_or(0);
@@ -60,6 +66,34 @@ pub(crate) fn inspect(args: InspectArgs) -> Result<ExitCode> {
     println!("exports:     {}", meta.exports.len());
     for export in meta.exports.iter() {
         println!("  {}: {}", export.name, export_desc(meta, &export.kind, export.index.to_native()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `path` holds a WebAssembly module rather than a compiled
+/// library: the binary magic, or a `.wat`/`.wast` name.
+fn is_module(path: &std::path::Path) -> Result<bool> {
+    let text = matches!(path.extension().and_then(|e| e.to_str()), Some("wat" | "wast"));
+    let mut magic = [0u8; 4];
+    let binary = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"\0asm");
+    Ok(text || binary)
+}
+
+/// Lists the proposals a module uses, each with the name `--features`
+/// turns it off by.
+fn inspect_module(path: &std::path::Path) -> Result<ExitCode> {
+    let wasm = kiln::compile::read_module(path)?;
+    let used = kiln::proposals_used(&wasm).map_err(|error| kiln::Error::Compile { path: path.to_path_buf(), error })?;
+    println!("file:        {} ({} bytes of wasm)", path.display(), wasm.len());
+    if used.is_empty() {
+        println!("proposals:   none (WebAssembly 1.0)");
+    } else {
+        println!("proposals:   {} beyond WebAssembly 1.0 (`--features -NAME` turns one off)", used.len());
+        for proposal in used {
+            println!("  {:<26}{}", proposal.flag, proposal.name);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

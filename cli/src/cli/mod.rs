@@ -80,8 +80,10 @@ pub(crate) struct CodegenArgs {
     /// CPU to generate code for (default: the target's baseline, e.g. x86-64-v2).
     #[arg(long, value_name = "NAME")]
     cpu: Option<String>,
-    /// Extra CPU features, comma separated LLVM names: +avx2,-sse4.2
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    /// Comma separated: extra CPU features by their LLVM names (+avx2,-sse4.2),
+    /// and WebAssembly proposals to turn off (-tail-call,-simd; `kiln inspect`
+    /// lists those a module uses), so a module that uses one is refused
+    #[arg(long, value_name = "LIST", value_delimiter = ',', allow_hyphen_values = true)]
     features: Vec<String>,
     /// How out-of-bounds accesses are caught: guard regions (the hardware
     /// catches most, fast) or explicit checks (for hosts without 8 GiB of
@@ -136,10 +138,12 @@ impl CodegenArgs {
             Some(t) => Target::parse(t)?,
             None => Target::host(),
         };
+        let (features, disabled_proposals) = kiln::split_features(&self.features)?;
         Ok(CompileOptions {
             target,
             cpu: self.cpu.clone(),
-            features: self.features.clone(),
+            features,
+            disabled_proposals,
             opt_level: self.opt,
             bounds_checks: match self.bounds_checks {
                 BoundsArg::Guard => BoundsChecks::Guard,
