@@ -205,10 +205,16 @@ fn a_64_bit_memory_is_shared_between_instances() {
         call(store, &consumer, "store", &[Val::I64(0x20), Val::I32(-5)]).unwrap();
         assert_eq!(load_at(store, 0x20).unwrap()[0].i32(), Some(-5), "{what}");
         assert_trap(load_at(store, PAGE as i64), TrapCode::MemoryOutOfBounds, &what);
+        // The importer checks against the exporter's length: no guard
+        // region stands behind a 64-bit memory.
+        let result = call(store, &consumer, "store", &[Val::I64(PAGE as i64), Val::I32(1)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: store through the import"));
         assert_eq!(i64s(call(store, &consumer, "grow", &[Val::I64(2)]).unwrap()), [1], "{what}");
         assert_eq!(load_at(store, PAGE as i64).unwrap()[0].i32(), Some(0), "{what}: grown through the import");
         assert_eq!(i64s(call(store, &consumer, "grow", &[Val::I64(2)]).unwrap()), [-1], "{what}: past the maximum");
         assert_eq!(i64s(call(store, &consumer, "size", &[]).unwrap()), [3], "{what}");
+        let result = call(store, &consumer, "store", &[Val::I64(3 * PAGE as i64 - 3), Val::I32(1)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: store past the grown import"));
     }
 }
 
