@@ -136,6 +136,12 @@ fn calls() -> Vec<(&'static str, Vec<Val>)> {
         ("second_memory", vec![I32(65532), I32(-9)]),
         ("second_memory", vec![I32(131068), I32(5)]),
         ("second_memory", vec![I32(131069), I32(6)]),
+        ("wide_memory", vec![I64(100), I32(11)]),
+        ("wide_memory", vec![I64(65524), I32(12)]),
+        ("wide_memory", vec![I64(65525), I32(13)]),
+        ("wide_memory", vec![I64(1 << 32), I32(14)]),
+        ("wide_memory", vec![I64(-8), I32(15)]),
+        ("wide_memory", vec![I64(-1), I32(16)]),
         ("checksum", vec![I32(1000)]),
         ("bulk", vec![I32(200), I32(100), I32(8)]),
         ("bulk", vec![I32(102), I32(100), I32(5)]),
@@ -443,9 +449,12 @@ fn describe((name, args): &Call, outcome: &Outcome) -> String {
     }
 }
 
-fn const_i32(ops: &[ArchivedConstOp]) -> u32 {
+/// A segment's offset: an `i32` constant, or an `i64` one for a 64-bit
+/// memory.
+fn const_offset(ops: &[ArchivedConstOp]) -> u64 {
     match ops {
-        [ArchivedConstOp::I32Const(v)] => v.to_native() as u32,
+        [ArchivedConstOp::I32Const(v)] => u64::from(v.to_native() as u32),
+        [ArchivedConstOp::I64Const(v)] => v.to_native() as u64,
         _ => panic!("the harness handles constant segment offsets only"),
     }
 }
@@ -545,7 +554,7 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
         let ArchivedSegmentMode::Active(active) = &segment.mode else { continue };
         let bytes: Vec<String> = segment.bytes.iter().map(u8::to_string).collect();
         if !bytes.is_empty() {
-            let at = const_i32(&active.offset.ops);
+            let at = const_offset(&active.offset.ops);
             let bytes = bytes.join(",");
             let memory = active.index.to_native();
             let _ = writeln!(setup, "  {{ static const uint8_t d[] = {{ {bytes} }}; memcpy(memory{memory} + {at}, d, sizeof d); }}");
@@ -559,7 +568,7 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
             let (ArchivedSegmentMode::Active(active), ArchivedElementItems::Functions(funcs)) = (&seg.mode, &seg.items) else {
                 panic!("the portable module has active function segments only")
             };
-            let base = const_i32(&active.offset.ops);
+            let base = const_offset(&active.offset.ops);
             for (k, f) in funcs.iter().enumerate() {
                 let _ = writeln!(setup, "  elements[{}] = vmctx + {};", base as usize + k, o.func_ref(f.to_native()));
             }

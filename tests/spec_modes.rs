@@ -3,8 +3,8 @@
 //! regions) does not cover: explicit bounds checks, and -O0 (no inlining,
 //! no folding, every multi-value return area in memory). All of them are
 //! in the testsuite's wasm 1.0 and 2.0 sets, which kiln implements in full,
-//! or are multi-memory scripts of the wasm 3.0 set that need nothing else
-//! kiln lacks, so every directive must pass: none may fail or be
+//! or are multi-memory and memory64 scripts of the wasm 3.0 set that need
+//! nothing else kiln lacks, so every directive must pass: none may fail or be
 //! unsupported (the same rule `spec.rs` applies to the 1.0 and 2.0 sets).
 
 use kiln::{CompileOptions, OptLevel};
@@ -44,6 +44,35 @@ const MULTI_MEMORY: &[&str] = &[
     "memory_fill0.wast",
     "memory_init0.wast",
     "simd_memory-multi.wast",
+];
+
+/// 64-bit memory and table scripts (wasm 3.0): every access of a 64-bit
+/// memory keeps its explicit check in both modes, and their `i64` forms
+/// (wrapping addresses, bulk ranges, table indices) are checked the same
+/// way at every level.
+const MEMORY64: &[&str] = &[
+    "address64.wast",
+    "align64.wast",
+    "bulk64.wast",
+    "endianness64.wast",
+    "float_memory64.wast",
+    "load64.wast",
+    "memory64.wast",
+    "memory_copy64.wast",
+    "memory_fill64.wast",
+    "memory_grow64.wast",
+    "memory_init64.wast",
+    "memory_redundancy64.wast",
+    "memory_trap64.wast",
+    "memory64-imports.wast",
+    "call_indirect64.wast",
+    "table_copy64.wast",
+    "table_copy_mixed.wast",
+    "table_fill64.wast",
+    "table_get64.wast",
+    "table_grow64.wast",
+    "table_set64.wast",
+    "table_size64.wast",
 ];
 
 /// Scripts about bulk memory and table operations, whose explicit checks
@@ -118,17 +147,17 @@ fn main() {
         assert!(complete.iter().any(|f| f == file), "{file} is not in the wasm 1.0 or 2.0 set");
     }
     let core = testsuite_set("wasm-3.0-core-a");
-    for file in MULTI_MEMORY {
+    for file in MULTI_MEMORY.iter().chain(MEMORY64) {
         assert!(core.iter().any(|f| f == file), "{file} is not in the wasm 3.0 core set");
     }
     let explicit = CompileOptions { bounds_checks: BoundsChecks::Explicit, ..CompileOptions::default() };
     let o0 = CompileOptions { opt_level: OptLevel::O0, ..CompileOptions::default() };
     let mut trials = Vec::new();
-    for &file in MEMORY.iter().chain(BULK).chain(MULTI_MEMORY) {
+    for &file in MEMORY.iter().chain(BULK).chain(MULTI_MEMORY).chain(MEMORY64) {
         let opts = explicit.clone();
         trials.push(Trial::test(format!("explicit/{file}"), move || run(file, &opts)));
     }
-    for &file in NUMERIC.iter().chain(MEMORY).chain(BULK).chain(MULTI_MEMORY) {
+    for &file in NUMERIC.iter().chain(MEMORY).chain(BULK).chain(MULTI_MEMORY).chain(MEMORY64) {
         let opts = o0.clone();
         trials.push(Trial::test(format!("O0/{file}"), move || run(file, &opts)));
     }

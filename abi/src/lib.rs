@@ -98,3 +98,17 @@ pub const WASM32_MAX_MEMORY_BYTES: u64 = WASM32_MEMORY_LIMIT_PAGES * WASM_PAGE_S
 /// bounds check: what lies past the memory's current length is mapped
 /// inaccessible and faults, and the fault becomes a trap.
 pub const GUARD_RESERVATION: u64 = 8 * 1024 * 1024 * 1024 + WASM_PAGE_SIZE;
+
+/// Pages a 64-bit linear memory (memory64) may have in kiln: 64 GiB.
+///
+/// A 64-bit address space cannot be covered by a guard region, so every
+/// access of such a memory keeps an explicit bounds check, and the memory
+/// is not given one. It reserves address space for its declared maximum,
+/// or for this limit when the maximum is larger or missing, and grows in
+/// place inside that reservation: its base never moves, so generated code
+/// loads it once per function as for a 32-bit memory. Growing past the
+/// reservation fails (`memory.grow` returns -1, which wasm permits at any
+/// size), and a memory whose minimum is larger cannot be created. The
+/// limit keeps every length below 2^63, which the bounds checks of 64-bit
+/// accesses rely on (an access ending at 2^63 or beyond always traps).
+pub const WASM64_MEMORY_LIMIT_PAGES: u64 = 1 << 20;

@@ -84,7 +84,9 @@ pub fn kiln_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
         gc_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        memory64_enabled: false,
+        // 64-bit memories and tables (memory64, which wasmi 1.1
+        // implements), in half the inputs.
+        memory64_enabled: u.ratio(1u8, 2u8)?,
         tail_call_enabled: u.ratio(1u8, 2u8)?,
         extended_const_enabled: true,
         wide_arithmetic_enabled: true,
@@ -94,6 +96,7 @@ pub fn kiln_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
         max_memories: if u.ratio(1u8, 2u8)? { MAX_MEMORIES } else { 1 },
         min_memories: u.int_in_range(0..=1)?,
         max_memory32_bytes: MAX_MEMORY_PAGES * 65536,
+        max_memory64_bytes: u128::from(MAX_MEMORY_PAGES) * 65536,
         memory_max_size_required: true,
         max_tables: 2,
         max_table_elements: 64,

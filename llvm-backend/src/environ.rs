@@ -366,6 +366,8 @@ impl<'a> ModuleEnv<'a> {
             };
             let start = match self.fold(&active.offset) {
                 Some(ConstOp::I32Const(offset)) => Some(offset as u32 as usize),
+                // A 64-bit table's offset.
+                Some(ConstOp::I64Const(offset)) => usize::try_from(offset as u64).ok(),
                 _ => None,
             };
             match start.filter(|&start| start.checked_add(items.len()).is_some_and(|end| end <= slots.len())) {

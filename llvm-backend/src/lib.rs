@@ -266,7 +266,7 @@ impl Lowered<'_> {
             self.types,
             self.setup.quieting,
             &self.sandbox,
-            self.guard,
+            self.guard.as_ref(),
         )
     }
 }
@@ -293,6 +293,7 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
                 ),
             })
             .collect(),
+        memory64: env.memories.iter().map(|m| m.memory64).collect(),
         builtins: offsets.builtins(),
         raise_trap: kiln_abi::Builtin::raise_trap.index() * offsets.ptr_size().bytes(),
         trap_code: kiln_abi::TrapCode::MemoryOutOfBounds.as_u32(),
@@ -303,6 +304,10 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
             length_after_base: i64::from(offsets.memory_definition_current_length())
                 - i64::from(offsets.memory_definition_base()),
             trap_code: kiln_abi::TrapCode::MemoryOutOfBounds.as_u32(),
+            unguarded: (sandbox.lengths.iter().zip(&sandbox.memory64))
+                .filter(|&(_, &wide)| wide)
+                .map(|(&place, _)| place)
+                .collect(),
         }
     });
     Ok(Lowered { module, types, setup, metadata: env.meta, function_slots, sandbox, guard })

@@ -145,7 +145,7 @@ pub(crate) fn optimize<'ctx>(
     types: Types<'ctx>,
     quieting: canonicalize::Quieting,
     sandbox: &bounds::Sandbox,
-    guard: Option<bounds::GuardFacts>,
+    guard: Option<&bounds::GuardFacts>,
 ) -> Result<()> {
     verify(module)?;
     set_llvm_options();

@@ -50,13 +50,13 @@ pub const KILN_PROPOSALS: &[WasmProposal] = &[
     proposal("multi-memory", "multiple memories", WasmFeatures::MULTI_MEMORY),
     proposal("tail-call", "tail calls", WasmFeatures::TAIL_CALL),
     proposal("wide-arithmetic", "wide arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+    proposal("memory64", "memory64 and table64", WasmFeatures::MEMORY64),
 ];
 
 /// Proposals kiln knows by name but does not implement yet: asking for
 /// one is an error that says so, not an unknown name.
 const NOT_YET: &[(&str, &str)] = &[
     ("exceptions", "exception handling"),
-    ("memory64", "memory64"),
     ("threads", "threads"),
     ("custom-page-sizes", "custom page sizes"),
     ("gc", "GC"),

@@ -9,8 +9,8 @@
 //!    name, or under every proposal wasmparser knows. The feature named is
 //!    the one proposal that makes it valid on top of kiln's (tried one at a
 //!    time, smallest first, so the name is the most specific one), else the
-//!    pair that does (`memory64 + custom page sizes`), else the proposal
-//!    the validator's message names;
+//!    first pair that does, else the proposal the validator's message
+//!    names;
 //! 2. it is *malformed* ([`CompileError::Malformed`]): it does not decode
 //!    under the binary format of the newest standard ([`crate::decode`]);
 //! 3. it is *invalid* ([`CompileError::Invalid`]), with the newest
@@ -40,7 +40,8 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// initializers and offsets), and multiple memories (a memory index on
 /// every memory instruction, data segment, import and export); and the
 /// wide-arithmetic proposal (`i64.add128`, `i64.sub128`,
-/// `i64.mul_wide_s/u`), relaxed SIMD and tail calls.
+/// `i64.mul_wide_s/u`), relaxed SIMD, tail calls, and 64-bit memories and
+/// tables (memory64 and table64, one wasmparser feature).
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -53,7 +54,8 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::WIDE_ARITHMETIC)
     .union(WasmFeatures::SIMD)
     .union(WasmFeatures::RELAXED_SIMD)
-    .union(WasmFeatures::TAIL_CALL);
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::MEMORY64);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
@@ -72,7 +74,6 @@ const PROPOSALS: &[Proposal] = &[
     Proposal { ident: "simd", name: "SIMD", features: WasmFeatures::SIMD },
     Proposal { ident: "reference_types", name: "reference types", features: WasmFeatures::REFERENCE_TYPES },
     Proposal { ident: "bulk_memory", name: "bulk memory", features: WasmFeatures::BULK_MEMORY },
-    Proposal { ident: "memory64", name: "memory64", features: WasmFeatures::MEMORY64 },
     Proposal { ident: "extended_const", name: "extended constant expressions", features: WasmFeatures::EXTENDED_CONST },
     Proposal { ident: "threads", name: "threads", features: WasmFeatures::THREADS },
     Proposal { ident: "wide_arithmetic", name: "wide arithmetic", features: WasmFeatures::WIDE_ARITHMETIC },
@@ -177,8 +178,7 @@ fn validate_with(wasm: &[u8], features: WasmFeatures) -> Result<(), wasmparser::
 }
 
 /// The proposals that, added to kiln's features, make `wasm` valid: the
-/// first single one that does, else the first pair (`"memory64 + custom
-/// page sizes"`).
+/// first single one that does, else the first pair, named `"A + B"`.
 fn missing_proposals(wasm: &[u8]) -> Option<String> {
     let candidates: Vec<&Proposal> = PROPOSALS.iter().filter(|p| p.features != WasmFeatures::all()).collect();
     let valid_with = |features: WasmFeatures| validate_with(wasm, KILN_FEATURES.union(features)).is_ok();
@@ -337,8 +337,14 @@ mod tests {
         let two = wat("(module (memory 1) (memory 0) (func (i32.store 1 (i32.const 0) (i32.load 0 (i32.const 0)))))");
         assert!(validate(&two, KILN_FEATURES).is_ok(), "{:?}", validate(&two, KILN_FEATURES));
         // What else such a module needs is named alone.
-        let wide = wat("(module (memory 1) (memory i64 1))");
-        assert!(matches!(validate(&wide, KILN_FEATURES), Err(CompileError::Unsupported { feature, .. }) if feature == "memory64"));
+        let shared = wat("(module (memory 1) (memory 1 1 shared))");
+        assert!(matches!(validate(&shared, KILN_FEATURES), Err(CompileError::Unsupported { feature, .. }) if feature == "threads"));
+    }
+
+    #[test]
+    fn memory64_is_kilns_own() {
+        let wide = wat("(module (memory 1) (memory i64 1) (func (i64.store 1 (i64.const 8) (i64.const 1))))");
+        assert!(validate(&wide, KILN_FEATURES).is_ok(), "{:?}", validate(&wide, KILN_FEATURES));
     }
 
     #[test]

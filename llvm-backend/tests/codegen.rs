@@ -311,10 +311,10 @@ fn invalid_module_names_function_and_offset() {
 
 #[test]
 fn proposals_kiln_lacks_are_unsupported_not_invalid() {
-    let module = wasm(r#"(module (memory i64 1) (func (result i64) (memory.size)))"#);
+    let module = wasm(r#"(module (memory 1 1 shared) (func (result i32) (memory.size)))"#);
     match compile(&module, &x86()) {
-        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "memory64"),
-        other => panic!("expected Unsupported memory64, got {other:?}"),
+        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "threads"),
+        other => panic!("expected Unsupported threads, got {other:?}"),
     }
     let in_body = wasm(r#"(module (func) (func (block (try_table (catch_all 0)))))"#);
     match compile(&in_body, &x86()) {
@@ -477,7 +477,9 @@ fn validate_answers_like_compile() {
     let relaxed = wasm(r#"(module (func (param v128) (result v128) (i32x4.relaxed_trunc_f32x4_s (local.get 0))))"#);
     assert!(kiln_llvm::validate(&relaxed).is_ok());
     let memory64 = wasm(r#"(module (memory i64 1))"#);
-    assert!(matches!(kiln_llvm::validate(&memory64), Err(CompileError::Unsupported { .. })));
+    assert!(kiln_llvm::validate(&memory64).is_ok());
+    let threads = wasm(r#"(module (memory 1 1 shared))"#);
+    assert!(matches!(kiln_llvm::validate(&threads), Err(CompileError::Unsupported { .. })));
 }
 
 fn asm(wat: &str, opts: &CompileOptions) -> String {

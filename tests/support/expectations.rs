@@ -7,7 +7,7 @@
 //! line:
 //!
 //! ```text
-//! memory64.wast                          55  memory64
+//! table64.wast                           12  table64
 //! imports.wast                           59  exception handling
 //! ```
 //!

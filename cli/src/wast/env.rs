@@ -196,7 +196,8 @@ fn rejection(e: CompileError) -> Rejection {
 
 /// The `spectest` module every spec script may import from: print functions
 /// that do nothing, the globals `global_i32` … `global_f64` (666 / 666.6),
-/// a funcref `table` (10, max 20) and a `memory` (1 page, max 2).
+/// a funcref `table` (10, max 20), its 64-bit twin `table64` and a
+/// `memory` (1 page, max 2).
 fn define_spectest(linker: &mut Linker, store: &mut Store) -> Result<(), Error> {
     let prints: [(&str, &[ValType]); 7] = [
         ("print", &[]),
@@ -223,6 +224,9 @@ fn define_spectest(linker: &mut Linker, store: &mut Store) -> Result<(), Error> 
     }
     let table = TableType { element: kiln_abi::RefType::FUNCREF, limits: Limits { min: 10, max: Some(20) }, table64: false };
     linker.define("spectest", "table", Table::new(&mut *store, table, Val::FuncRef(None))?);
+    // The reference interpreter's 64-bit twin of `table` (table64).
+    let table64 = TableType { table64: true, ..table };
+    linker.define("spectest", "table64", Table::new(&mut *store, table64, Val::FuncRef(None))?);
     let memory = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
     linker.define("spectest", "memory", Memory::new(&mut *store, memory)?);
     Ok(())

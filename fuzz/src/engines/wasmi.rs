@@ -22,6 +22,7 @@ impl Default for WasmiEngine {
             .wasm_extended_const(true)
             .wasm_wide_arithmetic(true)
             .wasm_multi_memory(true)
+            .wasm_memory64(true)
             .set_max_recursion_depth(100_000)
             .set_max_stack_height(256 << 20);
         WasmiEngine { engine: wasmi::Engine::new(&config) }

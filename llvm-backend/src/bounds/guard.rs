@@ -30,9 +30,12 @@
 //! * Stores only where a faulting store writes none of its bytes: on
 //!   x86-64. An AArch64 or RISC-V store that straddles the end of memory
 //!   may write the bytes before it, so stores keep their checks there.
+//! * Only 32-bit memories have a guard region. A check that reads the
+//!   length of a 64-bit memory (memory64) stays, whatever its shape.
 
 use crate::error::{CompileError, Result};
 use super::check::{Check, Part, pointer_offset, pointer_terms};
+use super::insert::LengthAt;
 use crate::ir::{access_size, operand};
 use inkwell::basic_block::BasicBlock;
 use inkwell::module::Module;
@@ -40,7 +43,7 @@ use inkwell::values::{BasicValue, BasicValueEnum, InstructionOpcode, Instruction
 
 /// What [`rely_on_guard_region`] needs to know about the target and the
 /// VM context.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct GuardFacts {
     /// Whether a faulting store is guaranteed to write nothing.
     pub precise_stores: bool,
@@ -50,11 +53,14 @@ pub(crate) struct GuardFacts {
     /// The code of "out of bounds memory access", which the trap blocks
     /// pass to the trap builtin.
     pub trap_code: u32,
+    /// Where the lengths of the 64-bit memories are, which have no guard
+    /// region.
+    pub unguarded: Vec<LengthAt>,
 }
 
 /// Removes every check whose access can fault in its place (see the
 /// module docs).
-pub(crate) fn rely_on_guard_region(module: &Module<'_>, facts: GuardFacts) -> Result<()> {
+pub(crate) fn rely_on_guard_region(module: &Module<'_>, facts: &GuardFacts) -> Result<()> {
     let context = module.get_context();
     let tbaa = context.get_kind_id("tbaa");
     let builder = context.create_builder();
@@ -89,10 +95,10 @@ const MAX_PATH: usize = 8;
 fn handed_over<'ctx>(
     block: BasicBlock<'ctx>,
     tbaa: u32,
-    facts: GuardFacts,
+    facts: &GuardFacts,
 ) -> Option<(Check<'ctx>, Vec<InstructionValue<'ctx>>)> {
     let check = Check::of(block.get_terminator()?, facts.trap_code)?;
-    if !raises_at_once(check.trap) {
+    if !raises_at_once(check.trap) || check.parts.iter().any(|p| unguarded(p, facts)) {
         return None;
     }
     let mut unmatched = check.parts.clone();
@@ -192,7 +198,7 @@ fn accesses_part<'ctx>(
     pointer: BasicValueEnum<'ctx>,
     check: &Part<'ctx>,
     offset: i64,
-    facts: GuardFacts,
+    facts: &GuardFacts,
     edges: &[(BasicBlock<'ctx>, BasicBlock<'ctx>)],
 ) -> bool {
     let Some((root, index, constant)) = pointer_terms(pointer, edges) else { return false };
@@ -208,3 +214,23 @@ fn accesses_part<'ctx>(
     base_definition == check.definition && check.length_at - base_at == facts.length_after_base
 }
 
+
+/// Whether `part` reads the length of a memory without a guard region: a
+/// defined one's from the VM context (a function parameter, not an
+/// instruction), an imported one's from the definition whose address is
+/// loaded from its slot.
+fn unguarded(part: &Part<'_>, facts: &GuardFacts) -> bool {
+    facts.unguarded.iter().any(|place| match *place {
+        LengthAt::Defined(at) => part.length_at == i64::from(at) && part.definition.as_instruction_value().is_none(),
+        LengthAt::Imported { slot, field } => {
+            part.length_at == i64::from(field)
+                && part
+                    .definition
+                    .as_instruction_value()
+                    .filter(|load| load.get_opcode() == InstructionOpcode::Load)
+                    .and_then(|load| operand(load, 0))
+                    .and_then(|pointer| pointer_offset(pointer, &[]))
+                    .is_some_and(|(_, at)| at == i64::from(slot))
+        }
+    })
+}

@@ -9,7 +9,9 @@
 //! a block that raises "out of bounds memory access". Nothing of the
 //! access is taken on trust: the address and the end come from the
 //! access's own pointer (`base + zext(address) + offset`, a chain of
-//! `getelementptr i8`) and size.
+//! `getelementptr i8`) and size. A 64-bit memory's address is an `i64`
+//! that `address + end` may wrap, and its check is `end > length ||
+//! address > length - end` (`FnBuilder::bounds_check64`).
 //!
 //! The inliner would weigh a function with its checks, as if each stayed a
 //! compare and a branch; most do not. A function with `n` checks carries
@@ -46,6 +48,11 @@ const TRAP_INLINE_COST: u32 = 35;
 pub(crate) struct Sandbox {
     /// Where each memory's current length is, by memory index.
     pub lengths: Vec<LengthAt>,
+    /// Which memories are 64-bit (memory64), by memory index: their
+    /// addresses are `i64`s used as they are, so `address + end` may wrap
+    /// and the check is written so that it does not
+    /// (`FnBuilder::bounds_check64`).
+    pub memory64: Vec<bool>,
     /// Offset of the builtin table's address in the VM context.
     pub builtins: u32,
     /// Offset of `raise_trap` in the builtin table.
@@ -197,8 +204,12 @@ impl<'ctx> Checker<'_, '_, 'ctx> {
         // A constant address folded into the offset.
         let index = index.unwrap_or_else(|| self.b.types.i64.const_zero());
         let size = access_size(access).ok_or_else(malformed)?;
-        let end = offset.checked_add(size).ok_or_else(malformed)?;
         let length = self.length(memory)?;
+        if self.sandbox.memory64.get(memory as usize).copied().unwrap_or(false) {
+            // An end past 2^64 is past any memory.
+            return self.b.bounds_check64(index, offset.saturating_add(size), length);
+        }
+        let end = offset.checked_add(size).ok_or_else(malformed)?;
         self.b.bounds_check(index, end, length)
     }
 
@@ -241,7 +252,7 @@ impl<'ctx> Checker<'_, '_, 'ctx> {
 }
 
 /// `pointer` as `base + index + offset`: a chain of `getelementptr i8` with
-/// at most one non-constant index.
+/// at most one non-constant index; an offset past 2^64 is `u64::MAX`.
 fn index_and_offset(pointer: PointerValue<'_>) -> Option<(Option<IntValue<'_>>, u64)> {
     let mut at: BasicValueEnum<'_> = pointer.into();
     let mut index = None;
@@ -254,7 +265,9 @@ fn index_and_offset(pointer: PointerValue<'_>) -> Option<(Option<IntValue<'_>>, 
         }
         let BasicValueEnum::IntValue(i) = operand(gep, 1)? else { return None };
         match i.get_zero_extended_constant() {
-            Some(c) => offset = offset.checked_add(c)?,
+            // Only a 64-bit memory's constants can pass 2^64, and such an
+            // access is past any memory.
+            Some(c) => offset = offset.saturating_add(c),
             None if index.is_none() => index = Some(i),
             None => return None,
         }

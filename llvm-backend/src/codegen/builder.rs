@@ -554,6 +554,30 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
         Ok(out_of_bounds)
     }
 
+    /// [`Self::bounds_check`] for an access of a 64-bit memory, whose `i64`
+    /// `index` is any value, so `index + end` may wrap: `end > length ||
+    /// index > length - end`, each comparison marked. A 64-bit memory is
+    /// shorter than 2^63 bytes (`kiln_abi::WASM64_MEMORY_LIMIT_PAGES`), so
+    /// an `end` of 2^63 or more is always out of bounds, and every `end`
+    /// compared is a non-negative `i64`, as the passes that read checks
+    /// back take it to be.
+    #[track_caller]
+    pub fn bounds_check64(&self, index: IntValue<'ctx>, end: u64, length: IntValue<'ctx>) -> Result<IntValue<'ctx>> {
+        if end >= 1 << 63 {
+            return Ok(self.types.context.bool_type().const_all_ones());
+        }
+        let end = self.types.i64.const_int(end, false);
+        let too_long = self.icmp(IntPredicate::UGT, end, length)?;
+        let room = self.int_sub(length, end)?;
+        let too_far = self.icmp(IntPredicate::UGT, index, room)?;
+        for compare in [too_long, too_far] {
+            if let Some(instruction) = compare.as_instruction() {
+                self.set_metadata(instruction, self.tags.empty, self.tags.bounds_kind)?;
+            }
+        }
+        self.or(too_long, too_far)
+    }
+
     /// Tags `instruction` with the TBAA type of `access`.
     #[track_caller]
     fn set_tbaa(&self, instruction: InstructionValue<'ctx>, access: Access) -> Result<()> {

@@ -26,6 +26,17 @@
 //! Accesses are byte-aligned (wasm's alignment immediate is only a hint)
 //! and never volatile, so LLVM may combine, hoist and vectorize them.
 //!
+//! # 64-bit memories
+//!
+//! A memory64 address is an `i64`, used as it is (`base + address +
+//! offset`, with an offset up to 2^64 - 1); its check
+//! ([`crate::bounds::insert_checks`]) is written so that `address +
+//! offset + width` cannot wrap, and it is never handed to a guard region.
+//! `memory.size` and `memory.grow` take and return `i64`s; the bulk
+//! instructions take each operand in its memory's index type (a length in
+//! the smaller of the two for `memory.copy`) and check their ranges
+//! without overflow. Code for 32-bit memories is exactly as before.
+//!
 //! # Bulk memory
 //!
 //! `memory.copy` and `memory.fill` are checked explicitly in both modes —
@@ -81,20 +92,30 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     pub(super) fn memory_size(&mut self, memory: u32) -> Result<()> {
         let length = self.memory_length(memory)?;
         let pages = self.b.shr(length, length.get_type().const_int(16, false), false)?;
-        let result = self.b.trunc_or_same(pages, self.cx.types.i32)?;
+        let result = self.b.trunc_or_same(pages, self.index_type(memory))?;
         self.push(result);
         Ok(())
     }
 
     pub(super) fn memory_grow(&mut self, memory: u32) -> Result<()> {
         let delta = self.pop_int()?;
-        let delta = self.b.zext(delta, self.cx.types.i64)?;
+        let delta = self.b.zext_or_same(delta, self.cx.types.i64)?;
         let index = self.b.i32_const(memory as i32);
         let args = [self.vmctx.into(), index.into(), delta.into()];
         let previous = self.call_int_builtin(Builtin::memory_grow, &args)?;
-        let result = self.b.trunc(previous, self.cx.types.i32)?;
+        let result = self.b.trunc_or_same(previous, self.index_type(memory))?;
         self.push(result);
         Ok(())
+    }
+
+    /// Whether memory `memory` is a 64-bit memory (memory64).
+    fn is_memory64(&self, memory: u32) -> bool {
+        self.cx.env.memories.get(memory as usize).is_some_and(|m| m.memory64)
+    }
+
+    /// The type of memory `memory`'s addresses and sizes in pages.
+    fn index_type(&self, memory: u32) -> inkwell::types::IntType<'ctx> {
+        if self.is_memory64(memory) { self.cx.types.i64 } else { self.cx.types.i32 }
     }
 
     /// `memory.copy`: checks both ranges, then one `memmove` (the ranges
@@ -144,8 +165,12 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     }
 
     /// Traps with "out of bounds memory access" unless `start + len` (both
-    /// `i64` below 2^32) is within memory `memory`'s current length.
+    /// `i64` below 2^32, or any `i64` for a 64-bit memory) is within memory
+    /// `memory`'s current length.
     fn check_memory_range(&mut self, memory: u32, start: IntValue<'ctx>, len: IntValue<'ctx>) -> Result<()> {
+        if self.is_memory64(memory) {
+            return self.check_memory64_range(memory, start, len);
+        }
         let end = self.b.int_add(start, len)?;
         let length = self.memory_length(memory)?;
         let length = self.b.zext_or_same(length, self.cx.types.i64)?;
@@ -153,7 +178,20 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds)
     }
 
-    /// `base + index` in memory `memory`, for an `i64` index below 2^32.
+    /// [`Self::check_memory_range`] for a 64-bit memory, where `start +
+    /// len` may wrap: `len > length || start > length - len`.
+    fn check_memory64_range(&mut self, memory: u32, start: IntValue<'ctx>, len: IntValue<'ctx>) -> Result<()> {
+        let length = self.memory_length(memory)?;
+        let length = self.b.zext_or_same(length, self.cx.types.i64)?;
+        let too_long = self.b.icmp(IntPredicate::UGT, len, length)?;
+        let room = self.b.int_sub(length, len)?;
+        let too_far = self.b.icmp(IntPredicate::UGT, start, room)?;
+        let out_of_bounds = self.b.or(too_long, too_far)?;
+        self.trap_if(out_of_bounds, TrapCode::MemoryOutOfBounds)
+    }
+
+    /// `base + index` in memory `memory`, for an `i64` index below 2^32 (any
+    /// in-bounds index of a 64-bit memory).
     fn heap_pointer(&mut self, memory: u32, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let base = self.invariant(Invariant::MemoryBase(memory))?.into_pointer_value();
         self.b.byte_offset(base, index)
@@ -179,7 +217,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// Pops the address operand and returns which memory an access goes to
     /// and where: `base + zext(address) + offset`, computed in 64 bits so
-    /// it cannot wrap. The access gets its bounds check later, from
+    /// it cannot wrap (`base + address + offset` for a 64-bit memory, where
+    /// it may: the check does not). The access gets its bounds check later, from
     /// [`crate::bounds::insert_checks`], which reads the address and size
     /// back from the access itself (the mark `FnBuilder::mark_access`
     /// puts on it names the memory).
@@ -194,7 +233,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             // succeeded.
             self.path.accessed(address);
         }
-        let index = self.b.zext(address, self.cx.types.i64)?;
+        let index = self.b.zext_or_same(address, self.cx.types.i64)?;
         let base = self.invariant(Invariant::MemoryBase(memory))?.into_pointer_value();
         let at = self.b.byte_offset(base, index)?;
         Ok((memory, self.b.const_offset(at, memarg.offset)?))

@@ -28,7 +28,11 @@
 //! not force a reload, but calls do).
 //!
 //! Indices and lengths are `i32` operands; sums are computed in `i64`, where
-//! they cannot overflow.
+//! they cannot overflow. A 64-bit table (table64) takes `i64` indices,
+//! lengths and deltas and returns an `i64` size; its range checks are
+//! `len > size || start > size - len`, which no sum wrapping around 2^64
+//! can fool (`table.copy` between a 32-bit and a 64-bit table takes its
+//! length in `i32`, the smaller index type).
 
 use super::{FuncTranslator, Invariant};
 use crate::codegen::builder::Access;
@@ -85,11 +89,35 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         self.b.byte_offset(base, self.b.int_mul(index, size)?)
     }
 
-    /// Traps with "out of bounds table access" unless
-    /// `start + len <= size` (all `i64`, `start` and `len` below 2^32).
-    fn check_range(&mut self, start: IntValue<'ctx>, len: IntValue<'ctx>, size: IntValue<'ctx>) -> Result<()> {
-        let end = self.b.int_add(start, len)?;
-        let out_of_bounds = self.b.icmp(IntPredicate::UGT, end, size)?;
+    /// Whether table `table` is a 64-bit table (table64).
+    fn is_table64(&self, table: u32) -> bool {
+        self.cx.env.tables.get(table as usize).is_some_and(|t| t.table64)
+    }
+
+    /// The type of table `table`'s indices and sizes.
+    fn table_index_type(&self, table: u32) -> inkwell::types::IntType<'ctx> {
+        if self.is_table64(table) { self.cx.types.i64 } else { self.cx.types.i32 }
+    }
+
+    /// Traps with "out of bounds table access" unless `start + len <= size`
+    /// (all `i64`; `start` and `len` below 2^32 unless table `table` is a
+    /// 64-bit table, whose check does not let the sum wrap).
+    fn check_range(
+        &mut self,
+        table: u32,
+        start: IntValue<'ctx>,
+        len: IntValue<'ctx>,
+        size: IntValue<'ctx>,
+    ) -> Result<()> {
+        let out_of_bounds = if self.is_table64(table) {
+            let too_long = self.b.icmp(IntPredicate::UGT, len, size)?;
+            let room = self.b.int_sub(size, len)?;
+            let too_far = self.b.icmp(IntPredicate::UGT, start, room)?;
+            self.b.or(too_long, too_far)?
+        } else {
+            let end = self.b.int_add(start, len)?;
+            self.b.icmp(IntPredicate::UGT, end, size)?
+        };
         self.trap_if(out_of_bounds, TrapCode::TableOutOfBounds)
     }
 
@@ -118,7 +146,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     pub(super) fn table_size(&mut self, table: u32) -> Result<()> {
         let view = self.table_view(table)?;
-        let size = self.b.trunc(view.len, self.cx.types.i32)?;
+        let size = self.b.trunc_or_same(view.len, self.table_index_type(table))?;
         self.push(size);
         Ok(())
     }
@@ -128,7 +156,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let init = self.pop_ptr()?;
         let args = [self.vmctx.into(), self.b.i32_const(table as i32).into(), delta.into(), init.into()];
         let previous = self.call_int_builtin(Builtin::table_grow, &args)?;
-        let previous = self.b.trunc(previous, self.cx.types.i32)?;
+        let previous = self.b.trunc_or_same(previous, self.table_index_type(table))?;
         self.push(previous);
         Ok(())
     }
@@ -139,7 +167,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let value = self.pop_ptr()?;
         let start = self.pop_u32_as_i64()?;
         let view = self.table_view(table)?;
-        self.check_range(start, len, view.len)?;
+        self.check_range(table, start, len, view.len)?;
         let end = self.b.int_add(start, len)?;
 
         let before = self.b.current_block()?;
@@ -170,8 +198,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         let dst = self.pop_u32_as_i64()?;
         let src_view = self.table_view(src_table)?;
         let dst_view = self.table_view(dst_table)?;
-        self.check_range(src, len, src_view.len)?;
-        self.check_range(dst, len, dst_view.len)?;
+        self.check_range(src_table, src, len, src_view.len)?;
+        self.check_range(dst_table, dst, len, dst_view.len)?;
         let element_size = self.cx.offsets.table_element_size();
         let bytes = self.b.int_mul(len, self.b.i64_const(i64::from(element_size)))?;
         let from = self.element_address(src_view.base, src)?;

@@ -260,8 +260,10 @@ impl Builder<'_> {
             let ArchivedSegmentMode::Active(active) = &seg.mode else { continue };
             let offset = self.eval(&active.offset)?;
             let memory = self.instance().memories[active.index.to_native() as usize];
-            let bytes = self.store.memories[memory as usize].memory_mut().data_mut();
-            let start = usize::try_from(offset.i32() as u32).ok();
+            let entry = &mut self.store.memories[memory as usize];
+            let offset = if entry.ty().memory64 { offset.i64() as u64 } else { u64::from(offset.i32() as u32) };
+            let bytes = entry.memory_mut().data_mut();
+            let start = usize::try_from(offset).ok();
             let range = start.and_then(|s| Some(s..s.checked_add(seg.bytes.len())?)).filter(|r| r.end <= bytes.len());
             let Some(range) = range else {
                 return Err(Trap::new(TrapCode::MemoryOutOfBounds).into());

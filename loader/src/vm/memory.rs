@@ -7,16 +7,21 @@
 //! function and skip bounds checks: any access past the accessible length
 //! lands in the reservation and faults. The whole reservation is registered
 //! for the fault handler.
+//!
+//! A 64-bit memory (memory64) cannot have a guard region covering its
+//! address space: generated code checks every access of it explicitly.
+//! It reserves room for its declared maximum, at most
+//! [`WASM64_MEMORY_LIMIT_PAGES`], and grows in place inside that, so its
+//! base never moves either. Nothing in it may fault, so it is not
+//! registered for the fault handler.
 
 use crate::registry::{self, RangeKind, Registration};
 use crate::sys::{Reservation, page_size};
-use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE, WASM32_MEMORY_LIMIT_PAGES};
+use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE, WASM32_MEMORY_LIMIT_PAGES, WASM64_MEMORY_LIMIT_PAGES};
 
 /// Why a memory could not be created.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MemoryError {
-    #[error("64-bit memories are not supported yet")]
-    Memory64,
     #[error("shared memories are not supported yet")]
     Shared,
     #[error("memory minimum of {min} pages exceeds its maximum of {max} pages")]
@@ -25,6 +30,8 @@ pub(crate) enum MemoryError {
         "memory minimum of {0} pages exceeds kiln's limit of {WASM32_MEMORY_LIMIT_PAGES} pages (64 KiB short of 4 GiB)"
     )]
     AboveLimit(u64),
+    #[error("64-bit memory minimum of {0} pages exceeds kiln's limit of {WASM64_MEMORY_LIMIT_PAGES} pages (64 GiB)")]
+    AboveLimit64(u64),
     #[error("host page size {0} is larger than a wasm page")]
     PageSize(usize),
     #[error("cannot reserve address space for a linear memory: {0}")]
@@ -37,32 +44,44 @@ pub(crate) struct LinearMemory {
     reservation: Reservation,
     len: usize,
     max_pages: u64,
-    _registration: Registration,
+    /// The fault handler's claim on a 32-bit memory's reservation.
+    _registration: Option<Registration>,
 }
 
 impl LinearMemory {
     /// Creates a memory of `min` pages that may grow to `max`, or to
-    /// kiln's limit of 64 KiB short of 4 GiB ([`WASM32_MEMORY_LIMIT_PAGES`]).
+    /// kiln's limit: 64 KiB short of 4 GiB ([`WASM32_MEMORY_LIMIT_PAGES`])
+    /// for a 32-bit memory, 64 GiB ([`WASM64_MEMORY_LIMIT_PAGES`]) for a
+    /// 64-bit one.
     pub(crate) fn new(ty: &kiln_abi::types::MemoryType) -> Result<LinearMemory, MemoryError> {
-        if ty.memory64 {
-            return Err(MemoryError::Memory64);
-        }
         if ty.shared {
             return Err(MemoryError::Shared);
         }
-        if ty.limits.min > WASM32_MEMORY_LIMIT_PAGES {
-            return Err(MemoryError::AboveLimit(ty.limits.min));
+        let limit = if ty.memory64 { WASM64_MEMORY_LIMIT_PAGES } else { WASM32_MEMORY_LIMIT_PAGES };
+        if ty.limits.min > limit {
+            return Err(if ty.memory64 {
+                MemoryError::AboveLimit64(ty.limits.min)
+            } else {
+                MemoryError::AboveLimit(ty.limits.min)
+            });
         }
-        let max_pages = ty.limits.max.unwrap_or(WASM32_MEMORY_LIMIT_PAGES).min(WASM32_MEMORY_LIMIT_PAGES);
+        let max_pages = ty.limits.max.unwrap_or(limit).min(limit);
         if ty.limits.min > max_pages {
             return Err(MemoryError::MinAboveMax { min: ty.limits.min, max: max_pages });
         }
         if page_size() as u64 > WASM_PAGE_SIZE {
             return Err(MemoryError::PageSize(page_size()));
         }
-        let reservation = Reservation::new(GUARD_RESERVATION as usize).map_err(MemoryError::Reserve)?;
-        let start = reservation.base().as_ptr() as usize;
-        let registration = registry::register(RangeKind::Memory, std::iter::once(start..start + reservation.len()));
+        let (reservation, registration) = if ty.memory64 {
+            // Checked explicitly: room for the maximum and no guard region.
+            let bytes = (max_pages * WASM_PAGE_SIZE).max(WASM_PAGE_SIZE);
+            (Reservation::new(bytes as usize).map_err(MemoryError::Reserve)?, None)
+        } else {
+            let reservation = Reservation::new(GUARD_RESERVATION as usize).map_err(MemoryError::Reserve)?;
+            let start = reservation.base().as_ptr() as usize;
+            let registration = registry::register(RangeKind::Memory, std::iter::once(start..start + reservation.len()));
+            (reservation, Some(registration))
+        };
         let mut memory = LinearMemory { reservation, len: 0, max_pages, _registration: registration };
         if memory.grow(ty.limits.min).is_none() {
             return Err(MemoryError::Reserve(std::io::Error::last_os_error()));
@@ -90,7 +109,7 @@ impl LinearMemory {
     pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta).filter(|&n| n <= self.max_pages)?;
-        let new_len = usize::try_from(new * WASM_PAGE_SIZE).ok()?;
+        let new_len = usize::try_from(new.checked_mul(WASM_PAGE_SIZE)?).ok()?;
         self.reservation.make_accessible(self.len, new_len - self.len).ok()?;
         self.len = new_len;
         Some(old)
@@ -151,7 +170,41 @@ mod tests {
     fn refuses_what_it_cannot_do() {
         assert!(matches!(LinearMemory::new(&ty(2, Some(1))), Err(MemoryError::MinAboveMax { .. })));
         let mut t = ty(1, None);
-        t.memory64 = true;
-        assert!(matches!(LinearMemory::new(&t), Err(MemoryError::Memory64)));
+        t.shared = true;
+        assert!(matches!(LinearMemory::new(&t), Err(MemoryError::Shared)));
+    }
+
+    fn ty64(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType { limits: Limits { min, max }, memory64: true, shared: false }
+    }
+
+    #[test]
+    fn a_64_bit_memory_grows_in_place_past_four_gibibytes() {
+        let mut m = LinearMemory::new(&ty64(1, None)).unwrap();
+        let base = m.base();
+        m.data_mut()[65535] = 7;
+        // Past 4 GiB: the pages are only reserved and made accessible, never
+        // touched, so this costs no memory.
+        assert_eq!(m.grow(65536), Some(1));
+        assert_eq!(m.byte_len() as u64, (1 << 32) + 65536);
+        assert_eq!(m.base(), base);
+        assert_eq!(m.data()[65535], 7);
+        assert_eq!(m.grow(WASM64_MEMORY_LIMIT_PAGES), None);
+        assert_eq!(m.grow(u64::MAX), None);
+        assert_eq!(m.pages(), 65537);
+        // Nothing in it may fault: the fault handler does not claim it.
+        assert!(!registry::contains(RangeKind::Memory, base as usize));
+    }
+
+    #[test]
+    fn a_64_bit_memory_reserves_its_maximum_up_to_kilns_limit() {
+        let mut small = LinearMemory::new(&ty64(0, Some(2))).unwrap();
+        assert_eq!(small.reservation.len() as u64, 2 * WASM_PAGE_SIZE);
+        assert_eq!(small.grow(3), None);
+        assert_eq!(small.grow(2), Some(0));
+        let huge = LinearMemory::new(&ty64(0, Some(1 << 48))).unwrap();
+        assert_eq!(huge.reservation.len() as u64, WASM64_MEMORY_LIMIT_PAGES * WASM_PAGE_SIZE);
+        let too_big = ty64(WASM64_MEMORY_LIMIT_PAGES + 1, None);
+        assert!(matches!(LinearMemory::new(&too_big), Err(MemoryError::AboveLimit64(_))));
     }
 }

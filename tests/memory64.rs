@@ -1,0 +1,333 @@
+//! 64-bit memories (memory64) on real compiled code, at -O0 and -O2 and in
+//! both bounds-check modes: `i64` addresses and offsets up to 2^64 - 1,
+//! accesses past 4 GiB in a memory grown there, out-of-bounds and
+//! wrapping addresses that trap without writing, `memory.size` and
+//! `memory.grow` in `i64`, the bulk instructions (a copy between a 32-bit
+//! and a 64-bit memory takes an `i32` length), data segments at `i64`
+//! offsets, and 64-bit memories exported and imported between instances;
+//! and 64-bit tables (table64): `i64` indices for every table instruction
+//! and `call_indirect`, element segments at `i64` offsets.
+
+mod pipeline;
+
+use kiln::{CompileOptions, Emit, OptLevel};
+use kiln_loader::{Engine, Instance, Linker, Memory, Store, TrapCode, Val};
+use pipeline::{assert_trap, call, configurations, describe, instantiate, llvm_ir, load, wat_library};
+
+/// A 64-bit memory of one page (grows without a declared maximum) beside a
+/// 32-bit one, with accessors for each.
+const MODULE: &str = r#"(module
+  (memory $m (export "m") i64 1)
+  (memory $n (export "n") 1 1)
+  (data (memory $m) (i64.const 0x100) "\01\02\03\04")
+  (data $passive "hello")
+  (func (export "load") (param i64) (result i64) (i64.load (local.get 0)))
+  (func (export "load_far") (param i64) (result i32) (i32.load offset=0xffff_ffff_ffff_fff0 (local.get 0)))
+  (func (export "store") (param i64 i64) (i64.store (local.get 0) (local.get 1)))
+  (func (export "store8") (param i64 i32) (i32.store8 offset=0x1_0000_0000 (local.get 0) (local.get 1)))
+  (func (export "store_far") (param i64 i32) (i32.store offset=0xffff_ffff_ffff_fff0 (local.get 0) (local.get 1)))
+  (func (export "v128") (param i64) (result i64) (i64x2.extract_lane 1 (v128.load (local.get 0))))
+  (func (export "size") (result i64) (memory.size $m))
+  (func (export "grow") (param i64) (result i64) (memory.grow $m (local.get 0)))
+  (func (export "fill") (param i64 i32 i64) (memory.fill $m (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy") (param i64 i64 i64) (memory.copy $m $m (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy_in") (param i64 i32 i32) (memory.copy $m $n (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy_out") (param i32 i64 i32) (memory.copy $n $m (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init") (param i64 i32 i32) (memory.init $m $passive (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "store_n") (param i32 i32) (i32.store $n (local.get 0) (local.get 1))))"#;
+
+/// Every test runs at these levels, in both bounds-check modes.
+fn each_configuration(test: impl Fn(&str, &mut Store, &Instance)) {
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let (mut store, instance, _library) = instantiate(MODULE, &opts);
+        test(&describe(&opts), &mut store, &instance);
+    }
+}
+
+fn memory(store: &Store, instance: &Instance, name: &str) -> Memory {
+    instance.get_memory(store, name).unwrap_or_else(|| panic!("no memory `{name}`"))
+}
+
+/// `len` bytes of `memory` from `at`.
+fn bytes(store: &Store, memory: Memory, at: u64, len: usize) -> Vec<u8> {
+    let at = usize::try_from(at).unwrap();
+    memory.data(store).expect("the store's memory")[at..at + len].to_vec()
+}
+
+fn i64s(values: Vec<Val>) -> Vec<i64> {
+    values.iter().map(|v| v.i64().expect("an i64 result")).collect()
+}
+
+const PAGE: u64 = 65536;
+
+#[test]
+fn addresses_are_64_bit_and_data_lands_at_i64_offsets() {
+    each_configuration(|what, store, instance| {
+        let m = memory(store, instance, "m");
+        assert_eq!(bytes(store, m, 0x100, 4), [1, 2, 3, 4], "{what}: the data segment");
+        call(store, instance, "store", &[Val::I64(8), Val::I64(0x1122_3344_5566_7788)]).unwrap();
+        assert_eq!(i64s(call(store, instance, "load", &[Val::I64(8)]).unwrap()), [0x1122_3344_5566_7788], "{what}");
+        assert_eq!(i64s(call(store, instance, "v128", &[Val::I64(0)]).unwrap()), [0x1122_3344_5566_7788], "{what}");
+        // An address past 2^32 whose low half is in bounds is not wrapped.
+        let result = call(store, instance, "load", &[Val::I64((1 << 32) + 8)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: load at 2^32 + 8"));
+        let result = call(store, instance, "store8", &[Val::I64(16), Val::I32(1)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: store at 16 + 2^32"));
+        assert_eq!(bytes(store, m, 16, 1), [0], "{what}: the store at 16 + 2^32 wrote at 16");
+    });
+}
+
+#[test]
+fn out_of_bounds_and_wrapping_accesses_trap_without_writing() {
+    each_configuration(|what, store, instance| {
+        let m = memory(store, instance, "m");
+        let end = PAGE as i64;
+        assert!(call(store, instance, "load", &[Val::I64(end - 8)]).is_ok(), "{what}: the last word");
+        for at in [end - 7, end, -8, -1, i64::MAX] {
+            let result = call(store, instance, "load", &[Val::I64(at)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: load at {at:#x}"));
+        }
+        // A store straddling the end writes none of its bytes.
+        let result = call(store, instance, "store", &[Val::I64(end - 4), Val::I64(-1)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: store across the end"));
+        assert_eq!(bytes(store, m, PAGE - 4, 4), [0; 4], "{what}: the trapping store wrote");
+        // address + offset wraps around 2^64 to a small address: a trap,
+        // not an access at the wrapped address.
+        for at in [0x20i64, 0x10, -1] {
+            let result = call(store, instance, "store_far", &[Val::I64(at), Val::I32(-1)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: store_far at {at:#x}"));
+            let result = call(store, instance, "load_far", &[Val::I64(at)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: load_far at {at:#x}"));
+        }
+        assert_eq!(bytes(store, m, 0, 32), [0; 32], "{what}: a wrapped store wrote");
+        let result = call(store, instance, "v128", &[Val::I64(end - 15)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: v128 across the end"));
+    });
+}
+
+#[test]
+fn size_and_grow_are_i64_and_reach_past_four_gibibytes() {
+    each_configuration(|what, store, instance| {
+        assert_eq!(i64s(call(store, instance, "size", &[]).unwrap()), [1], "{what}");
+        // To 4 GiB and one page more: the pages are reserved and made
+        // accessible, and only the ones touched below cost memory.
+        let grown = 1 << 16;
+        assert_eq!(i64s(call(store, instance, "grow", &[Val::I64(grown)]).unwrap()), [1], "{what}");
+        assert_eq!(i64s(call(store, instance, "size", &[]).unwrap()), [grown + 1], "{what}");
+        let m = memory(store, instance, "m");
+        assert_eq!(m.size(&*store).unwrap(), grown as u64 + 1, "{what}: as the host sees it");
+        for at in [(1i64 << 32) - 4, 1 << 32, (1 << 32) + PAGE as i64 - 8] {
+            call(store, instance, "store", &[Val::I64(at), Val::I64(at)]).unwrap();
+            assert_eq!(i64s(call(store, instance, "load", &[Val::I64(at)]).unwrap()), [at], "{what}: at {at:#x}");
+        }
+        assert_eq!(bytes(store, m, 1 << 32, 8), [0, 0, 0, 0, 1, 0, 0, 0], "{what}: 2^32, little-endian");
+        call(store, instance, "store8", &[Val::I64(3), Val::I32(0x5a)]).unwrap();
+        assert_eq!(bytes(store, m, (1 << 32) + 3, 1), [0x5a], "{what}: offset 2^32");
+        let end = (1i64 << 32) + PAGE as i64;
+        let result = call(store, instance, "load", &[Val::I64(end - 7)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: past the grown end"));
+        // Failing growth is -1 and changes nothing.
+        for delta in [1i64 << 48, -1, 1 << 40] {
+            assert_eq!(i64s(call(store, instance, "grow", &[Val::I64(delta)]).unwrap()), [-1], "{what}: {delta:#x}");
+        }
+        assert_eq!(i64s(call(store, instance, "size", &[]).unwrap()), [grown + 1], "{what}");
+    });
+}
+
+#[test]
+fn bulk_instructions_take_i64_operands_and_check_without_wrapping() {
+    each_configuration(|what, store, instance| {
+        let (m, n) = (memory(store, instance, "m"), memory(store, instance, "n"));
+        call(store, instance, "init", &[Val::I64(0x200), Val::I32(1), Val::I32(4)]).unwrap();
+        assert_eq!(bytes(store, m, 0x200, 4), *b"ello", "{what}");
+        call(store, instance, "fill", &[Val::I64(0x300), Val::I32(0x2a), Val::I64(3)]).unwrap();
+        assert_eq!(bytes(store, m, 0x2ff, 5), [0, 0x2a, 0x2a, 0x2a, 0], "{what}");
+        call(store, instance, "copy", &[Val::I64(0x301), Val::I64(0x200), Val::I64(4)]).unwrap();
+        assert_eq!(bytes(store, m, 0x300, 5), *b"*ello", "{what}");
+        // Between the 32-bit and the 64-bit memory, the length is an i32.
+        call(store, instance, "store_n", &[Val::I32(40), Val::I32(0x0403_0201)]).unwrap();
+        call(store, instance, "copy_in", &[Val::I64(0x400), Val::I32(40), Val::I32(4)]).unwrap();
+        assert_eq!(bytes(store, m, 0x400, 4), [1, 2, 3, 4], "{what}");
+        call(store, instance, "copy_out", &[Val::I32(80), Val::I64(0x300), Val::I32(5)]).unwrap();
+        assert_eq!(bytes(store, n, 80, 5), *b"*ello", "{what}");
+        // Ranges that wrap around 2^64 or pass the end trap and write
+        // nothing.
+        let end = PAGE as i64;
+        for (dst, len) in [(-2i64, 4i64), (end - 2, 4), (2, -1), (end + 1, 0)] {
+            let result = call(store, instance, "fill", &[Val::I64(dst), Val::I32(7), Val::I64(len)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: fill {len:#x} at {dst:#x}"));
+            let result = call(store, instance, "copy", &[Val::I64(dst), Val::I64(0), Val::I64(len)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: copy {len:#x} to {dst:#x}"));
+            let result = call(store, instance, "copy", &[Val::I64(0), Val::I64(dst), Val::I64(len)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: copy {len:#x} from {dst:#x}"));
+        }
+        for at in [-2i64, end - 2, 1 << 32] {
+            let result = call(store, instance, "init", &[Val::I64(at), Val::I32(0), Val::I32(4)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: init at {at:#x}"));
+            let result = call(store, instance, "copy_in", &[Val::I64(at), Val::I32(0), Val::I32(4)]);
+            assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: copy_in at {at:#x}"));
+        }
+        let result = call(store, instance, "copy_out", &[Val::I32(0), Val::I64(-2), Val::I32(4)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: copy_out from -2"));
+        assert_eq!(bytes(store, m, 0, 4), [0; 4], "{what}: a failing operation wrote");
+        assert_eq!(bytes(store, m, PAGE - 2, 2), [0; 2], "{what}: a failing operation wrote");
+        assert_eq!(bytes(store, n, 0, 4), [0; 4], "{what}: a failing operation wrote");
+    });
+}
+
+/// Exports a 64-bit memory and reads it.
+const PROVIDER: &str = r#"(module
+  (memory (export "wide") i64 1 4)
+  (func (export "load") (param i64) (result i32) (i32.load (local.get 0))))"#;
+
+/// Imports the provider's memory as a 64-bit memory, writes it and grows it.
+const CONSUMER: &str = r#"(module
+  (import "provider" "wide" (memory $wide i64 1))
+  (data (memory $wide) (i64.const 0x10) "\07")
+  (func (export "store") (param i64 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+  (func (export "size") (result i64) (memory.size)))"#;
+
+#[test]
+fn a_64_bit_memory_is_shared_between_instances() {
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let what = describe(&opts);
+        let engine = Engine::default();
+        let libraries = [wat_library(PROVIDER, &opts), wat_library(CONSUMER, &opts)];
+        let mut store = Store::new(&engine);
+        let mut linker = Linker::new(&engine);
+        let provider = linker.instantiate(&mut store, &load(&engine, &libraries[0])).expect("the provider");
+        linker.instance(&store, "provider", provider).unwrap();
+        let consumer = linker.instantiate(&mut store, &load(&engine, &libraries[1])).expect("the consumer");
+        let store = &mut store;
+        let load_at = |store: &mut Store, at: i64| call(store, &provider, "load", &[Val::I64(at)]);
+        assert_eq!(load_at(store, 0x10).unwrap()[0].i32(), Some(7), "{what}: the consumer's data segment");
+        call(store, &consumer, "store", &[Val::I64(0x20), Val::I32(-5)]).unwrap();
+        assert_eq!(load_at(store, 0x20).unwrap()[0].i32(), Some(-5), "{what}");
+        assert_trap(load_at(store, PAGE as i64), TrapCode::MemoryOutOfBounds, &what);
+        // The importer checks against the exporter's length: no guard
+        // region stands behind a 64-bit memory.
+        let result = call(store, &consumer, "store", &[Val::I64(PAGE as i64), Val::I32(1)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: store through the import"));
+        assert_eq!(i64s(call(store, &consumer, "grow", &[Val::I64(2)]).unwrap()), [1], "{what}");
+        assert_eq!(load_at(store, PAGE as i64).unwrap()[0].i32(), Some(0), "{what}: grown through the import");
+        assert_eq!(i64s(call(store, &consumer, "grow", &[Val::I64(2)]).unwrap()), [-1], "{what}: past the maximum");
+        assert_eq!(i64s(call(store, &consumer, "size", &[]).unwrap()), [3], "{what}");
+        let result = call(store, &consumer, "store", &[Val::I64(3 * PAGE as i64 - 3), Val::I32(1)]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &format!("{what}: store past the grown import"));
+    }
+}
+
+#[test]
+fn a_64_bit_memory_does_not_link_as_a_32_bit_one() {
+    let opts = CompileOptions::default();
+    let engine = Engine::default();
+    let provider = wat_library(PROVIDER, &opts);
+    let narrow = wat_library(r#"(module (import "provider" "wide" (memory 1)))"#, &opts);
+    let mut store = Store::new(&engine);
+    let mut linker = Linker::new(&engine);
+    let instance = linker.instantiate(&mut store, &load(&engine, &provider)).unwrap();
+    linker.instance(&store, "provider", instance).unwrap();
+    let error = linker.instantiate(&mut store, &load(&engine, &narrow)).expect_err("a link error");
+    assert!(error.to_string().contains("wide"), "{error}");
+}
+
+/// With guard regions, a 32-bit memory's checks are handed to the hardware
+/// where the access follows them; a 64-bit memory has no guard region, so
+/// every one of its checks stays.
+#[test]
+fn a_64_bit_memory_keeps_its_checks_with_guard_regions() {
+    let opts = CompileOptions { opt_level: OptLevel::O2, ..CompileOptions::default() };
+    let narrow = llvm_ir(
+        r#"(module (memory 1) (func (export "f") (param i32) (result i32) (i32.load (local.get 0))))"#,
+        &opts,
+        Emit::LlvmIr,
+    );
+    let wide = llvm_ir(
+        r#"(module (memory i64 1) (func (export "f") (param i64) (result i32) (i32.load (local.get 0))))"#,
+        &opts,
+        Emit::LlvmIr,
+    );
+    // The block that raises "out of bounds memory access" goes with the
+    // last check that branches to it.
+    assert!(!narrow.contains("trap.bounds:"), "{narrow}");
+    assert!(wide.contains("trap.bounds:"), "{wide}");
+}
+
+/// A 64-bit table of functions beside a 32-bit one.
+const TABLES: &str = r#"(module
+  (type $f (func (result i32)))
+  (table $t (export "t") i64 4 8 funcref)
+  (table $u 2 funcref)
+  (func $one (type $f) (i32.const 1))
+  (func $two (type $f) (i32.const 2))
+  (elem (table $t) (i64.const 1) func $one $two)
+  (elem $passive func $two $one)
+  (func (export "call") (param i64) (result i32) (call_indirect $t (type $f) (local.get 0)))
+  (func (export "is_null") (param i64) (result i32) (ref.is_null (table.get $t (local.get 0))))
+  (func (export "set") (param i64) (table.set $t (local.get 0) (ref.func $two)))
+  (func (export "size") (result i64) (table.size $t))
+  (func (export "grow") (param i64) (result i64) (table.grow $t (ref.null func) (local.get 0)))
+  (func (export "fill") (param i64 i64) (table.fill $t (local.get 0) (ref.func $one) (local.get 1)))
+  (func (export "copy") (param i64 i64 i64) (table.copy $t $t (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy_in") (param i64 i32 i32) (table.copy $t $u (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init") (param i64 i32 i32) (table.init $t $passive (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init_u") (param i32 i32 i32) (table.init $u $passive (local.get 0) (local.get 1) (local.get 2))))"#;
+
+#[test]
+fn table64_takes_i64_indices_everywhere() {
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let what = describe(&opts);
+        let (mut store, instance, _library) = instantiate(TABLES, &opts);
+        let store = &mut store;
+        let i32_of = |results: Vec<Val>| results[0].i32().expect("an i32 result");
+        let at = |i: i64| [Val::I64(i)];
+        // The active segment, at an i64 offset.
+        assert_eq!(i32_of(call(store, &instance, "call", &at(1)).unwrap()), 1, "{what}");
+        assert_eq!(i32_of(call(store, &instance, "call", &at(2)).unwrap()), 2, "{what}");
+        assert_trap(call(store, &instance, "call", &at(0)), TrapCode::UninitializedElement, &what);
+        for index in [4i64, 1 << 32, -1] {
+            let result = call(store, &instance, "call", &at(index));
+            assert_trap(result, TrapCode::UndefinedElement, &format!("{what}: call_indirect at {index:#x}"));
+            let result = call(store, &instance, "is_null", &at(index));
+            assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: table.get at {index:#x}"));
+            let result = call(store, &instance, "set", &at(index));
+            assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: table.set at {index:#x}"));
+        }
+        call(store, &instance, "set", &at(3)).unwrap();
+        assert_eq!(i32_of(call(store, &instance, "call", &at(3)).unwrap()), 2, "{what}");
+        // size and grow in i64; growth past the maximum is -1.
+        assert_eq!(i64s(call(store, &instance, "size", &[]).unwrap()), [4], "{what}");
+        assert_eq!(i64s(call(store, &instance, "grow", &at(2)).unwrap()), [4], "{what}");
+        assert_eq!(i64s(call(store, &instance, "grow", &at(3)).unwrap()), [-1], "{what}");
+        assert_eq!(i64s(call(store, &instance, "grow", &at(-1)).unwrap()), [-1], "{what}");
+        assert_eq!(i64s(call(store, &instance, "size", &[]).unwrap()), [6], "{what}");
+        assert_eq!(i32_of(call(store, &instance, "is_null", &at(5)).unwrap()), 1, "{what}");
+        // fill, copy and init with i64 operands; ranges that pass the end or
+        // wrap around 2^64 trap and change nothing.
+        call(store, &instance, "fill", &[Val::I64(4), Val::I64(2)]).unwrap();
+        assert_eq!(i32_of(call(store, &instance, "call", &at(5)).unwrap()), 1, "{what}");
+        call(store, &instance, "init", &[Val::I64(4), Val::I32(0), Val::I32(1)]).unwrap();
+        assert_eq!(i32_of(call(store, &instance, "call", &at(4)).unwrap()), 2, "{what}");
+        call(store, &instance, "copy", &[Val::I64(0), Val::I64(4), Val::I64(1)]).unwrap();
+        assert_eq!(i32_of(call(store, &instance, "call", &at(0)).unwrap()), 2, "{what}");
+        for (start, len) in [(-2i64, 4i64), (5, 2), (2, -1), (7, 0)] {
+            let result = call(store, &instance, "fill", &[Val::I64(start), Val::I64(len)]);
+            assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: fill {len:#x} at {start:#x}"));
+            let result = call(store, &instance, "copy", &[Val::I64(start), Val::I64(0), Val::I64(len)]);
+            assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: copy {len:#x} to {start:#x}"));
+            let result = call(store, &instance, "copy", &[Val::I64(0), Val::I64(start), Val::I64(len)]);
+            assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: copy {len:#x} from {start:#x}"));
+        }
+        let result = call(store, &instance, "init", &[Val::I64(-1), Val::I32(0), Val::I32(2)]);
+        assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: init at -1"));
+        assert_eq!(i32_of(call(store, &instance, "call", &at(0)).unwrap()), 2, "{what}: a failing operation wrote");
+        assert_eq!(i32_of(call(store, &instance, "call", &at(1)).unwrap()), 1, "{what}: a failing operation wrote");
+        // From the 32-bit table, the length is an i32.
+        call(store, &instance, "init_u", &[Val::I32(0), Val::I32(0), Val::I32(2)]).unwrap();
+        call(store, &instance, "copy_in", &[Val::I64(2), Val::I32(1), Val::I32(1)]).unwrap();
+        assert_eq!(i32_of(call(store, &instance, "call", &at(2)).unwrap()), 1, "{what}");
+        let result = call(store, &instance, "copy_in", &[Val::I64(-1), Val::I32(0), Val::I32(1)]);
+        assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: copy_in at -1"));
+    }
+}
