@@ -92,7 +92,7 @@ pub fn split_features(list: &[String]) -> Result<(Vec<String>, Vec<String>), Com
         match sign {
             "-" => disabled.push(name.to_string()),
             "+" if proposal_by_flag(name).is_some() => {}
-            "+" => return Err(enabled(&[name.to_string()]).err().unwrap_or_else(|| CompileError::internal(name))),
+            "+" => return Err(not_implemented(name)),
             _ => {
                 return Err(CompileError::Proposal(format!(
                     "`{name}` is a WebAssembly proposal: write `-{name}` to turn it off (all are on by default)"
@@ -104,18 +104,22 @@ pub fn split_features(list: &[String]) -> Result<(Vec<String>, Vec<String>), Com
     Ok((cpu, disabled))
 }
 
+/// Why `flag` names no proposal kiln implements: one it does not
+/// implement yet, or no proposal at all.
+fn not_implemented(flag: &str) -> CompileError {
+    let known: Vec<&str> = KILN_PROPOSALS.iter().map(|p| p.flag).collect();
+    CompileError::Proposal(match NOT_YET.iter().find(|(f, _)| *f == flag) {
+        Some((_, name)) => format!("kiln does not implement {name} yet, so there is nothing to turn off"),
+        None => format!("unknown WebAssembly proposal `{flag}`; kiln's are {}", known.join(", ")),
+    })
+}
+
 /// The features a module may use when the proposals `disabled` (flags)
 /// are turned off, with every proposal that builds on one of them.
 pub(crate) fn enabled(disabled: &[String]) -> Result<WasmFeatures, CompileError> {
     let mut features = KILN_FEATURES;
     for flag in disabled {
-        let Some(proposal) = proposal_by_flag(flag) else {
-            let known: Vec<&str> = KILN_PROPOSALS.iter().map(|p| p.flag).collect();
-            return Err(CompileError::Proposal(match NOT_YET.iter().find(|(f, _)| f == flag) {
-                Some((_, name)) => format!("kiln does not implement {name} yet, so there is nothing to turn off"),
-                None => format!("unknown WebAssembly proposal `{flag}`; kiln's are {}", known.join(", ")),
-            }));
-        };
+        let Some(proposal) = proposal_by_flag(flag) else { return Err(not_implemented(flag)) };
         features.remove(proposal.features);
     }
     for proposal in KILN_PROPOSALS {

@@ -138,20 +138,19 @@ const STANDARD: WasmFeatures = {
     features
 };
 
-/// Validates `wasm` against [`KILN_FEATURES`].
+/// Validates `wasm` against `enabled`: [`KILN_FEATURES`], or fewer when
+/// the options turned proposals off.
 pub(crate) fn validate(wasm: &[u8], enabled: WasmFeatures) -> Result<(), CompileError> {
     let Err(error) = validate_with(wasm, enabled) else {
         return Ok(());
     };
-    if enabled != KILN_FEATURES && validate_with(wasm, KILN_FEATURES).is_ok() {
+    let under_kiln = if enabled == KILN_FEATURES { Err(error.clone()) } else { validate_with(wasm, KILN_FEATURES) };
+    let Err(error) = under_kiln else {
         let offset = error.offset();
         let proposal = crate::proposals::needed_of_disabled(wasm, enabled, offset as usize)
             .ok_or_else(|| CompileError::internal("no proposal turned off explains the validation error"))?;
         let (feature, flag) = (proposal.name.to_string(), proposal.flag.to_string());
         return Err(CompileError::Disabled { feature, flag, offset: offset as usize, func_index: function_at(wasm, offset) });
-    }
-    let Err(error) = validate_with(wasm, KILN_FEATURES) else {
-        return Ok(());
     };
     let unsupported = |feature: String| {
         let offset = error.offset() as usize;

@@ -198,11 +198,19 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// Sums lanes `2i` and `2i + 1` of `value` into lane `i` of a vector
     /// with half as many lanes.
     pub(super) fn add_pairs(&self, value: VectorValue<'ctx>) -> Result<VectorValue<'ctx>> {
+        let (even, odd) = self.even_and_odd_lanes(value)?;
+        self.b.int_add(even, odd)
+    }
+
+    /// The even and the odd lanes of `value`, each a vector with half as
+    /// many lanes.
+    pub(super) fn even_and_odd_lanes(
+        &self,
+        value: VectorValue<'ctx>,
+    ) -> Result<(VectorValue<'ctx>, VectorValue<'ctx>)> {
         let lanes = value.get_type().get_size();
         let even: Vec<u32> = (0..lanes).step_by(2).collect();
         let odd: Vec<u32> = (1..lanes).step_by(2).collect();
-        let even = self.b.shuffle(value, value, &even)?;
-        let odd = self.b.shuffle(value, value, &odd)?;
-        self.b.int_add(even, odd)
+        Ok((self.b.shuffle(value, value, &even)?, self.b.shuffle(value, value, &odd)?))
     }
 }

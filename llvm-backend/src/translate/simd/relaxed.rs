@@ -178,11 +178,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         }
         let lhs = self.resize_lanes(lhs, 16, LaneCast::SignExtend)?;
         let rhs = self.resize_lanes(rhs, 16, LaneCast::SignExtend)?;
-        let products = self.b.int_mul(lhs, rhs)?;
-        let even: Vec<u32> = (0..16).step_by(2).collect();
-        let odd: Vec<u32> = (1..16).step_by(2).collect();
-        let even = self.b.shuffle(products, products, &even)?;
-        let odd = self.b.shuffle(products, products, &odd)?;
+        let (even, odd) = self.even_and_odd_lanes(self.b.int_mul(lhs, rhs)?)?;
         self.vector_intrinsic("llvm.sadd.sat", &[even.get_type().into()], &[even.into(), odd.into()])
     }
 }
