@@ -250,7 +250,7 @@ fn a_failed_instantiation_keeps_earlier_writes() {
     let library = wat_library(PARTIAL, &CompileOptions::default());
     let module = load(&engine, &library);
     let mut store = Store::new(&engine);
-    let memory_type = MemoryType { limits: Limits { min: 1, max: None }, memory64: false, shared: false };
+    let memory_type = MemoryType::new(Limits { min: 1, max: None });
     let memory = Memory::new(&mut store, memory_type).unwrap();
     let ty = TableType { element: RefType::FUNCREF, limits: Limits { min: 4, max: None }, table64: false };
     let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();

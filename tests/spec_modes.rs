@@ -73,6 +73,8 @@ const MEMORY64: &[&str] = &[
     "table_grow64.wast",
     "table_set64.wast",
     "table_size64.wast",
+    // One-byte pages, which keep their checks in both modes too.
+    "proposals/custom-page-sizes/custom-page-sizes.wast",
 ];
 
 /// Scripts about bulk memory and table operations, whose explicit checks

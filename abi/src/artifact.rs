@@ -57,7 +57,9 @@ use rkyv::util::AlignedVec;
 ///
 /// Version 8: wasm functions use the C convention on every target again
 /// (`tailcc` made call-heavy programs 2–7 % slower on x86_64).
-pub const FORMAT_VERSION: u32 = 8;
+///
+/// Version 9: memory types carry their page size (custom page sizes).
+pub const FORMAT_VERSION: u32 = 9;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

@@ -112,3 +112,7 @@ pub const GUARD_RESERVATION: u64 = 8 * 1024 * 1024 * 1024 + WASM_PAGE_SIZE;
 /// limit keeps every length below 2^63, which the bounds checks of 64-bit
 /// accesses rely on (an access ending at 2^63 or beyond always traps).
 pub const WASM64_MEMORY_LIMIT_PAGES: u64 = 1 << 20;
+
+/// The most bytes a 64-bit linear memory has in kiln (see
+/// [`WASM64_MEMORY_LIMIT_PAGES`]).
+pub const WASM64_MAX_MEMORY_BYTES: u64 = WASM64_MEMORY_LIMIT_PAGES * WASM_PAGE_SIZE;

@@ -247,7 +247,43 @@ pub struct MemoryType {
     pub memory64: bool,
     /// Whether the memory is shared between threads.
     pub shared: bool,
+    /// Log2 of the page size in bytes: 16 (64 KiB, the default) or 0 (one
+    /// byte, from the custom page sizes proposal).
+    pub page_size_log2: u8,
 }
+
+impl MemoryType {
+    /// A memory of `limits` pages of the default size, unshared and with
+    /// 32-bit addresses.
+    pub fn new(limits: Limits) -> MemoryType {
+        MemoryType { limits, memory64: false, shared: false, page_size_log2: DEFAULT_PAGE_SIZE_LOG2 }
+    }
+
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// The most pages kiln gives a memory of this type: its byte limit
+    /// ([`crate::WASM32_MAX_MEMORY_BYTES`] or
+    /// [`crate::WASM64_MAX_MEMORY_BYTES`]) in whole pages.
+    pub fn limit_pages(&self) -> u64 {
+        let bytes = if self.memory64 { crate::WASM64_MAX_MEMORY_BYTES } else { crate::WASM32_MAX_MEMORY_BYTES };
+        bytes >> self.page_size_log2
+    }
+
+    /// Whether accesses to this memory may rely on a guard region instead
+    /// of explicit bounds checks: only 32-bit memories of 64 KiB pages.
+    /// (A 64-bit address space is too large to guard, and a memory of
+    /// one-byte pages may end anywhere inside a host page, where no fault
+    /// can mark its end.)
+    pub fn guarded(&self) -> bool {
+        !self.memory64 && self.page_size_log2 == DEFAULT_PAGE_SIZE_LOG2
+    }
+}
+
+/// Log2 of the default page size, 64 KiB.
+pub const DEFAULT_PAGE_SIZE_LOG2: u8 = 16;
 
 /// A table's type.
 #[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -335,7 +371,11 @@ impl fmt::Display for MemoryType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let index = if self.memory64 { "i64 " } else { "" };
         let shared = if self.shared { " shared" } else { "" };
-        write!(f, "(memory {index}{}{shared})", self.limits)
+        write!(f, "(memory {index}{}{shared}", self.limits)?;
+        if self.page_size_log2 != DEFAULT_PAGE_SIZE_LOG2 {
+            write!(f, " (pagesize {})", self.page_size())?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -366,7 +406,12 @@ impl ArchivedLimits {
 impl ArchivedMemoryType {
     /// The native form of an archived memory type.
     pub fn to_native(&self) -> MemoryType {
-        MemoryType { limits: self.limits.to_native(), memory64: self.memory64, shared: self.shared }
+        MemoryType {
+            limits: self.limits.to_native(),
+            memory64: self.memory64,
+            shared: self.shared,
+            page_size_log2: self.page_size_log2,
+        }
     }
 }
 
@@ -390,7 +435,7 @@ mod tests {
 
     #[test]
     fn types_print_in_text_format() {
-        let mem = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
+        let mem = MemoryType::new(Limits { min: 1, max: Some(2) });
         assert_eq!(mem.to_string(), "(memory 1 2)");
         let table = TableType { element: RefType::FUNCREF, limits: Limits { min: 10, max: None }, table64: false };
         assert_eq!(table.to_string(), "(table 10 funcref)");

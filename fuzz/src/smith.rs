@@ -90,7 +90,9 @@ pub fn kiln_config(u: &mut Unstructured<'_>) -> arbitrary::Result<Config> {
         tail_call_enabled: u.ratio(1u8, 2u8)?,
         extended_const_enabled: true,
         wide_arithmetic_enabled: true,
-        custom_page_sizes_enabled: false,
+        // Memories of one-byte pages (custom page sizes, which wasmi
+        // implements), in a quarter of the inputs.
+        custom_page_sizes_enabled: u.ratio(1u8, 4u8)?,
         compact_imports_enabled: false,
         custom_descriptors_enabled: false,
         max_memories: if u.ratio(1u8, 2u8)? { MAX_MEMORIES } else { 1 },

@@ -502,10 +502,18 @@ fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType> {
 }
 
 fn memory_type(ty: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
-    if ty.page_size_log2.is_some_and(|log2| log2 != 16) {
-        return Err(unsupported("custom page sizes", offset));
-    }
-    Ok(MemoryType { limits: Limits { min: ty.initial, max: ty.maximum }, memory64: ty.memory64, shared: ty.shared })
+    let page_size_log2 = match ty.page_size_log2 {
+        None => kiln_abi::types::DEFAULT_PAGE_SIZE_LOG2,
+        // The validator allows only 1 and 64 KiB.
+        Some(log2 @ (0 | 16)) => log2 as u8,
+        Some(log2) => return Err(unsupported(&format!("a page size of 2^{log2} bytes"), offset)),
+    };
+    Ok(MemoryType {
+        limits: Limits { min: ty.initial, max: ty.maximum },
+        memory64: ty.memory64,
+        shared: ty.shared,
+        page_size_log2,
+    })
 }
 
 fn global_type(ty: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {

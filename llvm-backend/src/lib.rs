@@ -304,8 +304,8 @@ fn lower<'ctx>(context: &'ctx Context, wasm: &[u8], opts: &CompileOptions) -> Re
             length_after_base: i64::from(offsets.memory_definition_current_length())
                 - i64::from(offsets.memory_definition_base()),
             trap_code: kiln_abi::TrapCode::MemoryOutOfBounds.as_u32(),
-            unguarded: (sandbox.lengths.iter().zip(&sandbox.memory64))
-                .filter(|&(_, &wide)| wide)
+            unguarded: (sandbox.lengths.iter().zip(&env.memories))
+                .filter(|&(_, memory)| !memory.guarded())
                 .map(|(&place, _)| place)
                 .collect(),
         }

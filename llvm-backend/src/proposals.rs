@@ -51,6 +51,7 @@ pub const KILN_PROPOSALS: &[WasmProposal] = &[
     proposal("tail-call", "tail calls", WasmFeatures::TAIL_CALL),
     proposal("wide-arithmetic", "wide arithmetic", WasmFeatures::WIDE_ARITHMETIC),
     proposal("memory64", "memory64 and table64", WasmFeatures::MEMORY64),
+    proposal("custom-page-sizes", "custom page sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
 ];
 
 /// Proposals kiln knows by name but does not implement yet: asking for
@@ -58,7 +59,6 @@ pub const KILN_PROPOSALS: &[WasmProposal] = &[
 const NOT_YET: &[(&str, &str)] = &[
     ("exceptions", "exception handling"),
     ("threads", "threads"),
-    ("custom-page-sizes", "custom page sizes"),
     ("gc", "GC"),
     ("stack-switching", "stack switching"),
 ];

@@ -41,7 +41,8 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// every memory instruction, data segment, import and export); and the
 /// wide-arithmetic proposal (`i64.add128`, `i64.sub128`,
 /// `i64.mul_wide_s/u`), relaxed SIMD, tail calls, and 64-bit memories and
-/// tables (memory64 and table64, one wasmparser feature).
+/// tables (memory64 and table64, one wasmparser feature), and custom page
+/// sizes (memories of one-byte pages).
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -55,7 +56,8 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIMD)
     .union(WasmFeatures::RELAXED_SIMD)
     .union(WasmFeatures::TAIL_CALL)
-    .union(WasmFeatures::MEMORY64);
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::CUSTOM_PAGE_SIZES);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
@@ -77,7 +79,6 @@ const PROPOSALS: &[Proposal] = &[
     Proposal { ident: "extended_const", name: "extended constant expressions", features: WasmFeatures::EXTENDED_CONST },
     Proposal { ident: "threads", name: "threads", features: WasmFeatures::THREADS },
     Proposal { ident: "wide_arithmetic", name: "wide arithmetic", features: WasmFeatures::WIDE_ARITHMETIC },
-    Proposal { ident: "custom_page_sizes", name: "custom page sizes", features: WasmFeatures::CUSTOM_PAGE_SIZES },
     Proposal {
         ident: "exceptions",
         name: "exception handling",

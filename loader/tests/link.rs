@@ -254,7 +254,7 @@ fn start_functions_run_and_may_trap() {
 #[test]
 fn unsupported_memories_are_an_error_not_a_crash() {
     let mut m = ModuleBuilder::new();
-    m.meta.memories.push(kiln_abi::types::MemoryType { limits: limits(1, None), memory64: false, shared: true });
+    m.meta.memories.push(kiln_abi::types::MemoryType { shared: true, ..kiln_abi::types::MemoryType::new(limits(1, None)) });
     let lib = m.build(basic::TRAMPOLINES);
     let engine = Engine::default();
     let module = Module::from_file(&engine, &lib.path).unwrap();

@@ -227,7 +227,7 @@ fn define_spectest(linker: &mut Linker, store: &mut Store) -> Result<(), Error> 
     // The reference interpreter's 64-bit twin of `table` (table64).
     let table64 = TableType { table64: true, ..table };
     linker.define("spectest", "table64", Table::new(&mut *store, table64, Val::FuncRef(None))?);
-    let memory = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
+    let memory = MemoryType::new(Limits { min: 1, max: Some(2) });
     linker.define("spectest", "memory", Memory::new(&mut *store, memory)?);
     Ok(())
 }

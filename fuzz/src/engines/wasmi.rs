@@ -23,6 +23,7 @@ impl Default for WasmiEngine {
             .wasm_wide_arithmetic(true)
             .wasm_multi_memory(true)
             .wasm_memory64(true)
+            .wasm_custom_page_sizes(true)
             .set_max_recursion_depth(100_000)
             .set_max_stack_height(256 << 20);
         WasmiEngine { engine: wasmi::Engine::new(&config) }

@@ -53,8 +53,9 @@ pub(crate) struct GuardFacts {
     /// The code of "out of bounds memory access", which the trap blocks
     /// pass to the trap builtin.
     pub trap_code: u32,
-    /// Where the lengths of the 64-bit memories are, which have no guard
-    /// region.
+    /// Where the lengths of the memories without a guard region are: 64-bit
+    /// memories and memories of one-byte pages
+    /// (`kiln_abi::types::MemoryType::guarded`).
     pub unguarded: Vec<LengthAt>,
 }
 

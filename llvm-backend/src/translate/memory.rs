@@ -91,7 +91,8 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     pub(super) fn memory_size(&mut self, memory: u32) -> Result<()> {
         let length = self.memory_length(memory)?;
-        let pages = self.b.shr(length, length.get_type().const_int(16, false), false)?;
+        let log2 = self.cx.env.memories.get(memory as usize).map_or(16, |m| m.page_size_log2);
+        let pages = self.b.shr(length, length.get_type().const_int(log2.into(), false), false)?;
         let result = self.b.trunc_or_same(pages, self.index_type(memory))?;
         self.push(result);
         Ok(())

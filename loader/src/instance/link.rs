@@ -89,6 +89,13 @@ pub(crate) fn check_import(
             if actual.memory64 != declared.memory64 || actual.shared != declared.shared {
                 return Err(incompatible("memory index type or sharing differs".into()));
             }
+            if actual.page_size_log2 != declared.page_size_log2 {
+                return Err(incompatible(format!(
+                    "memory page size {} differs from the declared {}",
+                    actual.page_size(),
+                    1u64 << declared.page_size_log2
+                )));
+            }
             if !limits_match(&actual.limits, &declared.limits) {
                 return Err(incompatible(format!(
                     "memory limits {} do not fit the declared {}",

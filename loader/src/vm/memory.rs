@@ -14,10 +14,16 @@
 //! [`WASM64_MEMORY_LIMIT_PAGES`], and grows in place inside that, so its
 //! base never moves either. Nothing in it may fault, so it is not
 //! registered for the fault handler.
+//!
+//! A memory of one-byte pages (custom page sizes) may end anywhere inside
+//! a host page, so no fault can mark its end: generated code checks its
+//! accesses explicitly, whatever its address width. Its accessible bytes
+//! are its length rounded up to whole host pages.
 
 use crate::registry::{self, RangeKind, Registration};
 use crate::sys::{Reservation, page_size};
-use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE, WASM32_MEMORY_LIMIT_PAGES, WASM64_MEMORY_LIMIT_PAGES};
+use kiln_abi::types::MemoryType;
+use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE};
 
 /// Why a memory could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +32,8 @@ pub(crate) enum MemoryError {
     Shared,
     #[error("memory minimum of {min} pages exceeds its maximum of {max} pages")]
     MinAboveMax { min: u64, max: u64 },
-    #[error(
-        "memory minimum of {0} pages exceeds kiln's limit of {WASM32_MEMORY_LIMIT_PAGES} pages (64 KiB short of 4 GiB)"
-    )]
-    AboveLimit(u64),
-    #[error("64-bit memory minimum of {0} pages exceeds kiln's limit of {WASM64_MEMORY_LIMIT_PAGES} pages (64 GiB)")]
-    AboveLimit64(u64),
+    #[error("memory minimum of {min} pages exceeds kiln's limit of {limit} pages ({bytes})")]
+    AboveLimit { min: u64, limit: u64, bytes: &'static str },
     #[error("host page size {0} is larger than a wasm page")]
     PageSize(usize),
     #[error("cannot reserve address space for a linear memory: {0}")]
@@ -42,47 +44,58 @@ pub(crate) enum MemoryError {
 #[derive(Debug)]
 pub(crate) struct LinearMemory {
     reservation: Reservation,
+    /// Bytes the memory has: `pages << page_size_log2`.
     len: usize,
+    /// Bytes made accessible: `len` rounded up to whole host pages. Those
+    /// past `len` (only in a memory of one-byte pages) stay zero, since
+    /// every access checks against `len`.
+    accessible: usize,
     max_pages: u64,
+    page_size_log2: u8,
     /// The fault handler's claim on a 32-bit memory's reservation.
     _registration: Option<Registration>,
 }
 
 impl LinearMemory {
     /// Creates a memory of `min` pages that may grow to `max`, or to
-    /// kiln's limit: 64 KiB short of 4 GiB ([`WASM32_MEMORY_LIMIT_PAGES`])
-    /// for a 32-bit memory, 64 GiB ([`WASM64_MEMORY_LIMIT_PAGES`]) for a
-    /// 64-bit one.
-    pub(crate) fn new(ty: &kiln_abi::types::MemoryType) -> Result<LinearMemory, MemoryError> {
+    /// kiln's limit ([`MemoryType::limit_pages`]): 64 KiB short of 4 GiB
+    /// for a 32-bit memory, 64 GiB for a 64-bit one.
+    pub(crate) fn new(ty: &MemoryType) -> Result<LinearMemory, MemoryError> {
         if ty.shared {
             return Err(MemoryError::Shared);
         }
-        let limit = if ty.memory64 { WASM64_MEMORY_LIMIT_PAGES } else { WASM32_MEMORY_LIMIT_PAGES };
+        let limit = ty.limit_pages();
         if ty.limits.min > limit {
-            return Err(if ty.memory64 {
-                MemoryError::AboveLimit64(ty.limits.min)
-            } else {
-                MemoryError::AboveLimit(ty.limits.min)
-            });
+            let bytes = if ty.memory64 { "64 GiB" } else { "64 KiB short of 4 GiB" };
+            return Err(MemoryError::AboveLimit { min: ty.limits.min, limit, bytes });
         }
         let max_pages = ty.limits.max.unwrap_or(limit).min(limit);
         if ty.limits.min > max_pages {
             return Err(MemoryError::MinAboveMax { min: ty.limits.min, max: max_pages });
         }
-        if page_size() as u64 > WASM_PAGE_SIZE {
+        if ty.guarded() && page_size() as u64 > WASM_PAGE_SIZE {
             return Err(MemoryError::PageSize(page_size()));
         }
         let (reservation, registration) = if ty.memory64 {
             // Checked explicitly: room for the maximum and no guard region.
-            let bytes = (max_pages * WASM_PAGE_SIZE).max(WASM_PAGE_SIZE);
+            let bytes = (max_pages << ty.page_size_log2).next_multiple_of(page_size() as u64).max(WASM_PAGE_SIZE);
             (Reservation::new(bytes as usize).map_err(MemoryError::Reserve)?, None)
         } else {
+            // A 32-bit memory of one-byte pages is checked explicitly too,
+            // but keeps the guard region as a second line of defence.
             let reservation = Reservation::new(GUARD_RESERVATION as usize).map_err(MemoryError::Reserve)?;
             let start = reservation.base().as_ptr() as usize;
             let registration = registry::register(RangeKind::Memory, std::iter::once(start..start + reservation.len()));
             (reservation, Some(registration))
         };
-        let mut memory = LinearMemory { reservation, len: 0, max_pages, _registration: registration };
+        let mut memory = LinearMemory {
+            reservation,
+            len: 0,
+            accessible: 0,
+            max_pages,
+            page_size_log2: ty.page_size_log2,
+            _registration: registration,
+        };
         if memory.grow(ty.limits.min).is_none() {
             return Err(MemoryError::Reserve(std::io::Error::last_os_error()));
         }
@@ -101,7 +114,7 @@ impl LinearMemory {
 
     /// Current size in wasm pages.
     pub(crate) fn pages(&self) -> u64 {
-        self.len as u64 / WASM_PAGE_SIZE
+        (self.len >> self.page_size_log2) as u64
     }
 
     /// Grows by `delta` pages; returns the previous size in pages, or `None`
@@ -109,8 +122,12 @@ impl LinearMemory {
     pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta).filter(|&n| n <= self.max_pages)?;
-        let new_len = usize::try_from(new.checked_mul(WASM_PAGE_SIZE)?).ok()?;
-        self.reservation.make_accessible(self.len, new_len - self.len).ok()?;
+        let new_len = usize::try_from(new.checked_mul(1 << self.page_size_log2)?).ok()?;
+        let accessible = new_len.next_multiple_of(page_size());
+        if accessible > self.accessible {
+            self.reservation.make_accessible(self.accessible, accessible - self.accessible).ok()?;
+            self.accessible = accessible;
+        }
         self.len = new_len;
         Some(old)
     }
@@ -133,10 +150,11 @@ impl LinearMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_abi::types::{Limits, MemoryType};
+    use kiln_abi::WASM64_MEMORY_LIMIT_PAGES;
+    use kiln_abi::types::Limits;
 
     fn ty(min: u64, max: Option<u64>) -> MemoryType {
-        MemoryType { limits: Limits { min, max }, memory64: false, shared: false }
+        MemoryType::new(Limits { min, max })
     }
 
     #[test]
@@ -163,7 +181,7 @@ mod tests {
         assert_eq!(m.grow(1), None);
         let mut declared = LinearMemory::new(&ty(0, Some(65536))).unwrap();
         assert_eq!(declared.grow(65536), None);
-        assert!(matches!(LinearMemory::new(&ty(65536, None)), Err(MemoryError::AboveLimit(65536))));
+        assert!(matches!(LinearMemory::new(&ty(65536, None)), Err(MemoryError::AboveLimit { min: 65536, .. })));
     }
 
     #[test]
@@ -175,7 +193,7 @@ mod tests {
     }
 
     fn ty64(min: u64, max: Option<u64>) -> MemoryType {
-        MemoryType { limits: Limits { min, max }, memory64: true, shared: false }
+        MemoryType { memory64: true, ..ty(min, max) }
     }
 
     #[test]
@@ -205,6 +223,37 @@ mod tests {
         let huge = LinearMemory::new(&ty64(0, Some(1 << 48))).unwrap();
         assert_eq!(huge.reservation.len() as u64, WASM64_MEMORY_LIMIT_PAGES * WASM_PAGE_SIZE);
         let too_big = ty64(WASM64_MEMORY_LIMIT_PAGES + 1, None);
-        assert!(matches!(LinearMemory::new(&too_big), Err(MemoryError::AboveLimit64(_))));
+        assert!(matches!(LinearMemory::new(&too_big), Err(MemoryError::AboveLimit { .. })));
+    }
+
+    fn bytes(min: u64, max: Option<u64>, memory64: bool) -> MemoryType {
+        MemoryType { page_size_log2: 0, memory64, ..ty(min, max) }
+    }
+
+    #[test]
+    fn a_memory_of_one_byte_pages_grows_byte_by_byte() {
+        let mut m = LinearMemory::new(&bytes(3, None, false)).unwrap();
+        assert_eq!((m.pages(), m.byte_len()), (3, 3));
+        m.data_mut()[2] = 9;
+        assert_eq!(m.grow(1), Some(3));
+        assert_eq!((m.pages(), m.data()), (4, &[0, 0, 9, 0][..]));
+        // Past the first host page.
+        assert_eq!(m.grow(page_size() as u64), Some(4));
+        assert_eq!(m.byte_len(), page_size() + 4);
+        assert!(m.data().iter().filter(|&&b| b != 0).eq([&9]));
+        // 64 KiB short of 4 GiB, as for 64 KiB pages.
+        assert_eq!(m.grow((1 << 32) - 65536 - m.pages()), Some(page_size() as u64 + 4));
+        assert_eq!(m.grow(1), None);
+        let too_big = bytes((1 << 32) - 65535, None, false);
+        assert!(matches!(LinearMemory::new(&too_big), Err(MemoryError::AboveLimit { .. })));
+    }
+
+    #[test]
+    fn a_64_bit_memory_of_one_byte_pages_reserves_whole_host_pages() {
+        let mut m = LinearMemory::new(&bytes(0, Some(5), true)).unwrap();
+        assert_eq!(m.grow(6), None);
+        assert_eq!(m.grow(5), Some(0));
+        assert_eq!(m.data(), &[0; 5]);
+        assert_eq!(m.grow(1), None);
     }
 }

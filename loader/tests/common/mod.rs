@@ -103,7 +103,7 @@ pub fn limits(min: u64, max: Option<u64>) -> Limits {
 }
 
 pub fn memory(min: u64, max: Option<u64>) -> MemoryType {
-    MemoryType { limits: limits(min, max), memory64: false, shared: false }
+    MemoryType::new(limits(min, max))
 }
 
 pub fn table(min: u64, max: Option<u64>) -> TableType {
