@@ -11,6 +11,7 @@
 mod pipeline;
 
 use kiln::{CompileOptions, Emit, OptLevel};
+use kiln_abi::metadata::BoundsChecks;
 use kiln_loader::{Engine, Instance, Linker, Memory, Store, TrapCode, Val};
 use pipeline::{assert_trap, call, configurations, describe, instantiate, llvm_ir, load, wat_library};
 
@@ -329,5 +330,168 @@ fn table64_takes_i64_indices_everywhere() {
         assert_eq!(i32_of(call(store, &instance, "call", &at(2)).unwrap()), 1, "{what}");
         let result = call(store, &instance, "copy_in", &[Val::I64(-1), Val::I32(0), Val::I32(1)]);
         assert_trap(result, TrapCode::TableOutOfBounds, &format!("{what}: copy_in at -1"));
+    }
+}
+
+// ---- loops over a 64-bit memory against a model of wasm semantics ----
+
+/// The comparisons a loop over a 64-bit memory may go on by.
+const COMPARISONS64: [(&str, fn(u64, u64) -> bool); 9] = [
+    ("i64.lt_s", |a, b| (a as i64) < (b as i64)),
+    ("i64.lt_u", |a, b| a < b),
+    ("i64.le_s", |a, b| (a as i64) <= (b as i64)),
+    ("i64.le_u", |a, b| a <= b),
+    ("i64.gt_s", |a, b| (a as i64) > (b as i64)),
+    ("i64.gt_u", |a, b| a > b),
+    ("i64.ge_s", |a, b| (a as i64) >= (b as i64)),
+    ("i64.ge_u", |a, b| a >= b),
+    ("i64.ne", |a, b| a != b),
+];
+
+/// A loop over a 64-bit memory with an `i64` counter `i`, storing it at
+/// `base + i * stride` (`stride` a parameter, or the constant 8), counting
+/// its iterations in global `n`, and going on while `i CMP bound` (tested
+/// after the body).
+fn loop64(name: &str, cmp: &str, step: i64, constant_stride: bool) -> String {
+    let stride = if constant_stride { "(i64.const 8)" } else { "(local.get $stride)" };
+    format!(
+        "(func (export \"{name}\") (param $i i64) (param $bound i64) (param $base i64) (param $stride i64)
+           (loop $l
+             (i64.store (i64.add (local.get $base) (i64.mul (local.get $i) {stride})) (local.get $i))
+             (global.set $n (i32.add (global.get $n) (i32.const 1)))
+             (local.set $i (i64.add (local.get $i) (i64.const {step})))
+             (br_if $l ({cmp} (local.get $i) (local.get $bound)))))\n"
+    )
+}
+
+/// What wasm does: the memory written, the final count, and whether it
+/// trapped; `None` if the loop runs longer than a test should wait.
+fn model64(cmp: fn(u64, u64) -> bool, step: i64, args: [u64; 4], memory: &mut [u8]) -> Option<(u32, bool)> {
+    let [mut i, bound, base, stride] = args;
+    for n in 1..=3000 {
+        let address = base.wrapping_add(i.wrapping_mul(stride));
+        let Some(at) = usize::try_from(address).ok().filter(|&a| a <= memory.len().saturating_sub(8)) else {
+            return Some((n - 1, true));
+        };
+        memory[at..at + 8].copy_from_slice(&i.to_le_bytes());
+        i = i.wrapping_add(step as u64);
+        if !cmp(i, bound) {
+            return Some((n, false));
+        }
+    }
+    None
+}
+
+/// Counter values near where comparisons, wrap-around and the limits of
+/// the test before a versioned loop (2^62) change.
+const EDGES64: [u64; 12] = [
+    0,
+    1,
+    100,
+    1000,
+    8191,
+    (1 << 62) - 8,
+    1 << 62,
+    (1 << 62) + 8,
+    (1 << 63) - 4,
+    1 << 63,
+    u64::MAX - 8,
+    u64::MAX,
+];
+/// Bases near the ends of the one page of memory, and ones that wrap.
+const BASES64: [u64; 6] = [0, 4096, PAGE - 400, PAGE - 8, 1 << 62, u64::MAX - 15];
+/// Strides in bytes per step of `i`.
+const STRIDES64: [u64; 6] = [8, u64::MAX - 7, 1, 0, 24, 1 << 61];
+
+/// Loops over a 64-bit memory run checked and, where the test before them
+/// admits it, without checks: whichever copy runs, the stores, the count
+/// and the trap are what wasm says, for every comparison, step, stride,
+/// and starts, bounds and bases at the edges of that test.
+#[test]
+fn loops_over_a_64_bit_memory_match_the_model() {
+    let mut functions = String::new();
+    let mut cases = Vec::new();
+    for (cmp_index, (cmp, _)) in COMPARISONS64.iter().enumerate() {
+        for step in [1i64, -1, 2, -3, 8] {
+            for constant_stride in [false, true] {
+                let name = format!("f{}", cases.len());
+                functions.push_str(&loop64(&name, cmp, step, constant_stride));
+                cases.push((name, cmp_index, step, constant_stride));
+            }
+        }
+    }
+    let module = format!(
+        "(module (memory (export \"memory\") i64 1 1) (global $n (export \"n\") (mut i32) (i32.const 0))\n{functions})"
+    );
+    let random = pipeline::xorshift(8 * 24 * cases.len(), 0x64_1005);
+    let mut picks = random.into_iter();
+    let mut pick = |choices: &[u64]| choices[(picks.next().expect("enough numbers") % choices.len() as u64) as usize];
+    let mut runs = Vec::new();
+    for (index, &(_, cmp_index, step, constant_stride)) in cases.iter().enumerate() {
+        for _ in 0..24 {
+            let bound = pick(&EDGES64);
+            let steps_before = pick(&[1, 2, 3, 17, 40, 999]) as i64;
+            let start = bound.wrapping_sub(steps_before.wrapping_mul(step) as u64);
+            let start = if pick(&[0, 1]) == 0 { start } else { pick(&EDGES64) };
+            let stride = if constant_stride { 8 } else { pick(&STRIDES64) };
+            let args = [start, bound, pick(&BASES64), stride];
+            let mut memory = vec![0u8; PAGE as usize];
+            if let Some((n, trapped)) = model64(COMPARISONS64[cmp_index].1, step, args, &mut memory) {
+                runs.push((index, args, memory, n, trapped));
+            }
+        }
+    }
+    assert!(runs.len() > 1000, "only {} runs terminate", runs.len());
+    assert!(runs.iter().any(|r| r.4) && runs.iter().any(|r| !r.4 && r.3 > 100), "both outcomes occur");
+
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let at = describe(&opts);
+        let (mut store, instance, _library) = instantiate(&module, &opts);
+        let memory = memory(&store, &instance, "memory");
+        let n = instance.get_global(&store, "n").expect("n");
+        for (index, args, want_memory, want_n, trapped) in &runs {
+            let (name, cmp, step, _) = &cases[*index];
+            let what = format!("{name} ({} step {step}) with {args:x?} at {at}", COMPARISONS64[*cmp].0);
+            memory.data_mut(&mut store).expect("memory").fill(0);
+            n.set(&mut store, Val::I32(0)).expect("n is mutable");
+            let result = call(&mut store, &instance, name, &args.map(|a| Val::I64(a as i64)));
+            if *trapped {
+                assert_trap(result, TrapCode::MemoryOutOfBounds, &what);
+            } else {
+                result.unwrap_or_else(|e| panic!("{what}: {e}"));
+            }
+            let count = n.get(&store).expect("n").i32().expect("an i32");
+            assert_eq!(count, *want_n as i32, "iterations of {what}");
+            assert!(memory.data(&store).expect("memory") == want_memory.as_slice(), "memory after {what}");
+        }
+    }
+}
+
+/// A loop over a 64-bit memory is versioned like one over a 32-bit memory:
+/// one test before it, and a copy without checks (its blocks are named
+/// `fast...`) beside the checked copy that runs when the test fails.
+#[test]
+fn a_loop_over_a_64_bit_memory_is_checked_once() {
+    // `row[j] += x * y[j]`, unrolled twice, as clang emits it.
+    const AXPY: &str = r#"(module (memory i64 1)
+      (func (export "axpy") (param $row i64) (param $y i64) (param $x f64) (local $j i64) (local $p i64)
+        (loop $l
+          (local.set $p (i64.add (local.get $row) (local.get $j)))
+          (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+            (f64.mul (local.get $x) (f64.load (i64.add (local.get $y) (local.get $j))))))
+          (f64.store offset=8 (local.get $p) (f64.add (f64.load offset=8 (local.get $p))
+            (f64.mul (local.get $x) (f64.load offset=8 (i64.add (local.get $y) (local.get $j))))))
+          (local.set $j (i64.add (local.get $j) (i64.const 16)))
+          (br_if $l (i64.ne (local.get $j) (i64.const 6400))))))"#;
+    for bounds_checks in [BoundsChecks::Guard, BoundsChecks::Explicit] {
+        let opts = CompileOptions { opt_level: OptLevel::O2, bounds_checks, ..CompileOptions::default() };
+        let ir = llvm_ir(AXPY, &opts, Emit::LlvmIr);
+        // Blocks: a label line, then instructions up to an empty line.
+        let blocks: Vec<&str> = ir.split("\n\n").collect();
+        let fast: Vec<&&str> = blocks.iter().filter(|b| b.starts_with("fast")).collect();
+        assert!(!fast.is_empty(), "no unchecked copy ({bounds_checks:?}):\n{ir}");
+        assert!(fast.iter().any(|b| b.contains("store")), "the unchecked copy stores nothing:\n{ir}");
+        assert!(fast.iter().all(|b| !b.contains("!kiln.bounds")), "a check in the unchecked copy:\n{ir}");
+        assert!(ir.contains("!kiln.bounds"), "the checked loop is gone ({bounds_checks:?}):\n{ir}");
     }
 }

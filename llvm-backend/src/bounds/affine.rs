@@ -16,7 +16,6 @@ use crate::ir::operand;
 use crate::codegen::builder::FnBuilder;
 use crate::error::Result;
 use inkwell::basic_block::BasicBlock;
-use inkwell::types::IntType;
 use inkwell::values::{BasicValue, BasicValueEnum, InstructionOpcode, InstructionValue, IntValue, PhiValue};
 use std::collections::HashMap;
 
@@ -30,38 +29,47 @@ const MAX_DEPTH: u32 = 48;
 /// A leaf of the polynomials: its number in [`Leaves`].
 type Leaf = usize;
 
-/// A polynomial over leaves, modulo 2^32: a constant plus terms, each a
-/// coefficient times a product of leaves (sorted, so equal polynomials are
-/// equal values).
+/// A polynomial over leaves, modulo 2^32 or 2^64 (the width of the value
+/// it describes): a constant plus terms, each a coefficient times a
+/// product of leaves (sorted, so equal polynomials are equal values).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Poly {
-    constant: u32,
-    terms: Vec<(Vec<Leaf>, u32)>,
+    bits: u32,
+    constant: u64,
+    terms: Vec<(Vec<Leaf>, u64)>,
 }
 
 impl Poly {
-    pub fn constant(c: u32) -> Poly {
-        Poly { constant: c, terms: Vec::new() }
+    /// The constant `c` (reduced modulo 2^`bits`), `bits` being 32 or 64.
+    pub fn constant(c: u64, bits: u32) -> Poly {
+        Poly { bits, constant: c & mask(bits), terms: Vec::new() }
     }
 
-    fn leaf(leaf: Leaf) -> Poly {
-        Poly { constant: 0, terms: vec![(vec![leaf], 1)] }
+    fn leaf(leaf: Leaf, bits: u32) -> Poly {
+        Poly { bits, constant: 0, terms: vec![(vec![leaf], 1)] }
     }
 
-    /// The value, if it is a constant.
-    pub fn as_constant(&self) -> Option<u32> {
-        self.terms.is_empty().then_some(self.constant)
+    /// The width of the values the polynomial describes.
+    pub fn bits(&self) -> u32 {
+        self.bits
     }
 
-    /// The polynomial without its constant part, and that part.
-    pub fn split_constant(&self) -> (Poly, u32) {
-        (Poly { constant: 0, terms: self.terms.clone() }, self.constant)
+    /// The value, if it is a constant, sign-extended from its width.
+    pub fn as_signed_constant(&self) -> Option<i64> {
+        self.terms.is_empty().then(|| sign_extend(self.constant, self.bits))
     }
 
-    fn add_term(&mut self, leaves: Vec<Leaf>, coefficient: u32) {
+    /// The polynomial without its constant part, and that part
+    /// sign-extended from its width.
+    pub fn split_constant(&self) -> (Poly, i64) {
+        (Poly { bits: self.bits, constant: 0, terms: self.terms.clone() }, sign_extend(self.constant, self.bits))
+    }
+
+    fn add_term(&mut self, leaves: Vec<Leaf>, coefficient: u64) {
+        let coefficient = coefficient & mask(self.bits);
         match self.terms.iter().position(|(l, _)| *l == leaves) {
             Some(i) => {
-                let c = self.terms[i].1.wrapping_add(coefficient);
+                let c = self.terms[i].1.wrapping_add(coefficient) & mask(self.bits);
                 if c == 0 {
                     self.terms.remove(i);
                 } else {
@@ -77,16 +85,19 @@ impl Poly {
     }
 
     pub fn add(&self, other: &Poly) -> Option<Poly> {
+        if self.bits != other.bits {
+            return None;
+        }
         let mut sum = self.clone();
-        sum.constant = sum.constant.wrapping_add(other.constant);
+        sum.constant = sum.constant.wrapping_add(other.constant) & mask(self.bits);
         for (leaves, c) in &other.terms {
             sum.add_term(leaves.clone(), *c);
         }
         (sum.terms.len() <= MAX_TERMS).then_some(sum)
     }
 
-    pub fn scale(&self, factor: u32) -> Poly {
-        let mut product = Poly::constant(self.constant.wrapping_mul(factor));
+    pub fn scale(&self, factor: u64) -> Poly {
+        let mut product = Poly::constant(self.constant.wrapping_mul(factor), self.bits);
         for (leaves, c) in &self.terms {
             product.add_term(leaves.clone(), c.wrapping_mul(factor));
         }
@@ -94,17 +105,20 @@ impl Poly {
     }
 
     pub fn sub(&self, other: &Poly) -> Option<Poly> {
-        self.add(&other.scale(u32::MAX))
+        self.add(&other.scale(u64::MAX))
     }
 
     pub fn mul(&self, other: &Poly) -> Option<Poly> {
-        if let Some(c) = other.as_constant() {
-            return Some(self.scale(c));
+        if self.bits != other.bits {
+            return None;
         }
-        if let Some(c) = self.as_constant() {
-            return Some(other.scale(c));
+        if other.terms.is_empty() {
+            return Some(self.scale(other.constant));
         }
-        let mut product = Poly::constant(self.constant.wrapping_mul(other.constant));
+        if self.terms.is_empty() {
+            return Some(other.scale(self.constant));
+        }
+        let mut product = Poly::constant(self.constant.wrapping_mul(other.constant), self.bits);
         let own = std::iter::once((Vec::new(), self.constant)).chain(self.terms.iter().cloned());
         for (a, ca) in own {
             let theirs = std::iter::once((Vec::new(), other.constant)).chain(other.terms.iter().cloned());
@@ -124,7 +138,19 @@ impl Poly {
     }
 }
 
-/// A value in iteration `k` of a loop: `base + step·k`, modulo 2^32.
+/// The mask of the low `bits` bits.
+fn mask(bits: u32) -> u64 {
+    if bits >= 64 { u64::MAX } else { (1 << bits) - 1 }
+}
+
+/// `value`'s low `bits` bits as a signed number.
+fn sign_extend(value: u64, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    ((value << shift) as i64) >> shift
+}
+
+/// A value in iteration `k` of a loop: `base + step·k`, modulo 2^32 or
+/// 2^64.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Affine {
     pub base: Poly,
@@ -146,9 +172,8 @@ struct Induction {
     step: Poly,
 }
 
-/// The `i32` values of one loop, analysed on demand.
+/// The `i32` and `i64` values of one loop, analysed on demand.
 pub(super) struct Leaves<'ctx> {
-    i32: IntType<'ctx>,
     leaves: Vec<LeafKind<'ctx>>,
     /// The leaf of each value seen so far.
     numbers: HashMap<IntValue<'ctx>, Leaf>,
@@ -162,13 +187,11 @@ pub(super) struct Leaves<'ctx> {
 
 impl<'ctx> Leaves<'ctx> {
     pub fn new(
-        i32: IntType<'ctx>,
         header: BasicBlock<'ctx>,
         preheader: BasicBlock<'ctx>,
         in_loop: impl Fn(BasicBlock<'ctx>) -> bool + 'ctx,
     ) -> Leaves<'ctx> {
         Leaves {
-            i32,
             leaves: Vec::new(),
             numbers: HashMap::new(),
             in_loop: Box::new(in_loop),
@@ -204,19 +227,19 @@ impl<'ctx> Leaves<'ctx> {
 
     /// Replaces each induction variable of `poly` by `init + step·k`.
     fn substitute(&mut self, poly: &Poly) -> Option<Affine> {
-        let mut base = Poly::constant(poly.constant);
-        let mut step = Poly::constant(0);
+        let mut base = Poly::constant(poly.constant, poly.bits);
+        let mut step = Poly::constant(0, poly.bits);
         for (leaves, c) in &poly.terms {
             let phis: Vec<usize> =
                 (0..leaves.len()).filter(|&i| matches!(self.leaves[leaves[i]], LeafKind::HeaderPhi(_))).collect();
             match phis[..] {
                 [] => {
-                    base = base.add(&term(leaves, *c))?;
+                    base = base.add(&term(leaves, *c, poly.bits))?;
                 }
                 [i] => {
                     let mut rest = leaves.clone();
                     let phi = rest.remove(i);
-                    let rest = term(&rest, *c);
+                    let rest = term(&rest, *c, poly.bits);
                     let induction = self.induction(phi)?;
                     let (init, d) = (induction.init.clone(), induction.step.clone());
                     base = base.add(&rest.mul(&init)?)?;
@@ -257,7 +280,7 @@ impl<'ctx> Leaves<'ctx> {
         }
         let (init, next) = (init?, next?);
         let init = self.invariant_poly(init);
-        let step = self.poly(next, 0)?.sub(&Poly::leaf(leaf))?;
+        let step = self.poly(next, 0)?.sub(&Poly::leaf(leaf, init.bits))?;
         // The step must not depend on the loop's induction variables.
         let invariant =
             step.terms.iter().all(|(ls, _)| ls.iter().all(|&l| matches!(self.leaves[l], LeafKind::Invariant(_))));
@@ -266,15 +289,16 @@ impl<'ctx> Leaves<'ctx> {
 
     /// An invariant value as a polynomial: a constant or one leaf.
     fn invariant_poly(&mut self, value: IntValue<'ctx>) -> Poly {
+        let bits = value.get_type().get_bit_width();
         match value.get_zero_extended_constant() {
-            Some(c) => Poly::constant(c as u32),
-            None => Poly::leaf(self.leaf_of(value, LeafKind::Invariant(value))),
+            Some(c) => Poly::constant(c, bits),
+            None => Poly::leaf(self.leaf_of(value, LeafKind::Invariant(value)), bits),
         }
     }
 
     /// `value` as a polynomial over leaves.
     fn poly(&mut self, value: IntValue<'ctx>, depth: u32) -> Option<Poly> {
-        if value.get_type() != self.i32 || depth > MAX_DEPTH {
+        if !matches!(value.get_type().get_bit_width(), 32 | 64) || depth > MAX_DEPTH {
             return None;
         }
         if self.is_invariant(value.into()) {
@@ -293,25 +317,28 @@ impl<'ctx> Leaves<'ctx> {
         let int_operand = |n| operand(instruction, n).and_then(value_as_int);
         match instruction.get_opcode() {
             InstructionOpcode::Phi if instruction.get_parent() == Some(self.header) => {
-                Some(Poly::leaf(self.leaf_of(value, LeafKind::HeaderPhi(instruction))))
+                let bits = value.get_type().get_bit_width();
+                Some(Poly::leaf(self.leaf_of(value, LeafKind::HeaderPhi(instruction)), bits))
             }
             InstructionOpcode::Add => self.poly(int_operand(0)?, depth + 1)?.add(&self.poly(int_operand(1)?, depth + 1)?),
             InstructionOpcode::Sub => self.poly(int_operand(0)?, depth + 1)?.sub(&self.poly(int_operand(1)?, depth + 1)?),
             InstructionOpcode::Mul => self.poly(int_operand(0)?, depth + 1)?.mul(&self.poly(int_operand(1)?, depth + 1)?),
             InstructionOpcode::Shl => {
-                let amount = int_operand(1)?.get_zero_extended_constant().filter(|&c| c < 32)?;
-                Some(self.poly(int_operand(0)?, depth + 1)?.scale(1u32 << amount))
+                let bits = value.get_type().get_bit_width();
+                let amount = int_operand(1)?.get_zero_extended_constant().filter(|&c| c < u64::from(bits))?;
+                Some(self.poly(int_operand(0)?, depth + 1)?.scale(1u64 << amount))
             }
             _ => None,
         }
     }
 
-    /// Emits `poly` (over invariant leaves only) as an `i32` at `b`'s
-    /// position.
+    /// Emits `poly` (over invariant leaves only) as an `i32` or `i64` (its
+    /// width) at `b`'s position.
     pub fn emit(&self, b: &FnBuilder<'_, 'ctx>, poly: &Poly) -> Result<IntValue<'ctx>> {
-        let mut sum = self.i32.const_int(u64::from(poly.constant), false);
+        let ty = if poly.bits == 64 { b.types.i64 } else { b.types.i32 };
+        let mut sum = ty.const_int(poly.constant, false);
         for (leaves, c) in &poly.terms {
-            let mut product = self.i32.const_int(u64::from(*c), false);
+            let mut product = ty.const_int(*c, false);
             for &leaf in leaves {
                 let LeafKind::Invariant(value) = self.leaves[leaf] else {
                     return Err(crate::error::CompileError::internal("an induction variable left in a loop bound"));
@@ -324,11 +351,11 @@ impl<'ctx> Leaves<'ctx> {
     }
 }
 
-/// `c` times the product of `leaves`.
-fn term(leaves: &[Leaf], c: u32) -> Poly {
-    let mut p = Poly::constant(0);
+/// `c` times the product of `leaves`, `bits` wide.
+fn term(leaves: &[Leaf], c: u64, bits: u32) -> Poly {
+    let mut p = Poly::constant(0, bits);
     if leaves.is_empty() {
-        p.constant = c;
+        p.constant = c & mask(bits);
     } else {
         p.add_term(leaves.to_vec(), c);
     }
@@ -347,7 +374,7 @@ mod tests {
     use super::Poly;
 
     fn leaf(l: usize) -> Poly {
-        super::term(&[l], 1)
+        super::term(&[l], 1, 32)
     }
 
     #[test]
@@ -355,12 +382,26 @@ mod tests {
         let a = leaf(0).add(&leaf(1)).unwrap();
         let b = leaf(1).add(&leaf(0)).unwrap();
         assert_eq!(a, b);
-        let minus = Poly::constant(0).sub(&leaf(0)).unwrap();
-        assert_eq!(minus.add(&leaf(0)).unwrap(), Poly::constant(0));
-        assert_eq!(Poly::constant(u32::MAX).add(&Poly::constant(2)).unwrap(), Poly::constant(1));
+        let minus = Poly::constant(0, 32).sub(&leaf(0)).unwrap();
+        assert_eq!(minus.add(&leaf(0)).unwrap(), Poly::constant(0, 32));
+        let max = Poly::constant(u32::MAX.into(), 32);
+        assert_eq!(max.add(&Poly::constant(2, 32)).unwrap(), Poly::constant(1, 32));
+        assert_eq!(max.split_constant().1, -1);
         let square = a.mul(&a).unwrap();
         // (x + y)^2 = x^2 + 2xy + y^2
         assert_eq!(square.terms, vec![(vec![0, 0], 1), (vec![0, 1], 2), (vec![1, 1], 1)]);
-        assert_eq!(leaf(0).scale(1 << 31).scale(2), Poly::constant(0));
+        assert_eq!(leaf(0).scale(1 << 31).scale(2), Poly::constant(0, 32));
+    }
+
+    #[test]
+    fn wide_polynomials_wrap_modulo_2_to_the_64() {
+        let x = super::term(&[0], 1, 64);
+        assert_eq!(x.scale(1 << 31).scale(2), super::term(&[0], 1 << 32, 64));
+        assert_eq!(x.scale(1 << 63).scale(2), Poly::constant(0, 64));
+        let max = Poly::constant(u64::MAX, 64);
+        assert_eq!(max.add(&Poly::constant(2, 64)).unwrap(), Poly::constant(1, 64));
+        assert_eq!(max.as_signed_constant(), Some(-1));
+        // Values of different widths never mix.
+        assert_eq!(x.add(&leaf(0)), None);
     }
 }

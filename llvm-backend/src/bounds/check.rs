@@ -26,11 +26,15 @@ pub(super) struct Check<'ctx> {
 }
 
 /// One access range a check tests: `zext(address) + end > length` (no
-/// address: a constant).
+/// address: a constant), or for a 64-bit memory `address + end > length`
+/// with an `i64` address, read from its form `address > length - end`,
+/// which cannot wrap (`FnBuilder::bounds_check64`).
 #[derive(Clone, Copy)]
 pub(super) struct Part<'ctx> {
     pub address: Option<IntValue<'ctx>>,
     pub end: i64,
+    /// Whether this is the `i64` form of a 64-bit memory.
+    pub wide: bool,
     /// Where the length is loaded from: a memory definition and offset.
     pub definition: BasicValueEnum<'ctx>,
     pub length_at: i64,
@@ -92,7 +96,7 @@ impl<'ctx> Part<'ctx> {
         // `last > length` traps, in whichever form the optimizer left it:
         // the operands swapped, or `last + 1 > length` as `last >= length`.
         let (x, y) = (operand(cmp, 0)?, operand(cmp, 1)?);
-        let (last, length, pred) = match (length_source(y), length_source(x)) {
+        let (last, (length, room), pred) = match (length_less(y), length_less(x)) {
             (Some(length), _) => (int(x)?, length, cmp.get_icmp_predicate()?),
             (None, Some(length)) => (int(y)?, length, swapped(cmp.get_icmp_predicate()?)),
             (None, None) => return None,
@@ -104,8 +108,30 @@ impl<'ctx> Part<'ctx> {
         };
         let (address, end) = offset_of(last, &[])?;
         let (definition, length_at) = pointer_offset(operand(length, 0)?, &[])?;
-        Some(Part { address, end: end + past_last, definition, length_at })
+        let wide = room != 0;
+        if wide && !address.is_some_and(|a| a.get_type().get_bit_width() == 64) {
+            return None;
+        }
+        let end = end.checked_add(past_last)?.checked_add(room)?;
+        Some(Part { address, end, definition, length_at, wide })
     }
+}
+
+/// `value` as a memory length less a constant, `length - room` with `room`
+/// positive (the right side of a 64-bit memory's check), or the length
+/// itself (`room` 0); returns one load of the length and `room`.
+fn length_less(value: BasicValueEnum<'_>) -> Option<(InstructionValue<'_>, i64)> {
+    if let Some(length) = length_source(value) {
+        return Some((length, 0));
+    }
+    let i = value.as_instruction_value()?;
+    let constant = int(operand(i, 1)?)?.get_sign_extended_constant()?;
+    let room = match i.get_opcode() {
+        InstructionOpcode::Sub => constant,
+        InstructionOpcode::Add => constant.checked_neg()?,
+        _ => return None,
+    };
+    (room > 0).then_some((length_source(operand(i, 0)?)?, room))
 }
 
 /// Whether `block` raises trap `code`: it calls with `code` as its second
@@ -165,6 +191,9 @@ fn length_source(value: BasicValueEnum<'_>) -> Option<InstructionValue<'_>> {
                     work.push(v.as_instruction_value()?);
                 }
             }
+            // A frozen length (loop unswitching freezes the conditions it
+            // hoists) is the length: a load is never poison.
+            InstructionOpcode::Freeze => work.push(operand(i, 0)?.as_instruction_value()?),
             _ => return None,
         }
     }

@@ -36,7 +36,12 @@
 //!   (accesses that differ only by a constant share them). The extremes
 //!   are computed in 64 bits from the zero-extended start and the
 //!   sign-extended step, so an address that would wrap around 2^32 fails
-//!   the test.
+//!   the test. A 64-bit memory's addresses are `i64`s, read from its
+//!   checks' own form (`address > length - end`); the test uses them as
+//!   they are and also requires the start below 2^62 and the step within
+//!   2^31 of zero, so that its arithmetic cannot overflow either (the
+//!   trip count is below 2^31). Its loops may count in `i64` too
+//!   ([`trip`]).
 //! * The memory's length is read once, before the loop. Memories only
 //!   grow, so a range in bounds then stays in bounds however the loop
 //!   grows memory (and the base never moves).
@@ -87,6 +92,11 @@ use trip::Exit;
 
 /// Loops with more instructions than this are not copied.
 const MAX_LOOP_INSTRUCTIONS: usize = 4000;
+
+/// Bound on the constant parts of a 64-bit memory's addresses (and their
+/// accesses' ends) that the test before a loop accounts for: far below
+/// 2^62, so that adding them to a start below 2^62 cannot overflow.
+const SMALL: u64 = 1 << 40;
 
 /// Versions every innermost loop of `module` that has checks the pass can
 /// account for (see the module docs); `trap_code` is the code of "out of
@@ -159,7 +169,7 @@ impl<'ctx> Plan<'ctx> {
         if !clone::closed(&blocks, in_loop.clone()) {
             return None;
         }
-        let mut leaves = Leaves::new(types.i32, cfg.blocks[l.header], cfg.blocks[preheader], in_loop.clone());
+        let mut leaves = Leaves::new(cfg.blocks[l.header], cfg.blocks[preheader], in_loop.clone());
 
         // The controlling exit: the latch if it qualifies, else the first
         // block (in reverse post-order) that runs in every iteration.
@@ -182,8 +192,13 @@ impl<'ctx> Plan<'ctx> {
                     break;
                 }
                 let address = match part.address {
-                    None => Some(Affine { base: Poly::constant(0), step: Poly::constant(0) }),
+                    None => Some(Affine { base: Poly::constant(0, 32), step: Poly::constant(0, 32) }),
                     Some(a) if a.get_type() == types.i32 => leaves.affine(a),
+                    // A 64-bit memory's address, whose constant part must
+                    // be small enough for the test's arithmetic.
+                    Some(a) if part.wide && part.end.unsigned_abs() < SMALL => {
+                        leaves.affine(a).filter(|a| a.base.split_constant().1.unsigned_abs() < SMALL)
+                    }
                     Some(_) => None,
                 };
                 match address {
@@ -220,7 +235,6 @@ impl<'ctx> Plan<'ctx> {
         let mut groups: Vec<Group<'ctx>> = Vec::new();
         for range in &self.ranges {
             let (key, c) = range.address.base.split_constant();
-            let c = i64::from(c as i32);
             let end = c + range.part.end;
             let same = |g: &&mut Group<'ctx>| {
                 g.key == key
@@ -256,9 +270,20 @@ impl<'ctx> Plan<'ctx> {
                     l
                 }
             };
-            let first = g.key.add(&Poly::constant(g.min as u32)).unwrap_or_else(|| g.key.clone());
-            let start = b.zext(self.leaves.emit(b, &first)?, i64t)?;
-            let step = b.sext(self.leaves.emit(b, &g.step)?, i64t)?;
+            let first = g.key.add(&Poly::constant(g.min as u64, g.key.bits())).unwrap_or_else(|| g.key.clone());
+            let (start, step) = (self.leaves.emit(b, &first)?, self.leaves.emit(b, &g.step)?);
+            let (start, step) = if g.key.bits() == 64 {
+                // `i64` values used as they are: the start below 2^62 and
+                // the step's magnitude at most 2^31, so with `N` below
+                // 2^31 nothing below overflows.
+                let near = b.icmp(IntPredicate::ULE, start, i64t.const_int(1 << 62, false))?;
+                let shifted = b.int_add(step, i64t.const_int(1 << 31, false))?;
+                let small = b.icmp(IntPredicate::ULE, shifted, i64t.const_int(1 << 32, false))?;
+                all = b.and(all, b.and(near, small)?)?;
+                (start, step)
+            } else {
+                (b.zext(start, i64t)?, b.sext(step, i64t)?)
+            };
             let last = if g.after_exit { last_after } else { last_before };
             let moved = b.int_add(start, b.int_mul(step, last)?)?;
             let low = smin(b, start, moved)?;

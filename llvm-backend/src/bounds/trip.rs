@@ -18,6 +18,13 @@
 //!   already past `B`, else `ceil((B - x0) / t)`, provided `B + t - 1`
 //!   stays in the type's range, so that `X` reaches `B` before it could
 //!   wrap. `X > B` (or `>=`) with `t < 0` likewise, downwards.
+//!
+//! The counter may also be an `i64` (a loop over a 64-bit memory, whose
+//! addresses and sizes are `i64`s). There the same formulas are computed
+//! in `i64` itself, so the condition also requires the start and the bound
+//! to lie within 2^62 of zero (`|t|` is below 2^31): nothing the formulas
+//! compute can then overflow, and the counter cannot wrap before it meets
+//! the bound.
 
 use super::affine::{Affine, Leaves};
 use crate::codegen::builder::FnBuilder;
@@ -35,7 +42,7 @@ pub(super) struct Exit<'ctx> {
     /// The loop goes on while `x pred bound`.
     pred: IntPredicate,
     x: Affine,
-    /// The constant step of `x`, as a signed value.
+    /// The constant step of `x`, as a signed value of magnitude below 2^31.
     step: i64,
     bound: IntValue<'ctx>,
 }
@@ -76,8 +83,8 @@ impl<'ctx> Exit<'ctx> {
                 return None;
             }
             let x = leaves.affine(x)?;
-            let step = i64::from(x.step.as_constant()? as i32);
-            (step != 0).then_some(Exit { block, stay, pred, x, step, bound })
+            let step = x.step.as_signed_constant()?;
+            (step != 0 && step.unsigned_abs() < 1 << 31).then_some(Exit { block, stay, pred, x, step, bound })
         };
         oriented(leaves, pred, lhs, rhs).or_else(|| oriented(leaves, swapped(pred), rhs, lhs))
     }
@@ -90,52 +97,69 @@ impl<'ctx> Exit<'ctx> {
         let i64t = b.types.i64;
         let c = |v: i64| i64t.const_int(v as u64, true);
         let x0 = leaves.emit(b, &self.x.base)?;
+        let wide = self.x.base.bits() == 64;
         let t = self.step;
+        let signed = matches!(self.pred, SLT | SLE | SGT | SGE);
+        // The start and the bound as `i64`s, and (for an `i64` counter)
+        // whether both are within 2^62 of zero.
+        let (x, bound, near) = if wide {
+            let near = |v: IntValue<'ctx>| -> Result<IntValue<'ctx>> {
+                let v = if signed { b.int_add(v, c(1 << 62))? } else { v };
+                let top = if signed { 1i64 << 63 } else { 1 << 62 };
+                b.icmp(ULE, v, c(top))
+            };
+            (x0, self.bound, Some(b.and(near(x0)?, near(self.bound)?)?))
+        } else if signed {
+            (b.sext(x0, i64t)?, b.sext(self.bound, i64t)?, None)
+        } else {
+            (b.zext(x0, i64t)?, b.zext(self.bound, i64t)?, None)
+        };
         let (n, valid) = match self.pred {
             NE => {
+                let ty = x0.get_type();
+                let bits = ty.get_bit_width();
                 let down = t < 0;
-                let magnitude = t.unsigned_abs() as u32;
+                let magnitude = t.unsigned_abs();
                 let shift = magnitude.trailing_zeros();
                 let odd = magnitude >> shift;
-                let i32t = b.types.i32;
                 let distance = if down { b.int_sub(x0, self.bound)? } else { b.int_sub(self.bound, x0)? };
-                let low_mask = i32t.const_int((1u64 << shift) - 1, false);
+                let low_mask = ty.const_int((1u64 << shift) - 1, false);
                 let low = b.and(distance, low_mask)?;
-                let valid = b.icmp(EQ, low, i32t.const_zero())?;
-                let quotient = b.shr(distance, i32t.const_int(shift.into(), false), false)?;
-                let k = b.int_mul(quotient, i32t.const_int(inverse_mod_2_32(odd).into(), false))?;
-                let mask = i32t.const_int((u64::from(u32::MAX)) >> shift, false);
+                let valid = b.icmp(EQ, low, ty.const_zero())?;
+                let quotient = b.shr(distance, ty.const_int(shift.into(), false), false)?;
+                let inverse = inverse_mod_2_64(odd) & (u64::MAX >> (64 - bits));
+                let k = b.int_mul(quotient, ty.const_int(inverse, false))?;
+                let mask = ty.const_int(u64::MAX >> (64 - bits + shift), false);
                 let k = b.and(k, mask)?;
-                (b.zext(k, i64t)?, valid)
+                (b.zext_or_same(k, i64t)?, valid)
             }
             ULT | ULE | SLT | SLE if t > 0 => {
-                let signed = matches!(self.pred, SLT | SLE);
-                let (x, bound) = if signed {
-                    (b.sext(x0, i64t)?, b.sext(self.bound, i64t)?)
-                } else {
-                    (b.zext(x0, i64t)?, b.zext(self.bound, i64t)?)
-                };
                 // `X <= B` is `X < B + 1`.
                 let bound = if matches!(self.pred, ULE | SLE) { b.int_add(bound, c(1))? } else { bound };
-                let limit = if signed { 1i64 << 31 } else { 1i64 << 32 };
-                let valid = b.icmp(SLE, b.int_add(bound, c(t))?, c(limit))?;
+                let valid = match near {
+                    Some(near) => near,
+                    None => {
+                        let limit = if signed { 1i64 << 31 } else { 1i64 << 32 };
+                        b.icmp(SLE, b.int_add(bound, c(t))?, c(limit))?
+                    }
+                };
                 let done = b.icmp(SGE, x, bound)?;
                 let count = b.int_add(b.int_sub(bound, x)?, c(t - 1))?;
                 let count = b.udiv(count, c(t))?;
                 (b.select(done, c(0), count)?.into_int_value(), valid)
             }
             UGT | UGE | SGT | SGE if t < 0 => {
-                let signed = matches!(self.pred, SGT | SGE);
-                let (x, bound) = if signed {
-                    (b.sext(x0, i64t)?, b.sext(self.bound, i64t)?)
-                } else {
-                    (b.zext(x0, i64t)?, b.zext(self.bound, i64t)?)
-                };
                 // `X >= B` is `X > B - 1`.
                 let bound = if matches!(self.pred, UGE | SGE) { b.int_sub(bound, c(1))? } else { bound };
                 let magnitude = -t;
                 let floor = if signed { -(1i64 << 31) } else { 0 };
-                let valid = b.icmp(SGE, b.int_sub(bound, c(magnitude - 1))?, c(floor))?;
+                let above_floor = b.icmp(SGE, b.int_sub(bound, c(magnitude - 1))?, c(floor))?;
+                let valid = match near {
+                    // Signed, the floor is far below.
+                    Some(near) if signed => near,
+                    Some(near) => b.and(near, above_floor)?,
+                    None => above_floor,
+                };
                 let done = b.icmp(SLE, x, bound)?;
                 let count = b.int_add(b.int_sub(x, bound)?, c(magnitude - 1))?;
                 let count = b.udiv(count, c(magnitude))?;
@@ -143,7 +167,7 @@ impl<'ctx> Exit<'ctx> {
             }
             _ => return Ok(None),
         };
-        // Bounded so that `step · N` of any `i32` step fits an `i64`.
+        // Bounded so that `step · N` of any step below 2^31 fits an `i64`.
         let small = b.icmp(ULT, n, c(1 << 31))?;
         let valid = b.and(valid, small)?;
         Ok(Some(TripCount { n, valid }))
@@ -214,24 +238,27 @@ fn swapped(pred: IntPredicate) -> IntPredicate {
     }
 }
 
-/// The inverse of odd `a` modulo 2^32 (Newton's iteration doubles the
-/// correct low bits each step: 3, 6, 12, 24, 48).
-fn inverse_mod_2_32(a: u32) -> u32 {
+/// The inverse of odd `a` modulo 2^64, whose low 32 bits are its inverse
+/// modulo 2^32 (Newton's iteration doubles the correct low bits each
+/// step: 3, 6, 12, 24, 48, 96).
+fn inverse_mod_2_64(a: u64) -> u64 {
     let mut x = a;
-    for _ in 0..5 {
-        x = x.wrapping_mul(2u32.wrapping_sub(a.wrapping_mul(x)));
+    for _ in 0..6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x)));
     }
     x
 }
 
 #[cfg(test)]
 mod tests {
-    use super::inverse_mod_2_32;
+    use super::inverse_mod_2_64;
 
     #[test]
     fn modular_inverses() {
-        for a in [1u32, 3, 5, 7, 0x8000_0001, u32::MAX, 12345677] {
-            assert_eq!(a.wrapping_mul(inverse_mod_2_32(a)), 1, "{a}");
+        for a in [1u64, 3, 5, 7, 0x8000_0001, u64::from(u32::MAX), 12345677, u64::MAX, 0x8000_0000_0000_0001] {
+            assert_eq!(a.wrapping_mul(inverse_mod_2_64(a)), 1, "{a}");
+            let narrow = a as u32;
+            assert_eq!(narrow.wrapping_mul(inverse_mod_2_64(a) as u32), 1, "{a} modulo 2^32");
         }
     }
 }
