@@ -55,7 +55,9 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIMD)
     .union(WasmFeatures::RELAXED_SIMD)
     .union(WasmFeatures::TAIL_CALL)
-    .union(WasmFeatures::MEMORY64);
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::EXCEPTIONS)
+    .union(WasmFeatures::LEGACY_EXCEPTIONS);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
