@@ -81,7 +81,7 @@ fn exception(result: Result<Vec<Val>, Error>, what: &str) -> Exception {
 #[test]
 fn an_uncaught_exception_reaches_the_host_with_its_tag_and_payload() {
     for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
-        let (what, library, mut store, a) = setup(&opts);
+        let (what, _library, mut store, a) = setup(&opts);
         let (e, other) = (tag(&store, &a, "e"), tag(&store, &a, "other"));
 
         let exn = exception(call(&mut store, &a, "throw", &[Val::I32(7), Val::from(2.5f64)]), &what);
