@@ -397,7 +397,9 @@ fn run_emulated(target: &Emulated, lib: &Path, calls: &[Call], dir: &Path) -> Ve
     std::fs::write(&source, harness_source(meta, calls)).unwrap();
     let harness = dir.join(format!("{stem}-harness"));
     let out = Command::new(target.gcc)
-        .args(["-O1", "-o"])
+        // Unwind tables for the harness's own exception builtins (Debian's
+        // riscv64 compiler does not make them by default).
+        .args(["-O1", "-fasynchronous-unwind-tables", "-o"])
         .arg(&harness)
         .arg(&source)
         .arg("-ldl")
@@ -464,10 +466,17 @@ fn const_offset(ops: &[ArchivedConstOp]) -> u64 {
 fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
     let shape = meta.shape();
     assert_eq!((shape.num_imported_funcs, shape.num_imported_memories, shape.num_imported_tables), (0, 0, 0));
+    assert_eq!(shape.num_imported_tags, 0);
     let o = VMOffsets::new(PtrSize::new(meta.target.pointer_size).unwrap(), &shape);
     let mut c = String::from(HARNESS_PRELUDE);
     let _ = writeln!(c, "#define VMCTX_SIZE {}", o.size());
     let _ = writeln!(c, "#define TRAP_OOB {}", TrapCode::MemoryOutOfBounds.as_u32());
+    let _ = writeln!(c, "#define THROW_CODE {}", kiln_abi::exceptions::THROW_CODE);
+    let _ = writeln!(c, "#define EXN_TAG {}", kiln_abi::exceptions::EXN_TAG_OFFSET);
+    let _ = writeln!(c, "#define EXN_PAYLOAD {}", kiln_abi::exceptions::EXN_PAYLOAD_OFFSET);
+    let tags: Vec<String> = (0..shape.num_tags()).map(|t| o.tag(t).to_string()).collect();
+    let _ = writeln!(c, "static const unsigned tag_offsets[] = {{ {} }};", if tags.is_empty() { "0".into() } else { tags.join(", ") });
+    c.push_str(HARNESS_EXCEPTIONS);
 
     let builtins: Vec<String> = Builtin::ALL
         .iter()
@@ -475,6 +484,8 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
             Builtin::memory_grow => "(void *)harness_memory_grow".to_string(),
             Builtin::raise_trap => "(void *)harness_raise_trap".to_string(),
             Builtin::raise_trap_at => "(void *)harness_raise_trap_at".to_string(),
+            Builtin::exn_new => "(void *)harness_exn_new".to_string(),
+            Builtin::throw_ref => "(void *)harness_throw_ref".to_string(),
             _ => "(void *)harness_unsupported".to_string(),
         })
         .collect();
@@ -528,6 +539,11 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
         let _ = writeln!(setup, "  *(void **)(vmctx + {}) = fns[{}];", r + o.func_ref_array_call(), sig.array_call.to_native());
         let _ = writeln!(setup, "  *(void **)(vmctx + {}) = vmctx;", r + o.func_ref_vmctx());
         let _ = writeln!(setup, "  *(uint32_t *)(vmctx + {}) = {};", r + o.func_ref_type_id(), ids[&sig.ty.to_native()]);
+    }
+    // Each defined tag's identity: a distinct static byte.
+    let _ = writeln!(setup, "  static char tags[{}];", shape.num_tags().max(1));
+    for t in 0..shape.num_tags() {
+        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = &tags[{t}];", o.tag(t));
     }
     for (g, global) in meta.globals.iter().enumerate() {
         let bits: u128 = match global.init.ops.as_slice() {
@@ -606,6 +622,35 @@ static void harness_unsupported(void) { fprintf(stderr, "unexpected builtin call
 static uint8_t *reserve_memory(uint64_t pages);
 "#;
 
+/// The exception builtins, as the loader implements them (`traps.c`): a
+/// forced unwind whose stop function jumps back to the entry once the
+/// unwinder reaches `main`'s frame.
+const HARNESS_EXCEPTIONS: &str = r#"
+#include <unwind.h>
+static uintptr_t entry_frame;
+static _Unwind_Reason_Code harness_stop(int version, _Unwind_Action actions, _Unwind_Exception_Class class,
+                                        struct _Unwind_Exception *exn, struct _Unwind_Context *context, void *arg) {
+  (void)version; (void)class; (void)exn; (void)arg;
+  if ((actions & _UA_END_OF_STACK) || _Unwind_GetCFA(context) >= entry_frame) siglongjmp(*current, THROW_CODE);
+  return _URC_NO_REASON;
+}
+static void harness_throw_ref(void *vmctx, void *exn) {
+  (void)vmctx;
+  struct _Unwind_Exception *header = exn;
+  memset(header, 0, sizeof *header);
+  header->exception_class = 0x4b494c4e5741534dULL;
+  _Unwind_ForcedUnwind(header, harness_stop, NULL);
+  fprintf(stderr, "the unwinder could not walk the stack\n");
+  abort();
+}
+static void *harness_exn_new(void *vmctx, int32_t tag) {
+  uint8_t *exn = aligned_alloc(16, EXN_PAYLOAD + 16 * 16);
+  memset(exn, 0, EXN_PAYLOAD + 16 * 16);
+  memcpy(exn + EXN_TAG, (uint8_t *)vmctx + tag_offsets[tag], sizeof(void *));
+  return exn;
+}
+"#;
+
 const HARNESS_MAIN: &str = r#"
 static void on_fault(int sig, siginfo_t *info, void *uc) {
   (void)sig; (void)info; (void)uc;
@@ -640,6 +685,7 @@ int main(int argc, char **argv) {
   memset(vmctx, 0, VMCTX_SIZE);
   setup(vmctx, fns);
   int here;
+  entry_frame = (uintptr_t)__builtin_frame_address(0);
   store_ctx.stack_limit = (uintptr_t)&here - 256 * 1024;
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
     const struct call *c = &calls[i];
@@ -971,4 +1017,93 @@ fn tail_calls_run_in_constant_stack_on_aarch64() {
 #[test]
 fn tail_calls_run_in_constant_stack_on_riscv64() {
     tail_calls_run_in_constant_stack(&RISCV64);
+}
+
+/// Exceptions thrown across a thousand frames and caught by tag, a pair
+/// payload, `catch_ref` then `throw_ref` to an outer handler, a legacy
+/// `try` with `delegate`, an exception no handler takes, and a trap inside
+/// a `try_table` (not caught).
+const EXCEPTIONS: &str = r#"(module
+  (tag $e (param i32))
+  (tag $f (param i64 f64))
+  (func $thrower (param i32)
+    (if (i32.eqz (local.get 0)) (then (throw $e (i32.const 7))))
+    (call $thrower (i32.sub (local.get 0) (i32.const 1))))
+  (func (export "deep") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $thrower (local.get 0)))
+      (i32.const -1)))
+  (func $throw-pair (param i64 f64) (throw $f (local.get 0) (local.get 1)))
+  (func (export "pair") (param i64) (result i64)
+    (local $x f64)
+    (block $h (result i64 f64)
+      (try_table (catch $f $h) (call $throw-pair (local.get 0) (f64.const 2.5)))
+      (return (i64.const -1)))
+    (local.set $x)
+    (i64.add (i64.trunc_f64_s (local.get $x))))
+  (func (export "rethrow") (param i32) (result i32)
+    (block $outer (result i32)
+      (try_table (catch $e $outer)
+        (block $inner (result i32 exnref)
+          (try_table (catch_ref $e $inner) (call $thrower (local.get 0)))
+          (return (i32.const -1)))
+        (throw_ref)
+        (drop))
+      (i32.const -2)))
+  (func (export "legacy") (param i32) (result i32)
+    try (result i32)
+      try (result i32)
+        local.get 0
+        call $thrower
+        i32.const -1
+      delegate 0
+    catch $e
+      i32.const 100
+      i32.add
+    end)
+  (func (export "uncaught") (call $thrower (i32.const 5)))
+  (func (export "trap-in-try") (result i32)
+    (block $h
+      (try_table (catch_all $h) (unreachable)))
+    (i32.const 1)))"#;
+
+/// Runs [`EXCEPTIONS`] on `target` under qemu, with the harness's
+/// exception builtins (the system unwinder of the target's C library).
+fn exceptions_unwind(target: &Emulated) {
+    require_tools(target);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
+    let lib = dir.path().join("exceptions.so");
+    let wasm = wat::parse_str(EXCEPTIONS).unwrap();
+    kiln::compile_to_file(&wasm, Path::new("exceptions.wat"), &opts, Emit::SharedLibrary, &lib).unwrap();
+    let calls: Vec<Call> = vec![
+        ("deep".into(), vec![Val::I32(1000)]),
+        ("pair".into(), vec![Val::I64(5)]),
+        ("rethrow".into(), vec![Val::I32(10)]),
+        ("legacy".into(), vec![Val::I32(3)]),
+        ("uncaught".into(), vec![]),
+        ("trap-in-try".into(), vec![]),
+        ("deep".into(), vec![Val::I32(0)]),
+    ];
+    let outcomes = run_emulated(target, &lib, &calls, dir.path());
+    let expected = [
+        Outcome::Returned(vec![Val::I32(7)]),
+        Outcome::Returned(vec![Val::I64(7)]),
+        Outcome::Returned(vec![Val::I32(7)]),
+        Outcome::Returned(vec![Val::I32(107)]),
+        Outcome::Trapped(kiln_abi::exceptions::THROW_CODE),
+        Outcome::Trapped(TrapCode::UnreachableCodeReached.as_u32()),
+        Outcome::Returned(vec![Val::I32(7)]),
+    ];
+    assert_eq!(outcomes, expected, "on {}", target.triple);
+}
+
+#[test]
+fn exceptions_unwind_on_aarch64() {
+    exceptions_unwind(&AARCH64);
+}
+
+#[test]
+fn exceptions_unwind_on_riscv64() {
+    exceptions_unwind(&RISCV64);
 }

@@ -55,8 +55,11 @@ struct kiln_activation {
     sigjmp_buf jmp;
     struct kiln_activation *prev;
     struct kiln_trap_info *info;
-    /* kiln_entry's frame address: an unwound frame whose canonical frame
-     * address lies above it is kiln_entry's own or its callers'. */
+    /* kiln_entry's frame address. An unwound frame whose canonical frame
+     * address is at or above it is kiln_entry's own or its callers' (on
+     * x86_64 the frame address is below kiln_entry's CFA; on aarch64 it
+     * equals the CFA of the array-call trampoline, which has no handler;
+     * on riscv64 it is kiln_entry's CFA itself). */
     uintptr_t frame;
 };
 
@@ -104,7 +107,7 @@ static _Unwind_Reason_Code kiln_stop(int version, _Unwind_Action actions, _Unwin
     (void)version;
     (void)exception_class;
     struct kiln_activation *act = (struct kiln_activation *)argument;
-    if ((actions & _UA_END_OF_STACK) || _Unwind_GetCFA(context) > act->frame) {
+    if ((actions & _UA_END_OF_STACK) || _Unwind_GetCFA(context) >= act->frame) {
         act->info->exception = exception;
         act->info->unwind_failed = 0;
         siglongjmp(act->jmp, KILN_THROW_CODE);
