@@ -3,7 +3,8 @@
 //! payload, which the host reads and can raise again; a host function
 //! raises an exception that wasm catches by tag; a handler for another tag
 //! (another instance's tag of the same module included) does not catch
-//! it; a trap inside a `try_table` is not caught.
+//! it; a trap inside a `try_table` is not caught; `exnref`s live in
+//! tables and globals and pass between host and wasm.
 
 mod pipeline;
 
@@ -210,5 +211,49 @@ fn a_trap_inside_try_table_is_not_caught() {
         });
         let b = instance(&mut store, &library, trapping);
         assert_trap(call(&mut store, &b, "catch", &[]), TrapCode::IntegerDivisionByZero, &what);
+    }
+}
+
+#[test]
+fn exnrefs_live_in_tables_globals_and_cross_the_host_boundary() {
+    const MODULE: &str = r#"(module
+      (tag $e (export "e") (param i32))
+      (table $t 2 exnref)
+      (global $g (mut exnref) (ref.null exn))
+      (func $catch (param i32) (result exnref)
+        (block $h (result exnref)
+          (try_table (catch_all_ref $h) (throw $e (local.get 0)))
+          (unreachable)))
+      (func (export "stash") (param i32)
+        (table.set $t (i32.const 1) (call $catch (local.get 0)))
+        (global.set $g (call $catch (i32.add (local.get 0) (i32.const 1)))))
+      (func $payload (param exnref) (result i32)
+        (block $h (result i32)
+          (try_table (catch $e $h) (throw_ref (local.get 0)))
+          (i32.const -1)))
+      (func (export "from-table") (result i32) (call $payload (table.get $t (i32.const 1))))
+      (func (export "from-global") (result i32) (call $payload (global.get $g)))
+      (func (export "payload") (param exnref) (result i32) (call $payload (local.get 0)))
+      (func (export "get") (result exnref) (table.get $t (i32.const 1)))
+      (func (export "null-slot") (result i32) (ref.is_null (table.get $t (i32.const 0))))
+      (func (export "throw-null") (throw_ref (table.get $t (i32.const 0)))))"#;
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let what = describe(&opts);
+        let (mut store, instance, _library) = pipeline::instantiate(MODULE, &opts);
+        assert_eq!(call(&mut store, &instance, "null-slot", &[]).unwrap(), [Val::I32(1)], "{what}");
+        call(&mut store, &instance, "stash", &[Val::I32(42)]).unwrap();
+        assert_eq!(call(&mut store, &instance, "from-table", &[]).unwrap(), [Val::I32(42)], "{what}");
+        assert_eq!(call(&mut store, &instance, "from-global", &[]).unwrap(), [Val::I32(43)], "{what}");
+        // An exnref comes out to the host and goes back in as a parameter.
+        let [Val::ExnRef(Some(exn))] = call(&mut store, &instance, "get", &[]).unwrap()[..] else {
+            panic!("{what}: `get` returned no exception")
+        };
+        assert_eq!(exn.payload(&store).unwrap(), [Val::I32(42)], "{what}");
+        assert_eq!(call(&mut store, &instance, "payload", &[Val::ExnRef(Some(exn))]).unwrap(), [Val::I32(42)], "{what}");
+        // One the host made, of the instance's tag.
+        let e = tag(&store, &instance, "e");
+        let made = Exception::new(&mut store, &e, &[Val::I32(5)]).unwrap();
+        assert_eq!(call(&mut store, &instance, "payload", &[Val::ExnRef(Some(made))]).unwrap(), [Val::I32(5)], "{what}");
+        assert_trap(call(&mut store, &instance, "throw-null", &[]), TrapCode::NullExceptionReference, &what);
     }
 }
