@@ -257,3 +257,35 @@ fn exnrefs_live_in_tables_globals_and_cross_the_host_boundary() {
         assert_trap(call(&mut store, &instance, "throw-null", &[]), TrapCode::NullExceptionReference, &what);
     }
 }
+
+/// A host function that calls back into wasm gets the inner call's
+/// uncaught exception as an error and returns it: the outer wasm code
+/// catches it, so an exception crosses two host-to-wasm entries.
+#[test]
+fn an_exception_crosses_nested_entries() {
+    const MODULE: &str = r#"(module
+      (tag $e (export "e") (param i32))
+      (import "host" "reenter" (func $reenter (param i32)))
+      (func (export "throw") (param i32) (throw $e (local.get 0)))
+      (func (export "outer") (param i32) (result i32)
+        (block $h (result i32)
+          (try_table (catch $e $h) (call $reenter (local.get 0)))
+          (i32.const -1))))"#;
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let what = describe(&opts);
+        let engine = Engine::default();
+        let library = wat_library(MODULE, &opts);
+        let mut store = Store::new(&engine);
+        let reenter = Func::new(&mut store, FuncType::new([ValType::I32], []), |mut caller, args, _| {
+            let Some(Extern::Func(inner)) = caller.get_export("throw") else {
+                return Err(Error::msg("no export `throw`"));
+            };
+            // The inner call raises; its error is returned as it is.
+            inner.call(&mut caller, &[Val::I32(args[0].i32().unwrap_or(0) * 2)], &mut [])
+        });
+        let mut linker = Linker::new(&engine);
+        linker.define("host", "reenter", reenter);
+        let instance = linker.instantiate(&mut store, &load(&engine, &library)).unwrap();
+        assert_eq!(call(&mut store, &instance, "outer", &[Val::I32(21)]).unwrap(), [Val::I32(42)], "{what}");
+    }
+}
