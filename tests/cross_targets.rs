@@ -11,7 +11,7 @@ use kiln::{CompileOptions, Emit};
 use kiln_abi::ModuleMetadata;
 use kiln_abi::symbols;
 use kiln_abi::target::{SUPPORTED, Target};
-use object::{Architecture, BinaryFormat, Endianness, FileFlags, NameOrOrdinal, Object, ObjectKind, ObjectSymbol};
+use object::{Architecture, BinaryFormat, Endianness, FileFlags, NameOrOrdinal, Object, ObjectKind, ObjectSection, ObjectSymbol};
 use std::path::{Path, PathBuf};
 
 /// Compiles the portable fixture (integer, float and SIMD code, memory,
@@ -180,4 +180,52 @@ fn cpu_and_feature_names_are_the_targets() {
     assert_eq!(compile("x86_64-unknown-linux-gnu", Some("x86-64"), &[]), Ok(()));
     let e = compile("aarch64-apple-darwin", Some("native"), &[]).unwrap_err();
     assert!(e.contains("native"), "{e}");
+}
+
+/// A module with exception handlers, for every target: ELF and Mach-O
+/// libraries carry the call-site tables (`.gcc_except_table`,
+/// `__gcc_except_tab`) and the frame data the unwinder reads
+/// (`.eh_frame_hdr` for ELF, `__unwind_info`/`__eh_frame` for Mach-O),
+/// and leave only the personality routine undefined beyond the usual
+/// list; Windows refuses the module with an error that says why.
+#[test]
+fn exception_handlers_reach_every_target_that_has_an_unwinder() {
+    const MODULE: &str = r#"(module
+      (tag $e (export "e") (param i32))
+      (func $throw (param i32) (throw $e (local.get 0)))
+      (func (export "catch") (param i32) (result i32)
+        (block $h (result i32)
+          (try_table (catch $e $h) (call $throw (local.get 0)))
+          (i32.const -1))))"#;
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("exceptions.wat");
+    std::fs::write(&wat, MODULE).unwrap();
+    for (triple, _) in SUPPORTED {
+        let target = Target::parse(triple).unwrap();
+        let out = dir.path().join(format!("exceptions-{triple}.{}", target.shared_library_extension()));
+        let opts = CompileOptions { target: target.clone(), ..CompileOptions::default() };
+        let result = kiln::compile_file(&wat, &opts, Emit::SharedLibrary, &out);
+        if target.is_windows() {
+            let error = result.expect_err("Windows has no personality routine for landing pads yet").to_string();
+            assert!(error.contains("exception handling is not implemented for Windows"), "{error}");
+            continue;
+        }
+        result.unwrap_or_else(|e| panic!("compiling for {triple}: {e}"));
+        let data = std::fs::read(&out).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let sections: Vec<&str> = file.sections().filter_map(|s| s.name().ok()).collect();
+        let wanted: &[&str] = match file.format() {
+            BinaryFormat::MachO => &["__gcc_except_tab", "__unwind_info"],
+            _ => &[".gcc_except_table", ".eh_frame_hdr", ".eh_frame"],
+        };
+        for section in wanted {
+            assert!(sections.contains(section), "{triple}: no {section} in {sections:?}");
+        }
+        let (_, undefined) = exports_and_undefined(&file);
+        let personality = symbols::object_symbol(target.binary_format(), symbols::EH_PERSONALITY);
+        assert!(undefined.contains(&personality), "{triple}: {undefined:?}");
+        let allowed: Vec<String> =
+            symbols::allowed_undefined(&target).iter().map(|n| symbols::object_symbol(target.binary_format(), n)).collect();
+        assert!(undefined.iter().all(|u| allowed.contains(u)), "{triple}: {undefined:?} beyond {allowed:?}");
+    }
 }

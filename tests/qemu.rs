@@ -39,6 +39,11 @@ use std::path::Path;
 use std::process::Command;
 use wast::{WastDirective, WastExecute, WastRet};
 
+#[path = "qemu/harness.rs"]
+mod harness;
+
+use harness::{describe, run_emulated};
+
 const F32_SNAN: u32 = 0x7fa0_0000;
 const F64_SNAN: u64 = 0x7ff4_0000_0000_0000;
 
@@ -367,6 +372,15 @@ fn compile(wat: &Path, triple: &str, dir: &Path) -> std::path::PathBuf {
     out
 }
 
+/// Compiles the text module `wat` for `target` into `dir/NAME.so`.
+fn compile_text(wat: &str, name: &str, target: &Emulated, dir: &Path) -> std::path::PathBuf {
+    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
+    let lib = dir.join(format!("{name}.so"));
+    let wasm = wat::parse_str(wat).unwrap();
+    kiln::compile_to_file(&wasm, Path::new(&format!("{name}.wat")), &opts, Emit::SharedLibrary, &lib).unwrap();
+    lib
+}
+
 /// Runs `calls` on this machine through the loader.
 fn run_native(lib: &Path, calls: &[Call]) -> Vec<Outcome> {
     let engine = Engine::default();
@@ -385,289 +399,6 @@ fn run_native(lib: &Path, calls: &[Call]) -> Vec<Outcome> {
     }
     out
 }
-
-/// Builds the C harness for `target`'s library `lib` and `calls`, runs it
-/// under qemu and reads back what each call did.
-fn run_emulated(target: &Emulated, lib: &Path, calls: &[Call], dir: &Path) -> Vec<Outcome> {
-    let meta = kiln_loader::read_metadata(lib).unwrap();
-    let meta = meta.get();
-    assert_eq!(meta.target.triple.as_str(), target.triple);
-    let stem = lib.file_stem().unwrap().to_string_lossy();
-    let source = dir.join(format!("{stem}-harness.c"));
-    std::fs::write(&source, harness_source(meta, calls)).unwrap();
-    let harness = dir.join(format!("{stem}-harness"));
-    let out = Command::new(target.gcc)
-        .args(["-O1", "-o"])
-        .arg(&harness)
-        .arg(&source)
-        .arg("-ldl")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "building the harness failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let run = Command::new(target.qemu).arg("-L").arg(target.sysroot).arg(&harness).arg(lib).output().unwrap();
-    assert!(run.status.success(), "harness failed: {}\n{}", run.status, String::from_utf8_lossy(&run.stderr));
-    let lines: Vec<String> = String::from_utf8(run.stdout).unwrap().lines().map(String::from).collect();
-    assert_eq!(lines.len(), calls.len(), "{} printed:\n{}", target.triple, lines.join("\n"));
-    let exports: HashMap<&str, u32> = meta.exports.iter().map(|e| (e.name.as_str(), e.index.to_native())).collect();
-    lines
-        .iter()
-        .zip(calls)
-        .map(|(line, (name, _))| {
-            if let Some(code) = line.strip_prefix("trap ") {
-                return Outcome::Trapped(code.parse().unwrap());
-            }
-            let function = &meta.functions[exports[name.as_str()] as usize];
-            let ty: FuncType = meta.types[function.type_index.to_native() as usize].ty.to_native();
-            let words: Vec<&str> = line.strip_prefix("ok").expect("ok or trap").split_whitespace().collect();
-            assert_eq!(words.len(), ty.results.len(), "{line}");
-            Outcome::Returned(ty.results.iter().zip(words).map(|(t, w)| parse_val(*t, w)).collect())
-        })
-        .collect()
-}
-
-/// A result as the harness prints it: the value's bits in hex.
-fn parse_val(ty: ValType, hex: &str) -> Val {
-    let bits = u128::from_str_radix(hex, 16).unwrap_or_else(|e| panic!("`{hex}`: {e}"));
-    match ty {
-        ValType::I32 => Val::I32(bits as u32 as i32),
-        ValType::I64 => Val::I64(bits as u64 as i64),
-        ValType::F32 => Val::F32(bits as u32),
-        ValType::F64 => Val::F64(bits as u64),
-        ValType::V128 => Val::V128(bits),
-        other => panic!("no {other} results"),
-    }
-}
-
-/// A call and what it did, as compared between the two targets.
-fn describe((name, args): &Call, outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Returned(results) => {
-            let shown: Vec<String> = results.iter().map(|v| show(v.ty(), v)).collect();
-            format!("{}: ok {}", label(name, args), shown.join(" "))
-        }
-        Outcome::Trapped(code) => format!("{}: trap {code}", label(name, args)),
-    }
-}
-
-/// A segment's offset: an `i32` constant, or an `i64` one for a 64-bit
-/// memory.
-fn const_offset(ops: &[ArchivedConstOp]) -> u64 {
-    match ops {
-        [ArchivedConstOp::I32Const(v)] => u64::from(v.to_native() as u32),
-        [ArchivedConstOp::I64Const(v)] => v.to_native() as u64,
-        _ => panic!("the harness handles constant segment offsets only"),
-    }
-}
-
-/// Writes the C harness for `meta` (the foreign library's metadata) that
-/// makes `calls`.
-fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
-    let shape = meta.shape();
-    assert_eq!((shape.num_imported_funcs, shape.num_imported_memories, shape.num_imported_tables), (0, 0, 0));
-    let o = VMOffsets::new(PtrSize::new(meta.target.pointer_size).unwrap(), &shape);
-    let mut c = String::from(HARNESS_PRELUDE);
-    let _ = writeln!(c, "#define VMCTX_SIZE {}", o.size());
-    let _ = writeln!(c, "#define TRAP_OOB {}", TrapCode::MemoryOutOfBounds.as_u32());
-
-    let builtins: Vec<String> = Builtin::ALL
-        .iter()
-        .map(|b| match b {
-            Builtin::memory_grow => "(void *)harness_memory_grow".to_string(),
-            Builtin::raise_trap => "(void *)harness_raise_trap".to_string(),
-            Builtin::raise_trap_at => "(void *)harness_raise_trap_at".to_string(),
-            _ => "(void *)harness_unsupported".to_string(),
-        })
-        .collect();
-    let _ = writeln!(c, "static void *builtins[] = {{ {} }};", builtins.join(", "));
-
-    // Calls: array-call slot, wasm-call slot, parameter and result types.
-    let exports: HashMap<&str, u32> = meta.exports.iter().map(|e| (e.name.as_str(), e.index.to_native())).collect();
-    let mut table = String::new();
-    for (name, args) in calls {
-        let index = exports[name.as_str()] as usize;
-        let func = &meta.functions[index];
-        let sig = &meta.types[func.type_index.to_native() as usize];
-        let ty: FuncType = sig.ty.to_native();
-        let code = |t: &ValType| match t {
-            ValType::I32 => 'i',
-            ValType::I64 => 'I',
-            ValType::F32 => 'f',
-            ValType::F64 => 'F',
-            ValType::V128 => 'V',
-            _ => panic!("numbers and vectors only"),
-        };
-        let params: String = ty.params.iter().map(code).collect();
-        let results: String = ty.results.iter().map(code).collect();
-        let argv: Vec<String> = args.iter().flat_map(arg_words).map(|w| format!("0x{w:x}ull")).collect();
-        let _ = writeln!(
-            table,
-            "  {{ {}, {}, \"{params}\", \"{results}\", {{ {} }} }},",
-            sig.array_call.to_native(),
-            func.wasm_call.as_ref().expect("exports have an entry point").to_native(),
-            if argv.is_empty() { "0".to_string() } else { argv.join(", ") }
-        );
-    }
-    let _ = writeln!(c, "static const struct call calls[] = {{\n{table}}};");
-
-    // VM context set-up.
-    let mut setup = String::new();
-    let _ = writeln!(setup, "  *(uint32_t *)(vmctx + {}) = 0x{:x};", o.magic(), kiln_abi::vmoffsets::VMCTX_MAGIC);
-    let _ = writeln!(setup, "  *(void **)(vmctx + {}) = &store_ctx;", o.store_context());
-    let _ = writeln!(setup, "  *(void **)(vmctx + {}) = builtins;", o.builtins());
-    let mut ids: HashMap<FuncType, u32> = HashMap::new();
-    for (t, sig) in meta.types.iter().enumerate() {
-        let next = ids.len() as u32 + 1;
-        let id = *ids.entry(sig.ty.to_native()).or_insert(next);
-        let _ = writeln!(setup, "  *(uint32_t *)(vmctx + {}) = {id};", o.type_id(t as u32));
-    }
-    for (i, f) in meta.functions.iter().enumerate() {
-        let Some(slot) = f.wasm_call.as_ref() else { continue };
-        let sig = &meta.types[f.type_index.to_native() as usize];
-        let r = o.func_ref(i as u32);
-        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = fns[{}];", r + o.func_ref_wasm_call(), slot.to_native());
-        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = fns[{}];", r + o.func_ref_array_call(), sig.array_call.to_native());
-        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = vmctx;", r + o.func_ref_vmctx());
-        let _ = writeln!(setup, "  *(uint32_t *)(vmctx + {}) = {};", r + o.func_ref_type_id(), ids[&sig.ty.to_native()]);
-    }
-    for (g, global) in meta.globals.iter().enumerate() {
-        let bits: u128 = match global.init.ops.as_slice() {
-            [ArchivedConstOp::I32Const(v)] => u128::from(v.to_native() as u32),
-            [ArchivedConstOp::I64Const(v)] => u128::from(v.to_native() as u64),
-            [ArchivedConstOp::F32Const(v)] => u128::from(v.to_native()),
-            [ArchivedConstOp::F64Const(v)] => u128::from(v.to_native()),
-            [ArchivedConstOp::V128Const(v)] => v.to_native(),
-            _ => panic!("the harness initializes globals with constants only"),
-        };
-        let at = o.defined_global(g as u32);
-        let _ = writeln!(setup, "  *(uint64_t *)(vmctx + {at}) = 0x{:x}ull;", bits as u64);
-        let _ = writeln!(setup, "  *(uint64_t *)(vmctx + {}) = 0x{:x}ull;", at + 8, (bits >> 64) as u64);
-    }
-    // Every memory (multi-memory), each in its own reservation, at the
-    // VM context offsets of its index.
-    for (i, mem) in meta.memories.iter().enumerate() {
-        let m = o.defined_memory(i as u32);
-        let _ = writeln!(setup, "  uint8_t *memory{i} = reserve_memory({});", mem.limits.min.to_native());
-        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = memory{i};", m + o.memory_definition_base());
-        let _ = writeln!(setup, "  *(uint64_t *)(vmctx + {}) = {}ull * 65536;", m + o.memory_definition_current_length(), mem.limits.min.to_native());
-    }
-    for segment in meta.data.iter() {
-        let ArchivedSegmentMode::Active(active) = &segment.mode else { continue };
-        let bytes: Vec<String> = segment.bytes.iter().map(u8::to_string).collect();
-        if !bytes.is_empty() {
-            let at = const_offset(&active.offset.ops);
-            let bytes = bytes.join(",");
-            let memory = active.index.to_native();
-            let _ = writeln!(setup, "  {{ static const uint8_t d[] = {{ {bytes} }}; memcpy(memory{memory} + {at}, d, sizeof d); }}");
-        }
-    }
-    if let Some(table) = meta.tables.first() {
-        let t = o.defined_table(0);
-        let len = table.ty.limits.min.to_native();
-        let _ = writeln!(setup, "  static void *elements[{}];", len.max(1));
-        for seg in meta.elements.iter() {
-            let (ArchivedSegmentMode::Active(active), ArchivedElementItems::Functions(funcs)) = (&seg.mode, &seg.items) else {
-                panic!("the portable module has active function segments only")
-            };
-            let base = const_offset(&active.offset.ops);
-            for (k, f) in funcs.iter().enumerate() {
-                let _ = writeln!(setup, "  elements[{}] = vmctx + {};", base as usize + k, o.func_ref(f.to_native()));
-            }
-        }
-        let _ = writeln!(setup, "  *(void **)(vmctx + {}) = elements;", t + o.table_definition_base());
-        let _ = writeln!(setup, "  *(uint64_t *)(vmctx + {}) = {len};", t + o.table_definition_current_elements());
-    }
-    let _ = write!(c, "static void setup(uint8_t *vmctx, void **fns) {{\n{setup}}}\n");
-    c.push_str(HARNESS_MAIN);
-    c
-}
-
-const HARNESS_PRELUDE: &str = r#"
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <inttypes.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-
-struct call { unsigned array_slot, wasm_slot; const char *params, *results; uint64_t args[16]; };
-typedef void (*array_call_t)(void *, void *, void *, void *);
-
-static struct { uintptr_t stack_limit, reserved; } store_ctx;
-static sigjmp_buf *current;
-
-static void harness_raise_trap(void *vmctx, int32_t code) { (void)vmctx; siglongjmp(*current, code); }
-static void harness_raise_trap_at(void *vmctx, int32_t code, int64_t index) { (void)index; harness_raise_trap(vmctx, code); }
-static int64_t harness_memory_grow(void *vmctx, int32_t memory, int64_t delta) { (void)vmctx; (void)memory; (void)delta; return -1; }
-static void harness_unsupported(void) { fprintf(stderr, "unexpected builtin call\n"); abort(); }
-static uint8_t *reserve_memory(uint64_t pages);
-"#;
-
-const HARNESS_MAIN: &str = r#"
-static void on_fault(int sig, siginfo_t *info, void *uc) {
-  (void)sig; (void)info; (void)uc;
-  if (current) siglongjmp(*current, TRAP_OOB);
-  abort();
-}
-
-static uint8_t *reserve_memory(uint64_t pages) {
-  size_t reserve = (size_t)8 << 30;
-  uint8_t *base = mmap(NULL, reserve + 65536, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED || mprotect(base, pages * 65536, PROT_READ | PROT_WRITE) != 0) { perror("memory"); exit(2); }
-  return base;
-}
-
-static void show(char type, const uint8_t *slot) {
-  uint64_t low = 0, high = 0;
-  memcpy(&low, slot, type == 'i' || type == 'f' ? 4 : 8);
-  if (type == 'V') memcpy(&high, slot + 8, 8);
-  if (type == 'V') printf(" %016" PRIx64 "%016" PRIx64, high, low); else printf(" %" PRIx64, low);
-}
-
-int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: harness LIB.so\n"); return 2; }
-  void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-  if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 2; }
-  void **fns = dlsym(lib, "kiln_functions");
-  if (!fns) { fprintf(stderr, "no kiln_functions\n"); return 2; }
-  struct sigaction sa; memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault; sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-  sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL);
-  uint8_t *vmctx = aligned_alloc(16, VMCTX_SIZE);
-  memset(vmctx, 0, VMCTX_SIZE);
-  setup(vmctx, fns);
-  int here;
-  store_ctx.stack_limit = (uintptr_t)&here - 256 * 1024;
-  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-    const struct call *c = &calls[i];
-    _Alignas(16) uint8_t values[16][16];
-    memset(values, 0, sizeof values);
-    const uint64_t *arg = c->args;
-    for (size_t a = 0; c->params[a]; a++) {
-      size_t words = c->params[a] == 'V' ? 2 : 1;
-      memcpy(values[a], arg, 8 * words);
-      arg += words;
-    }
-    sigjmp_buf buf;
-    int code = sigsetjmp(buf, 0);
-    if (code == 0) {
-      current = &buf;
-      ((array_call_t)fns[c->array_slot])(vmctx, vmctx, fns[c->wasm_slot], values);
-      current = NULL;
-      printf("ok");
-      for (size_t r = 0; c->results[r]; r++) show(c->results[r], values[r]);
-      printf("\n");
-    } else {
-      current = NULL;
-      printf("trap %d\n", code);
-    }
-  }
-  return 0;
-}
-"#;
 
 fn tool(name: &str) -> bool {
     Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success())
@@ -945,10 +676,7 @@ const TAIL_CALLS: &str = r#"(module
 fn tail_calls_run_in_constant_stack(target: &Emulated) {
     require_tools(target);
     let dir = tempfile::tempdir().unwrap();
-    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
-    let lib = dir.path().join("tail.so");
-    let wasm = wat::parse_str(TAIL_CALLS).unwrap();
-    kiln::compile_to_file(&wasm, Path::new("tail.wat"), &opts, Emit::SharedLibrary, &lib).unwrap();
+    let lib = compile_text(TAIL_CALLS, "tail", target, dir.path());
     let calls: Vec<Call> = vec![
         ("even".into(), vec![Val::I64(100_000_000)]),
         ("even".into(), vec![Val::I64(100_000_001)]),
@@ -971,4 +699,90 @@ fn tail_calls_run_in_constant_stack_on_aarch64() {
 #[test]
 fn tail_calls_run_in_constant_stack_on_riscv64() {
     tail_calls_run_in_constant_stack(&RISCV64);
+}
+
+/// Exceptions thrown across a thousand frames and caught by tag, a pair
+/// payload, `catch_ref` then `throw_ref` to an outer handler, a legacy
+/// `try` with `delegate`, an exception no handler takes, and a trap inside
+/// a `try_table` (not caught).
+const EXCEPTIONS: &str = r#"(module
+  (tag $e (param i32))
+  (tag $f (param i64 f64))
+  (func $thrower (param i32)
+    (if (i32.eqz (local.get 0)) (then (throw $e (i32.const 7))))
+    (call $thrower (i32.sub (local.get 0) (i32.const 1))))
+  (func (export "deep") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $thrower (local.get 0)))
+      (i32.const -1)))
+  (func $throw-pair (param i64 f64) (throw $f (local.get 0) (local.get 1)))
+  (func (export "pair") (param i64) (result i64)
+    (local $x f64)
+    (block $h (result i64 f64)
+      (try_table (catch $f $h) (call $throw-pair (local.get 0) (f64.const 2.5)))
+      (return (i64.const -1)))
+    (local.set $x)
+    (i64.add (i64.trunc_f64_s (local.get $x))))
+  (func (export "rethrow") (param i32) (result i32)
+    (block $outer (result i32)
+      (try_table (catch $e $outer)
+        (block $inner (result i32 exnref)
+          (try_table (catch_ref $e $inner) (call $thrower (local.get 0)))
+          (return (i32.const -1)))
+        (throw_ref)
+        (drop))
+      (i32.const -2)))
+  (func (export "legacy") (param i32) (result i32)
+    try (result i32)
+      try (result i32)
+        local.get 0
+        call $thrower
+        i32.const -1
+      delegate 0
+    catch $e
+      i32.const 100
+      i32.add
+    end)
+  (func (export "uncaught") (call $thrower (i32.const 5)))
+  (func (export "trap-in-try") (result i32)
+    (block $h
+      (try_table (catch_all $h) (unreachable)))
+    (i32.const 1)))"#;
+
+/// Runs [`EXCEPTIONS`] on `target` under qemu, with the harness's
+/// exception builtins (the system unwinder of the target's C library).
+fn exceptions_unwind(target: &Emulated) {
+    require_tools(target);
+    let dir = tempfile::tempdir().unwrap();
+    let lib = compile_text(EXCEPTIONS, "exceptions", target, dir.path());
+    let calls: Vec<Call> = vec![
+        ("deep".into(), vec![Val::I32(1000)]),
+        ("pair".into(), vec![Val::I64(5)]),
+        ("rethrow".into(), vec![Val::I32(10)]),
+        ("legacy".into(), vec![Val::I32(3)]),
+        ("uncaught".into(), vec![]),
+        ("trap-in-try".into(), vec![]),
+        ("deep".into(), vec![Val::I32(0)]),
+    ];
+    let outcomes = run_emulated(target, &lib, &calls, dir.path());
+    let expected = [
+        Outcome::Returned(vec![Val::I32(7)]),
+        Outcome::Returned(vec![Val::I64(7)]),
+        Outcome::Returned(vec![Val::I32(7)]),
+        Outcome::Returned(vec![Val::I32(107)]),
+        Outcome::Trapped(kiln_abi::exceptions::THROW_CODE),
+        Outcome::Trapped(TrapCode::UnreachableCodeReached.as_u32()),
+        Outcome::Returned(vec![Val::I32(7)]),
+    ];
+    assert_eq!(outcomes, expected, "on {}", target.triple);
+}
+
+#[test]
+fn exceptions_unwind_on_aarch64() {
+    exceptions_unwind(&AARCH64);
+}
+
+#[test]
+fn exceptions_unwind_on_riscv64() {
+    exceptions_unwind(&RISCV64);
 }

@@ -59,7 +59,11 @@ use rkyv::util::AlignedVec;
 /// (`tailcc` made call-heavy programs 2–7 % slower on x86_64).
 ///
 /// Version 9: memory types carry their page size (custom page sizes).
-pub const FORMAT_VERSION: u32 = 9;
+///
+/// Version 10: exception handling (tags in the metadata and at the end of
+/// the VM context, the `exn_new` and `throw_ref` builtins, unwind tables
+/// on every target).
+pub const FORMAT_VERSION: u32 = 10;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

@@ -7,7 +7,7 @@
 //! `(*vmctx.builtins)[Builtin::index()](args...)`.
 //!
 //! Rules for builtins: they take the calling instance's `vmctx` first; they
-//! never unwind (a failure becomes a trap code returned to, or raised for,
+//! never unwind, except `throw_ref` (a failure becomes a trap code returned to, or raised for,
 //! generated code); `raise_trap` and `raise_trap_at` never return. A builtin that can fail with
 //! a trap returns an `i32` that is 0 on success or a
 //! [`TrapCode`](crate::TrapCode) number, which generated code passes to
@@ -57,6 +57,15 @@ macro_rules! foreach_builtin_function {
             /// element (`uninitialized element 2`), as the specification's
             /// reference interpreter's does.
             raise_trap_at(vmctx: vmctx, code: i32, index: i64) -> never;
+            /// `throw`, first half: a new exception of tag `tag` (an index
+            /// in the module's tag space) owned by the store, whose payload
+            /// slots generated code then fills (see [`crate::exceptions`]).
+            exn_new(vmctx: vmctx, tag: i32) -> ptr;
+            /// `throw` and `throw_ref`: raises the (non-null) exception
+            /// `exn`, unwinding through generated code's landing pads to the
+            /// innermost handler or, without one, to the host-to-wasm entry.
+            /// The only builtin that unwinds (see [`crate::exceptions`]).
+            throw_ref(vmctx: vmctx, exn: ptr) -> never;
         }
     };
 }

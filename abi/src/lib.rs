@@ -43,6 +43,7 @@
 pub mod artifact;
 pub mod builtins;
 pub mod cpu;
+pub mod exceptions;
 pub mod metadata;
 pub mod seal;
 pub mod symbols;

@@ -37,6 +37,9 @@ pub struct ModuleMetadata {
     pub memories: Vec<MemoryType>,
     /// Globals defined by the module.
     pub globals: Vec<GlobalInfo>,
+    /// Tags defined by the module: the module type index of each one's
+    /// parameters (imported tags are in `imports`).
+    pub tags: Vec<u32>,
     /// Exports in declaration order.
     pub exports: Vec<Export>,
     /// The start function's index, if any.
@@ -117,6 +120,8 @@ pub enum ImportKind {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag whose parameters are those of the given module type index.
+    Tag(u32),
 }
 
 /// One function of the index space.
@@ -165,6 +170,8 @@ pub enum ExternKind {
     Memory,
     /// A global.
     Global,
+    /// A tag (exception handling).
+    Tag,
 }
 
 /// One export.
@@ -262,6 +269,8 @@ impl ModuleMetadata {
             num_defined_memories: self.memories.len() as u32,
             num_imported_globals: count(imports(), |k| matches!(k, ImportKind::Global(_))),
             num_defined_globals: self.globals.len() as u32,
+            num_imported_tags: count(imports(), |k| matches!(k, ImportKind::Tag(_))),
+            num_defined_tags: self.tags.len() as u32,
         }
     }
 }
@@ -283,6 +292,16 @@ impl ArchivedModuleMetadata {
             _ => None,
         });
         imported.chain(self.tables.iter().map(|t| t.ty.to_native())).nth(index as usize)
+    }
+
+    /// The module type index of tag `index`'s parameters, in the tag index
+    /// space (imports first).
+    pub fn tag_type(&self, index: u32) -> Option<u32> {
+        let imported = self.imports.iter().filter_map(|i| match &i.kind {
+            ArchivedImportKind::Tag(t) => Some(t.to_native()),
+            _ => None,
+        });
+        imported.chain(self.tags.iter().map(|t| t.to_native())).nth(index as usize)
     }
 
     /// The type of global `index` in the global index space (imports first).
@@ -308,6 +327,8 @@ impl ArchivedModuleMetadata {
             num_defined_memories: self.memories.len() as u32,
             num_imported_globals: count(imports(), |k| matches!(k, ArchivedImportKind::Global(_))),
             num_defined_globals: self.globals.len() as u32,
+            num_imported_tags: count(imports(), |k| matches!(k, ArchivedImportKind::Tag(_))),
+            num_defined_tags: self.tags.len() as u32,
         }
     }
 }

@@ -75,16 +75,22 @@ pub fn wasm_to_host_trampoline(type_index: u32) -> String {
     format!("kiln_wasm_to_host_{type_index}")
 }
 
+/// The personality routine of generated functions with landing pads
+/// (exception handling): the C language's, which every C runtime's
+/// unwinder library has (libgcc_s on Linux, libSystem on macOS).
+pub const EH_PERSONALITY: &str = "__gcc_personality_v0";
+
 /// Symbols a library may leave undefined, resolved from the host process when
 /// the library is loaded (C names; Mach-O spells them with a leading `_`,
 /// see [`object_symbol`]). LLVM emits calls to the first three for large
-/// copies and fills; the rounding functions are only referenced on x86_64
+/// copies and fills, and functions with exception handlers name the
+/// personality routine [`EH_PERSONALITY`]; the rounding functions are only referenced on x86_64
 /// CPUs without SSE4.1 (kiln's default x86_64 CPU has it).
 ///
 /// This is the list for Linux. Other targets allow a subset
 /// ([`allowed_undefined`]).
 pub const ALLOWED_UNDEFINED: &[&str] = &[
-    "memcpy", "memmove", "memset", "ceil", "ceilf", "floor", "floorf", "trunc", "truncf",
+    "memcpy", "memmove", "memset", EH_PERSONALITY, "ceil", "ceilf", "floor", "floorf", "trunc", "truncf",
     "roundeven", "roundevenf",
 ];
 
@@ -92,7 +98,7 @@ pub const ALLOWED_UNDEFINED: &[&str] = &[
 ///
 /// * Linux: [`ALLOWED_UNDEFINED`], from the C library the host process
 ///   already has loaded;
-/// * macOS: `memcpy`, `memmove`, `memset`, bound to `libSystem`, which every
+/// * macOS: `memcpy`, `memmove`, `memset` and the personality routine, bound to `libSystem`, which every
 ///   process has (the linker is given a stub of `libSystem` naming exactly
 ///   these, so no SDK is needed and nothing else can stay undefined); x86_64
 ///   code for macOS needs SSE4.1, so no rounding functions;
@@ -101,7 +107,7 @@ pub const ALLOWED_UNDEFINED: &[&str] = &[
 ///   Windows needs SSE4.1.
 pub fn allowed_undefined(target: &Target) -> &'static [&'static str] {
     match target.binary_format() {
-        BinaryFormat::Macho => &ALLOWED_UNDEFINED[..3],
+        BinaryFormat::Macho => &ALLOWED_UNDEFINED[..4],
         BinaryFormat::Coff => &[],
         _ => ALLOWED_UNDEFINED,
     }

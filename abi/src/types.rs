@@ -78,6 +78,11 @@ impl RefType {
     pub fn is_func(self) -> bool {
         matches!(self.heap, HeapType::Func | HeapType::Concrete(_) | HeapType::NoFunc)
     }
+
+    /// Whether references of this type point to exceptions (`exnref`).
+    pub fn is_exn(&self) -> bool {
+        matches!(self.heap, HeapType::Exn | HeapType::NoExn)
+    }
 }
 
 impl ValType {

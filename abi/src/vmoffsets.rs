@@ -28,7 +28,11 @@
 //! defined_memories [VMMemoryDefinition; n] { base, current_length }
 //! defined_globals  [VMGlobalDefinition; n] 16 bytes each, 16-aligned
 //! func_refs        [VMFuncRef; num_funcs]  { wasm_call, array_call, vmctx, type_id }
+//! tags             [*VMTag; num_tags]      tag identities, imported ones first
 //! ```
+//!
+//! Tags come last so that a module without any has the layout it had
+//! before exception handling.
 //!
 //! A memory's `base` never changes after instantiation (memories are
 //! reserved at their maximum size up front), so generated code may load it
@@ -78,12 +82,21 @@ pub struct ModuleShape {
     pub num_imported_globals: u32,
     /// Globals defined by the module.
     pub num_defined_globals: u32,
+    /// Imported tags (they come first in the tag index space).
+    pub num_imported_tags: u32,
+    /// Tags defined by the module.
+    pub num_defined_tags: u32,
 }
 
 impl ModuleShape {
     /// Functions in the whole index space (imported and defined).
     pub fn num_funcs(&self) -> u32 {
         self.num_imported_funcs + self.num_defined_funcs
+    }
+
+    /// Tags in the whole index space (imported and defined).
+    pub fn num_tags(&self) -> u32 {
+        self.num_imported_tags + self.num_defined_tags
     }
 }
 
@@ -102,6 +115,7 @@ pub struct VMOffsets {
     defined_memories: u32,
     defined_globals: u32,
     func_refs: u32,
+    tags: u32,
     size: u32,
 }
 
@@ -138,7 +152,8 @@ impl VMOffsets {
         let defined_memories = defined_tables + shape.num_defined_tables * 2 * p;
         let defined_globals = align(defined_memories + shape.num_defined_memories * 2 * p, GLOBAL_SIZE);
         let func_refs = defined_globals + shape.num_defined_globals * GLOBAL_SIZE;
-        let size = align(func_refs + shape.num_funcs() * Self::func_ref_size_for(p), 16);
+        let tags = func_refs + shape.num_funcs() * Self::func_ref_size_for(p);
+        let size = align(tags + shape.num_tags() * p, 16);
         VMOffsets {
             ptr,
             shape: *shape,
@@ -151,6 +166,7 @@ impl VMOffsets {
             defined_memories,
             defined_globals,
             func_refs,
+            tags,
             size,
         }
     }
@@ -259,6 +275,14 @@ impl VMOffsets {
     pub fn func_ref(&self, index: u32) -> u32 {
         assert!(index < self.shape.num_funcs());
         self.func_refs + index * self.func_ref_size()
+    }
+
+    /// Offset of the pointer to tag `index`'s identity (a `VMTag` the
+    /// store owns: this instance's own for a defined tag, the exporter's
+    /// for an imported one), in the whole tag index space.
+    pub fn tag(&self, index: u32) -> u32 {
+        assert!(index < self.shape.num_tags());
+        self.tags + index * self.ptr.bytes()
     }
 
     // ---- VMFunctionImport ----
@@ -385,6 +409,8 @@ mod tests {
             num_defined_memories: 1,
             num_imported_globals: 2,
             num_defined_globals: 3,
+            num_imported_tags: 1,
+            num_defined_tags: 2,
         }
     }
 
@@ -404,7 +430,8 @@ mod tests {
             assert_eq!(o.defined_global(0) % 16, 0);
             assert!(o.defined_global(0) >= o.defined_memory(0) + 2 * p);
             assert_eq!(o.func_ref(0), o.defined_global(2) + 16);
-            assert_eq!(o.size(), (o.func_ref(6) + 4 * p).div_ceil(16) * 16);
+            assert_eq!(o.tag(0), o.func_ref(6) + 4 * p);
+            assert_eq!(o.size(), (o.tag(2) + p).div_ceil(16) * 16);
         }
     }
 

@@ -354,8 +354,14 @@ fn proposals_are_listed_and_can_be_turned_off() {
     let err = fails(&kiln(&[&"compile", &module, &"--features=+avx2,-simd", &"-o", &lib]));
     assert!(err.contains("uses SIMD, which `--features -simd` turned off"), "{err}");
     assert!(!lib.exists());
-    let err = fails(&kiln(&[&"compile", &module, &"--features", &"+exceptions", &"-o", &lib]));
-    assert!(err.contains("does not implement exception handling yet"), "{err}");
+    let err = fails(&kiln(&[&"compile", &module, &"--features", &"+gc", &"-o", &lib]));
+    assert!(err.contains("does not implement GC yet"), "{err}");
+    let throws = write(dir.path(), "t.wat", "(module (tag $e) (func (block (try_table (catch_all 0) (throw $e)))))");
+    let out = kiln(&[&"inspect", &throws]);
+    assert!(stdout(&out).contains("  exceptions"), "{}", stdout(&out));
+    let err = fails(&kiln(&[&"compile", &throws, &"--features", &"-exceptions", &"-o", &lib]));
+    assert!(err.contains("uses exception handling, which `--features -exceptions` turned off"), "{err}");
+    assert!(!lib.exists());
     // What it does not use may be turned off.
     let out = kiln(&[&"compile", &module, &"--features=-relaxed-simd,-wide-arithmetic", &"-o", &lib]);
     assert!(out.status.success() && lib.exists(), "{}", stderr(&out));

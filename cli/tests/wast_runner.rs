@@ -187,29 +187,29 @@ fn a_failed_module_makes_its_dependants_fail() {
 
 #[test]
 fn an_unsupported_module_makes_its_dependants_unsupported() {
-    let report = run(r#"(module $t (func $f (export "f") (block (try_table (catch_all 0)))))
+    let report = run(r#"(module $t (func $f (export "f") (drop (ref.i31 (i32.const 0)))))
         (assert_return (invoke $t "f"))
         (register "t" $t)
         (module (import "t" "f" (func)))
         (assert_trap (invoke "f") "unreachable")
         (module (func (export "g") (result i32) (i32.const 1)))
         (assert_return (invoke "g") (i32.const 1))"#);
-    expect(&report, 2, &[("exception handling", 5)], &[]);
+    expect(&report, 2, &[("GC", 5)], &[]);
 }
 
 #[test]
 fn what_an_unsupported_module_would_have_changed_is_unsupported() {
-    // $mem is registered; a module kiln cannot compile (it needs
-    // exception handling) imports its memory and would have written to it.
+    // $mem is registered; a module kiln cannot compile (it needs GC)
+    // imports its memory and would have written to it.
     let report = run(r#"(module $mem (memory (export "m") 1)
           (func (export "load") (result i32) (i32.load8_u (i32.const 0))))
         (register "mem" $mem)
         (assert_return (invoke $mem "load") (i32.const 0))
-        (module (import "mem" "m" (memory 1)) (data (i32.const 0) "\2a") (func (block (try_table (catch_all 0)))))
+        (module (import "mem" "m" (memory 1)) (data (i32.const 0) "\2a") (func (drop (ref.i31 (i32.const 0)))))
         (assert_return (invoke $mem "load") (i32.const 42))
         (module $user (import "mem" "m" (memory 1)) (func (export "load") (result i32) (i32.load8_u (i32.const 0))))
         (assert_return (invoke $user "load") (i32.const 42))"#);
-    expect(&report, 4, &[("exception handling", 3)], &[]);
+    expect(&report, 4, &[("GC", 3)], &[]);
 }
 
 #[test]
@@ -244,12 +244,12 @@ fn missing_exports_and_instances_fail() {
 
 #[test]
 fn legacy_folded_try_runs() {
-    // kiln has no exception handling; the folded `try` must still reach
-    // kiln (and be reported unsupported), not fail to parse.
+    // The legacy scripts write `try` folded, which the runner rewrites
+    // into the flat form before it reaches kiln.
     let report = run(r#"(module
           (tag $e)
           (func (export "f") (result i32)
             (try (result i32) (do (throw $e)) (catch $e (i32.const 1)))))
         (assert_return (invoke "f") (i32.const 1))"#);
-    expect(&report, 0, &[("exception handling + legacy exception handling", 2)], &[]);
+    expect(&report, 2, &[], &[]);
 }

@@ -31,6 +31,9 @@ pub enum Value {
     /// An externref: whether it is non-null (modules without imports can
     /// only hold null ones).
     ExternRef(bool),
+    /// An exnref: whether it is non-null (wasm-smith's exceptions are off,
+    /// so only the kiln side could ever produce one).
+    ExnRef(bool),
 }
 
 impl Value {
@@ -57,6 +60,8 @@ impl fmt::Display for Value {
             Value::FuncRef(Some(name)) => write!(f, "funcref:{name}"),
             Value::ExternRef(false) => write!(f, "externref:null"),
             Value::ExternRef(true) => write!(f, "externref:non-null"),
+            Value::ExnRef(false) => write!(f, "exnref:null"),
+            Value::ExnRef(true) => write!(f, "exnref:non-null"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! | format | linker     | a shared library is made with |
 //! |--------|------------|-------------------------------|
-//! | ELF    | `ld.lld`   | `-shared -nostdlib`, fixed soname, no build id |
+//! | ELF    | `ld.lld`   | `-shared -nostdlib`, fixed soname, no build id, `--eh-frame-hdr` (the unwinder finds exception handlers' frames through it) |
 //! | Mach-O | `ld64.lld` | `-dylib`, fixed install name, exported symbols listed, `libSystem` from a stub |
 //! | COFF   | `lld-link` | `/dll /noentry /nodefaultlib`, `/export:` of kiln's two symbols, `/Brepro` |
 //!
@@ -125,7 +125,7 @@ pub(crate) fn run(request: &LinkRequest<'_>, work: &Path, inputs: &[PathBuf]) ->
     let exported = [symbols::metadata_symbol(request.symbol_prefix), symbols::functions_symbol(request.symbol_prefix)];
     match (flavor, request.kind) {
         (Flavor::Elf, OutputKind::SharedLibrary) => {
-            cmd.args(["-shared", "-nostdlib", "--build-id=none", "--hash-style=gnu"])
+            cmd.args(["-shared", "-nostdlib", "--build-id=none", "--hash-style=gnu", "--eh-frame-hdr"])
                 .args(["-z", "now", "-z", "relro", "-z", "noexecstack", "-z", "text"])
                 .args(["--no-undefined-version", "-soname", library_name(BinaryFormat::Elf)]);
         }

@@ -45,6 +45,9 @@ pub(crate) struct ModuleEnv<'a> {
     pub memories: Vec<MemoryType>,
     /// Globals of the whole index space.
     pub globals: Vec<GlobalType>,
+    /// Tags of the whole index space: the module type index of each one's
+    /// parameters.
+    pub tags: Vec<u32>,
     /// How many functions, tables, memories and globals are imported.
     pub num_imported: Counts,
 }
@@ -56,6 +59,7 @@ pub(crate) struct Counts {
     pub tables: u32,
     pub memories: u32,
     pub globals: u32,
+    pub tags: u32,
 }
 
 impl<'a> ModuleEnv<'a> {
@@ -69,6 +73,7 @@ impl<'a> ModuleEnv<'a> {
             tables: Vec::new(),
             memories: Vec::new(),
             globals: Vec::new(),
+            tags: Vec::new(),
             num_imported: Counts::default(),
         };
         for payload in Parser::new(0).parse_all(wasm) {
@@ -132,7 +137,11 @@ impl<'a> ModuleEnv<'a> {
                             self.globals.push(ty);
                             ImportKind::Global(ty)
                         }
-                        TypeRef::Tag(_) => return Err(unsupported("exception handling", offset)),
+                        TypeRef::Tag(tag) => {
+                            self.num_imported.tags += 1;
+                            self.tags.push(tag.func_type_idx);
+                            ImportKind::Tag(tag.func_type_idx)
+                        }
                         TypeRef::FuncExact(_) => return Err(unsupported("custom descriptors", offset)),
                     };
                     meta.imports.push(Import {
@@ -178,7 +187,6 @@ impl<'a> ModuleEnv<'a> {
                 }
             }
             Payload::ExportSection(reader) => {
-                let offset = reader.range().start;
                 for export in reader {
                     let export = export.map_err(invalid)?;
                     let kind = match export.kind {
@@ -186,7 +194,7 @@ impl<'a> ModuleEnv<'a> {
                         ExternalKind::Table => ExternKind::Table,
                         ExternalKind::Memory => ExternKind::Memory,
                         ExternalKind::Global => ExternKind::Global,
-                        ExternalKind::Tag => return Err(unsupported("exception handling", offset)),
+                        ExternalKind::Tag => ExternKind::Tag,
                     };
                     meta.exports.push(Export { name: export.name.to_string(), kind, index: export.index });
                 }
@@ -246,7 +254,13 @@ impl<'a> ModuleEnv<'a> {
                 }
                 _ => {}
             },
-            Payload::TagSection(reader) => return Err(unsupported("exception handling", reader.range().start)),
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    let tag = tag.map_err(invalid)?;
+                    self.tags.push(tag.func_type_idx);
+                    meta.tags.push(tag.func_type_idx);
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -274,6 +288,26 @@ impl<'a> ModuleEnv<'a> {
     /// The signature of function `index`.
     pub fn func_type(&self, index: u32) -> &FuncType {
         &self.meta.types[self.meta.functions[index as usize].type_index as usize].ty
+    }
+
+    /// Whether any code of the module may catch or raise an exception: it
+    /// has tags (a `throw` names one), or a body has a `try_table`, a
+    /// legacy `try` or a `throw_ref`. Only such modules' functions may
+    /// unwind in LLVM's sense (see `codegen`); the scan stops at the first
+    /// such operator and is only made for modules without tags.
+    pub fn uses_exceptions(&self) -> bool {
+        !self.tags.is_empty()
+            || self.bodies.iter().any(|body| {
+                let Ok(mut reader) = body.get_operators_reader() else { return false };
+                while !reader.eof() {
+                    match reader.read() {
+                        Ok(Operator::TryTable { .. } | Operator::Try { .. } | Operator::ThrowRef) => return true,
+                        Ok(_) => {}
+                        Err(_) => return false,
+                    }
+                }
+                false
+            })
     }
 
     /// Whether function `index` is imported.

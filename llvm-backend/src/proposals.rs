@@ -52,12 +52,19 @@ pub const KILN_PROPOSALS: &[WasmProposal] = &[
     proposal("wide-arithmetic", "wide arithmetic", WasmFeatures::WIDE_ARITHMETIC),
     proposal("memory64", "memory64 and table64", WasmFeatures::MEMORY64),
     proposal("custom-page-sizes", "custom page sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
+    WasmProposal {
+        requires: WasmFeatures::REFERENCE_TYPES,
+        ..proposal("exceptions", "exception handling", WasmFeatures::EXCEPTIONS)
+    },
+    WasmProposal {
+        requires: WasmFeatures::EXCEPTIONS,
+        ..proposal("legacy-exceptions", "legacy exception handling", WasmFeatures::LEGACY_EXCEPTIONS)
+    },
 ];
 
 /// Proposals kiln knows by name but does not implement yet: asking for
 /// one is an error that says so, not an unknown name.
 const NOT_YET: &[(&str, &str)] = &[
-    ("exceptions", "exception handling"),
     ("threads", "threads"),
     ("gc", "GC"),
     ("stack-switching", "stack switching"),
@@ -204,8 +211,12 @@ mod tests {
         let (cpu, disabled) = split_features(&list).unwrap();
         assert_eq!(cpu, ["+avx2", "-sse4.2"]);
         assert_eq!(disabled, ["tail-call", "relaxed-simd"]);
-        let e = split_features(&["+exceptions".to_string()]).unwrap_err().to_string();
-        assert!(e.contains("does not implement exception handling"), "{e}");
+        let e = split_features(&["+threads".to_string()]).unwrap_err().to_string();
+        assert!(e.contains("does not implement threads"), "{e}");
+        let (_, disabled) = split_features(&["-exceptions".to_string()]).unwrap();
+        assert_eq!(disabled, ["exceptions"]);
+        let features = enabled(&disabled).unwrap();
+        assert!(!features.contains(WasmFeatures::EXCEPTIONS) && !features.contains(WasmFeatures::LEGACY_EXCEPTIONS));
         let e = split_features(&["simd".to_string()]).unwrap_err().to_string();
         assert!(e.contains("write `-simd`"), "{e}");
     }

@@ -67,11 +67,16 @@ pub(crate) struct TargetSetup {
     /// (Windows: no CRT is linked), so the module must define `memcpy`,
     /// `memmove`, `memset` and the stack probe itself.
     pub freestanding: bool,
-    /// Whether every function needs unwind information. Win64 requires it
-    /// of every function that calls another or uses the stack: Windows
-    /// walks frames with it (stack walks, and the unwinding `longjmp` a
-    /// runtime would use to leave a trap), where a frame without it is
-    /// taken for a leaf and the walk goes wrong.
+    /// Whether every function needs unwind information: on every target,
+    /// since a wasm exception unwinds through frames of any module (one
+    /// without exception handling may lie between a `throw` and its
+    /// handler, and an unwinder stops at a frame it cannot step over).
+    /// Win64 requires it anyway of every function that calls another or
+    /// uses the stack: Windows walks frames with it (stack walks, and the
+    /// unwinding `longjmp` a runtime would use to leave a trap), where a
+    /// frame without it is taken for a leaf and the walk goes wrong. It
+    /// adds call frame information (`.eh_frame`, `.pdata`), never
+    /// instructions.
     pub unwind_tables: bool,
     /// The CPU LLVM tunes instruction choice for (`tune-cpu` on every
     /// function), when it is not the target CPU itself: a baseline CPU
@@ -199,7 +204,7 @@ pub(crate) fn setup(opts: &CompileOptions) -> Result<TargetSetup> {
         min_max: matches!(arch, Architecture::Aarch64(_) | Architecture::Riscv64(_)),
         rounding: !matches!(arch, Architecture::Riscv64(_)),
     };
-    let unwind_tables = target.is_windows();
+    let unwind_tables = true;
     let tune_cpu = opts.cpu.is_none().then_some("generic");
     Ok(TargetSetup {
         machine,

@@ -316,13 +316,13 @@ fn proposals_kiln_lacks_are_unsupported_not_invalid() {
         Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "threads"),
         other => panic!("expected Unsupported threads, got {other:?}"),
     }
-    let in_body = wasm(r#"(module (func) (func (block (try_table (catch_all 0)))))"#);
+    let in_body = wasm(r#"(module (func) (func (drop (ref.i31 (i32.const 0)))))"#);
     match compile(&in_body, &x86()) {
         Err(CompileError::Unsupported { feature, func_index, .. }) => {
-            assert_eq!(feature, "exception handling");
+            assert_eq!(feature, "GC");
             assert_eq!(func_index, Some(1));
         }
-        other => panic!("expected Unsupported exception handling, got {other:?}"),
+        other => panic!("expected Unsupported GC, got {other:?}"),
     }
 }
 
@@ -946,4 +946,42 @@ fn large_modules_are_split_into_codegen_units_that_export_nothing_more() {
     let module = wasm(&many_functions(300));
     let archive = compile(&module, &CompileOptions { static_library: true, symbol_prefix: Some("m".into()), ..x86() });
     assert_eq!(archive.unwrap().objects.len(), 1);
+}
+
+/// Exception handlers are landing pads: only calls inside a `try_table`
+/// become `invoke`s, a function without one keeps plain calls, every
+/// function of a module that uses exceptions may unwind, and a module
+/// without them keeps `nounwind`. Windows is refused with a clear error.
+#[test]
+fn exception_handlers_are_landing_pads_and_cost_nothing_elsewhere() {
+    let module = r#"(module
+        (tag $e (param i32))
+        (import "env" "f" (func $f (param i32) (result i32)))
+        (func $plain (export "plain") (param i32) (result i32) (call $f (local.get 0)))
+        (func (export "guarded") (param i32) (result i32)
+          (block $h (result i32)
+            (try_table (result i32) (catch $e $h) (call $f (local.get 0)))))
+        (func (export "throw") (param i32) (throw $e (local.get 0))))"#;
+    let text = ir(module, &CompileOptions { opt_level: OptLevel::O0, ..x86() });
+    let plain = function(&text, "kiln_func_1");
+    assert!(plain.contains("call i32 %") && !plain.contains("invoke") && !plain.contains("personality"), "{plain}");
+    let guarded = function(&text, "kiln_func_2");
+    assert!(guarded.contains("personality ptr @__gcc_personality_v0"), "{guarded}");
+    assert!(guarded.contains("invoke i32 %") && guarded.contains("landingpad { ptr, i32 }"), "{guarded}");
+    let attributes = |name: &str| {
+        let line = text.lines().find(|l| l.starts_with(&format!("define internal i32 @{name}("))).expect("defined");
+        let group = line.rsplit('#').next().unwrap().trim_end_matches(" {").to_string();
+        text.lines().find(|l| l.starts_with(&format!("attributes #{group} = "))).expect("attribute group").to_string()
+    };
+    assert!(!attributes("kiln_func_1").contains("nounwind"), "{}", attributes("kiln_func_1"));
+    let without = ir(r#"(module (import "env" "f" (func $f (param i32) (result i32)))
+        (func (export "plain") (param i32) (result i32) (call $f (local.get 0))))"#, &x86());
+    let line = without.lines().find(|l| l.starts_with("define internal i32 @kiln_func_1(")).expect("defined");
+    let group = line.rsplit('#').next().unwrap().trim_end_matches(" {");
+    let attrs = without.lines().find(|l| l.starts_with(&format!("attributes #{group} = "))).unwrap();
+    assert!(attrs.contains("nounwind"), "{attrs}");
+    match compile(&wasm(module), &target("x86_64-pc-windows-msvc")) {
+        Err(CompileError::Target(message)) => assert!(message.contains("exception handling"), "{message}"),
+        other => panic!("expected a target error for Windows, got {:?}", other.map(|_| ())),
+    }
 }

@@ -59,6 +59,10 @@ pub enum Error {
     /// a trap code that does not exist.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A wasm exception that no handler caught (or one a host function
+    /// raises): its tag and payload are in the store.
+    #[error("{0}")]
+    Exception(crate::Exception),
 }
 
 impl Error {

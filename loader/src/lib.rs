@@ -83,6 +83,7 @@
 pub mod cpu;
 mod engine;
 mod error;
+mod exceptions;
 mod externals;
 mod func;
 mod instance;
@@ -99,6 +100,7 @@ mod vm;
 
 pub use engine::{Config, DEFAULT_MAX_WASM_STACK, Engine};
 pub use error::{Error, LinkError, LinkErrorKind};
+pub use exceptions::{Exception, Tag};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WasmTyList};
 pub use instance::Instance;

@@ -75,6 +75,10 @@ pub struct StoreOpaque {
     /// `host_funcs`).
     unfilled_host_funcs: Vec<usize>,
     pub(crate) externs: Vec<RawBox<ExternData>>,
+    /// Tag identities: defined by instances or made by the host.
+    pub(crate) tags: Vec<RawBox<crate::exceptions::VMTag>>,
+    /// Every exception raised or made in the store.
+    pub(crate) exceptions: Vec<crate::exceptions::ExnBox>,
     /// Per signature: (wasm-to-host, array-call) trampolines of some
     /// instantiated module, used to complete host functions' references.
     trampolines: HashMap<SigId, (usize, usize)>,
@@ -100,6 +104,8 @@ impl Store {
             host_funcs: Vec::new(),
             unfilled_host_funcs: Vec::new(),
             externs: Vec::new(),
+            tags: Vec::new(),
+            exceptions: Vec::new(),
             trampolines: HashMap::new(),
             pending: None,
             data: None,
@@ -233,6 +239,11 @@ impl StoreOpaque {
                 self.check(e.store, "external reference")?;
                 heap_subtype(HeapType::Extern, r.heap)
             }
+            (Val::ExnRef(None), ValType::Ref(r)) => r.nullable && heap_subtype(HeapType::NoExn, r.heap),
+            (Val::ExnRef(Some(e)), ValType::Ref(r)) => {
+                self.check(e.store, "exception")?;
+                heap_subtype(HeapType::Exn, r.heap)
+            }
             (val, ty) => val.ty() == ty,
         };
         if fits { Ok(()) } else { Err(Error::type_mismatch(what, ty, val.ty())) }
@@ -261,6 +272,13 @@ impl StoreOpaque {
                 }
                 None => 0,
             }),
+            Val::ExnRef(e) => ValRaw::from_ref(match e {
+                Some(e) => {
+                    self.check(e.store, "exception")?;
+                    e.ptr
+                }
+                None => 0,
+            }),
         })
     }
 
@@ -273,6 +291,7 @@ impl StoreOpaque {
             ValType::F64 => Val::F64(raw.f64_bits()),
             ValType::V128 => Val::V128(raw.u128()),
             ValType::Ref(r) if r.is_func() => Val::FuncRef(crate::Func::from_raw(self.id, raw.reference())),
+            ValType::Ref(r) if r.is_exn() => Val::ExnRef(crate::Exception::from_raw(self.id, raw.reference())),
             ValType::Ref(_) => Val::ExternRef(crate::ExternRef::from_raw(self.id, raw.reference())),
         }
     }

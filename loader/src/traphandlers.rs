@@ -2,10 +2,11 @@
 //!
 //! # The problem
 //!
-//! Generated code has no unwind tables the host could use and must be able
-//! to stop anywhere: at a failed check (divide by zero, bad indirect call,
-//! stack limit, `unreachable`), at a failing host call, or at a load or
-//! store that faults because generated code does no bounds checks. In every
+//! A trap must be able to stop generated code anywhere (its unwind tables
+//! serve wasm exceptions only, see *Exceptions* below): at a failed check
+//! (divide by zero, bad indirect call, stack limit, `unreachable`), at a
+//! failing host call, or at a load or store that faults because generated
+//! code does no bounds checks. In every
 //! case control must come back to the host call that entered wasm, with the
 //! store intact and usable for the next call.
 //!
@@ -54,6 +55,20 @@
 //! activation whose `prev` is the one the host scope cleared (null); a trap
 //! in the inner wasm unwinds to the inner entry only. When the host
 //! function returns, its scope restores the outer activation.
+//!
+//! # Exceptions
+//!
+//! A wasm exception is raised by the `throw_ref` builtin (C) as a forced
+//! unwind of the system unwinder, which runs generated code's landing
+//! pads. Before each frame the unwinder calls `kiln_stop`, which
+//! `siglongjmp`s to the current activation with
+//! [`kiln_abi::exceptions::THROW_CODE`] once the frame is `kiln_entry`'s
+//! own: no wasm handler took the exception, and [`invoke`] returns it as
+//! [`Error::Exception`]. A host function returns such an error to raise
+//! one: it is stored for this thread and its code returned, and
+//! `raise_trap` in the wasm-to-host trampoline raises it there, so the
+//! unwind starts in wasm's frames, never in Rust's. Traps never unwind:
+//! a trap inside a `try_table` is not caught.
 //!
 //! # Stack overflow
 //!
@@ -169,6 +184,12 @@ pub(crate) unsafe fn invoke(
     // SAFETY: wasm has returned; nothing else borrows the store now.
     let s = unsafe { &mut *store.as_ptr() };
     s.entry_depth -= 1;
+    if code == kiln_abi::exceptions::THROW_CODE {
+        if info.unwind_failed != 0 {
+            return Err(Error::Internal("the unwinder could not walk the stack to raise a wasm exception".into()));
+        }
+        return Err(Error::Exception(crate::Exception { store: s.id, ptr: info.exception as usize }));
+    }
     if code == 0 {
         return match s.pending.take() {
             None => Ok(()),

@@ -23,6 +23,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An external reference, `None` for null.
     ExternRef(Option<ExternRef>),
+    /// An `exnref`: an exception, or null.
+    ExnRef(Option<crate::Exception>),
 }
 
 impl Val {
@@ -36,6 +38,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::Ref(kiln_abi::RefType { nullable: true, heap: kiln_abi::HeapType::Exn }),
         }
     }
 
@@ -48,6 +51,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
             ValType::Ref(r) if r.is_func() => Val::FuncRef(None),
+            ValType::Ref(r) if r.is_exn() => Val::ExnRef(None),
             ValType::Ref(_) => Val::ExternRef(None),
         }
     }
@@ -84,7 +88,7 @@ impl Val {
 
     /// Whether it is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Val::FuncRef(None) | Val::ExternRef(None))
+        matches!(self, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None))
     }
 }
 

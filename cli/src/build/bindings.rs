@@ -427,7 +427,7 @@ pub fn generate(input: &Input<'_>) -> Result<String, String> {
                     export.name
                 );
             }
-            ExternKind::Table | ExternKind::Global => {}
+            ExternKind::Table | ExternKind::Global | ExternKind::Tag => {}
         }
     }
 

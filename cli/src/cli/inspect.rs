@@ -115,6 +115,7 @@ fn import_desc(meta: &ArchivedModuleMetadata, kind: &ArchivedImportKind) -> Stri
         ArchivedImportKind::Table(t) => t.to_native().to_string(),
         ArchivedImportKind::Memory(m) => m.to_native().to_string(),
         ArchivedImportKind::Global(g) => g.to_native().to_string(),
+        ArchivedImportKind::Tag(t) => format!("tag {}", func_desc(meta, t.to_native())),
     }
 }
 
@@ -127,5 +128,9 @@ fn export_desc(meta: &ArchivedModuleMetadata, kind: &ArchivedExternKind, index: 
         ArchivedExternKind::Table => meta.table_type(index).map_or(format!("table {index}"), |t| t.to_string()),
         ArchivedExternKind::Memory => meta.memory_type(index).map_or(format!("memory {index}"), |m| m.to_string()),
         ArchivedExternKind::Global => meta.global_type(index).map_or(format!("global {index}"), |g| g.to_string()),
+        ArchivedExternKind::Tag => match meta.tag_type(index) {
+            Some(t) => format!("tag {}", func_desc(meta, t)),
+            None => format!("tag {index}"),
+        },
     }
 }

@@ -58,9 +58,10 @@ pub(crate) fn format_val(v: &Val) -> String {
         Val::F32(b) => format_float(f64::from(f32::from_bits(*b)), f32::from_bits(*b).is_nan(), u64::from(b & 0x7f_ffff), *b >> 31 == 1),
         Val::F64(b) => format_float(f64::from_bits(*b), f64::from_bits(*b).is_nan(), b & 0xf_ffff_ffff_ffff, *b >> 63 == 1),
         Val::V128(b) => format!("{b:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
         Val::FuncRef(Some(_)) => "funcref".into(),
         Val::ExternRef(Some(_)) => "externref".into(),
+        Val::ExnRef(Some(_)) => "exnref".into(),
     }
 }
 

@@ -42,6 +42,8 @@ pub enum CallFailure {
     Trap(String),
     /// A value kiln cannot represent yet.
     Unsupported(String),
+    /// A wasm exception no handler caught: its tag's type and payload.
+    Exception(String),
     /// Anything else.
     Other(String),
 }
@@ -108,6 +110,7 @@ impl Env {
         let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
         func.call(&mut self.store, &params, &mut results).map_err(|e| match e {
             Error::Trap(t) => CallFailure::Trap(t.to_string()),
+            Error::Exception(exn) => CallFailure::Exception(self.describe_exception(&exn)),
             Error::Unsupported(f) => CallFailure::Unsupported(f),
             other => CallFailure::Other(other.to_string()),
         })?;
@@ -131,9 +134,23 @@ impl Env {
             Value::V128(b) => Val::V128(b),
             Value::Null(RefKind::Func) => Val::FuncRef(None),
             Value::Null(RefKind::Extern) => Val::ExternRef(None),
+            Value::Null(RefKind::Exn) => Val::ExnRef(None),
+            Value::Exn => return Err(CallFailure::Other("a script cannot pass a non-null exnref".into())),
             Value::Extern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, n))),
             Value::Func => return Err(CallFailure::Other("a script cannot pass a non-null funcref".into())),
         })
+    }
+
+    /// "exception of tag (i32 f64): i32:1 f64:2", read back through the
+    /// runtime's API.
+    fn describe_exception(&self, exn: &kiln_loader::Exception) -> String {
+        let describe = || -> Result<String, Error> {
+            let ty = exn.tag(&self.store)?.ty(&self.store)?;
+            let payload = exn.payload(&self.store)?;
+            let values: Vec<String> = payload.iter().map(|v| format!("{v:?}")).collect();
+            Ok(format!("exception of tag {ty}: [{}]", values.join(", ")))
+        };
+        describe().unwrap_or_else(|e| format!("exception (unreadable: {e})"))
     }
 
     fn value_of(&self, v: &Val) -> Result<Value, CallFailure> {
@@ -146,6 +163,8 @@ impl Env {
             Val::FuncRef(None) => Value::Null(RefKind::Func),
             Val::FuncRef(Some(_)) => Value::Func,
             Val::ExternRef(None) => Value::Null(RefKind::Extern),
+            Val::ExnRef(None) => Value::Null(RefKind::Exn),
+            Val::ExnRef(Some(_)) => Value::Exn,
             Val::ExternRef(Some(r)) => {
                 let data = r.data(&self.store).map_err(|e| CallFailure::Other(e.to_string()))?;
                 match data.downcast_ref::<u32>() {

@@ -55,6 +55,8 @@ pub(super) enum Action {
     Returned(Vec<Value>),
     /// It trapped with this message.
     Trapped(String),
+    /// It raised a wasm exception that no handler caught (described).
+    Threw(String),
 }
 
 pub(super) struct Runner {
@@ -134,6 +136,7 @@ impl Runner {
             WastDirective::Invoke(invoke) => match self.invoke(&invoke) {
                 Ok(Action::Returned(_)) => Outcome::Pass,
                 Ok(Action::Trapped(t)) => Outcome::Fail(format!("trapped: {t}")),
+                Ok(Action::Threw(e)) => Outcome::Fail(format!("uncaught {e}")),
                 Err(o) => o,
             },
             WastDirective::AssertReturn { exec, results, .. } => self.assert_return(exec, &results),
@@ -153,6 +156,7 @@ impl Runner {
                 self.assert_malformed_custom(module, message)
             }
             WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(Action::Threw(_)) => Outcome::Pass,
                 Ok(Action::Returned(v)) => Outcome::Fail(format!("expected an exception, got {}", list(&v))),
                 Ok(Action::Trapped(t)) => Outcome::Fail(format!("expected an exception, got trap `{t}`")),
                 Err(o) => o,
@@ -326,6 +330,7 @@ impl Runner {
         match self.env.invoke(&instance, invoke.name, &args) {
             Ok(v) => Ok(Action::Returned(v)),
             Err(CallFailure::Trap(t)) => Ok(Action::Trapped(t)),
+            Err(CallFailure::Exception(e)) => Ok(Action::Threw(e)),
             Err(e) => Err(call_failure(e)),
         }
     }
@@ -334,6 +339,7 @@ impl Runner {
         let actual = match self.execute(exec) {
             Ok(Action::Returned(v)) => v,
             Ok(Action::Trapped(t)) => return Outcome::Fail(format!("trapped: {t}")),
+            Ok(Action::Threw(e)) => return Outcome::Fail(format!("uncaught {e}")),
             Err(o) => return o,
         };
         if actual.len() != results.len() {
@@ -354,6 +360,7 @@ fn call_failure(e: CallFailure) -> Outcome {
     match e {
         CallFailure::Unsupported(f) => Outcome::Unsupported(f),
         CallFailure::Trap(t) => Outcome::Fail(format!("trapped: {t}")),
+        CallFailure::Exception(e) => Outcome::Fail(format!("uncaught {e}")),
         CallFailure::Other(e) => Outcome::Fail(e),
     }
 }
@@ -366,6 +373,7 @@ fn expect_trap(action: Result<Action, Outcome>, expected: &str) -> Outcome {
         Ok(Action::Trapped(actual)) if actual.starts_with(expected) => Outcome::Pass,
         Ok(Action::Trapped(actual)) => Outcome::Fail(format!("expected trap `{expected}`, got trap `{actual}`")),
         Ok(Action::Returned(v)) => Outcome::Fail(format!("expected trap `{expected}`, got {}", list(&v))),
+        Ok(Action::Threw(e)) => Outcome::Fail(format!("expected trap `{expected}`, got uncaught {e}")),
         Err(o) => o,
     }
 }

@@ -24,6 +24,8 @@ pub enum Value {
     Func,
     /// A host reference `ref.extern N`.
     Extern(u32),
+    /// A non-null exception reference.
+    Exn,
 }
 
 /// The kind of a reference value.
@@ -33,6 +35,8 @@ pub enum RefKind {
     Func,
     /// externref.
     Extern,
+    /// exnref.
+    Exn,
 }
 
 /// What kind of script value the runner cannot represent (`GC
@@ -63,6 +67,7 @@ fn ref_kind(h: &HeapType<'_>) -> Result<RefKind, Unsupported> {
         HeapType::Abstract { ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern, shared: false } => {
             Ok(RefKind::Extern)
         }
+        HeapType::Abstract { ty: AbstractHeapType::Exn | AbstractHeapType::NoExn, shared: false } => Ok(RefKind::Exn),
         _ => Err("GC references".into()),
     }
 }
@@ -203,6 +208,8 @@ impl std::fmt::Display for Value {
             Value::V128(b) => write!(f, "v128:{b:#034x}"),
             Value::Null(RefKind::Func) => f.write_str("ref.null func"),
             Value::Null(RefKind::Extern) => f.write_str("ref.null extern"),
+            Value::Null(RefKind::Exn) => f.write_str("ref.null exn"),
+            Value::Exn => f.write_str("ref.exn"),
             Value::Func => f.write_str("ref.func"),
             Value::Extern(n) => write!(f, "ref.extern {n}"),
         }

@@ -93,6 +93,7 @@ impl KilnInstance {
             Val::V128(b) => Value::V128(*b),
             Val::FuncRef(f) => Value::FuncRef(f.map(|f| self.names.get(&f).cloned().unwrap_or_else(|| "?".into()))),
             Val::ExternRef(r) => Value::ExternRef(r.is_some()),
+            Val::ExnRef(r) => Value::ExnRef(r.is_some()),
         }
         .canonical()
     }
@@ -180,7 +181,7 @@ impl RunningInstance for KilnInstance {
                         .map_err(text)?;
                     snapshot.tables.push((name, elements));
                 }
-                Extern::Func(_) => {}
+                Extern::Func(_) | Extern::Tag(_) => {}
             }
         }
         snapshot.sort();

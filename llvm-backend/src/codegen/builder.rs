@@ -32,6 +32,7 @@ use inkwell::values::{
     InstructionValue, IntMathValue, IntValue, MetadataValue, PhiValue, PointerValue, VectorValue,
 };
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use std::cell::Cell;
 use kiln_abi::VAL_RAW_SIZE;
 
 /// The call instruction of a memory intrinsic, which inkwell returns as a
@@ -235,6 +236,8 @@ pub(crate) struct FnBuilder<'a, 'ctx> {
     pub types: Types<'ctx>,
     tags: Tags<'ctx>,
     module: &'a Module<'ctx>,
+    /// The landing pad calls that may throw unwind to, inside a `try`.
+    unwind: Cell<Option<BasicBlock<'ctx>>>,
 }
 
 macro_rules! binary_ops {
@@ -261,7 +264,7 @@ macro_rules! int_casts {
 
 impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     pub fn new(types: Types<'ctx>, tags: Tags<'ctx>, module: &'a Module<'ctx>) -> FnBuilder<'a, 'ctx> {
-        FnBuilder { b: types.context.create_builder(), types, tags, module }
+        FnBuilder { b: types.context.create_builder(), types, tags, module, unwind: Cell::new(None) }
     }
 
     /// The module this builder emits into.
@@ -704,6 +707,49 @@ impl<'a, 'ctx> FnBuilder<'a, 'ctx> {
     ) -> Result<CallSiteValue<'ctx>> {
         let args: Vec<BasicMetadataValueEnum> = args.iter().map(|&a| a.into()).collect();
         check(self.b.build_indirect_call(ty, callee, &args, ""))
+    }
+
+    /// Makes `pad` the landing pad of the calls [`Self::call_may_throw`]
+    /// emits from now on (`None`: they are plain calls); returns the
+    /// previous one.
+    pub fn set_unwind(&self, pad: Option<BasicBlock<'ctx>>) -> Option<BasicBlock<'ctx>> {
+        self.unwind.replace(pad)
+    }
+
+    /// A call that may unwind (a wasm call, `throw_ref`): inside a `try`,
+    /// an `invoke` whose normal edge goes to a new block, where the builder
+    /// continues; elsewhere a plain call. `callee` is a function or, with
+    /// its type, a pointer.
+    #[track_caller]
+    pub fn call_may_throw(
+        &self,
+        callee: Result<FunctionValue<'ctx>, (FunctionType<'ctx>, PointerValue<'ctx>)>,
+        args: &[BasicValueEnum<'ctx>],
+    ) -> Result<CallSiteValue<'ctx>> {
+        let Some(pad) = self.unwind.get() else {
+            return match callee {
+                Ok(function) => self.call(function, args),
+                Err((ty, pointer)) => self.call_indirect(ty, pointer, args),
+            };
+        };
+        let cont = self.append_block("invoke.cont")?;
+        let call = match callee {
+            Ok(function) => check(self.b.build_invoke(function, args, cont, pad, "")),
+            Err((ty, pointer)) => check(self.b.build_indirect_invoke(ty, pointer, args, cont, pad, "")),
+        }?;
+        self.position_at_end(cont);
+        Ok(call)
+    }
+
+    /// The `landingpad` that starts a landing pad block (a cleanup: kiln's
+    /// landing pads look at every exception themselves), returning the
+    /// exception pointer the unwinder passes.
+    #[track_caller]
+    pub fn landing_pad(&self, personality: FunctionValue<'ctx>) -> Result<PointerValue<'ctx>> {
+        let ty = self.types.context.struct_type(&[self.types.ptr.into(), self.types.i32.into()], false);
+        let pad = check(self.b.build_landing_pad(ty, personality, &[], true, "pad"))?;
+        let exn = check(self.b.build_extract_value(pad.into_struct_value(), 0, "exn"))?;
+        Ok(exn.into_pointer_value())
     }
 
     /// The declaration of intrinsic `name` overloaded on `types`.

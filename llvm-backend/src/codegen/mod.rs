@@ -124,6 +124,10 @@ pub(crate) struct ModuleCx<'a, 'ctx> {
     /// known ([`ModuleEnv::closed_tables`]); `call_indirect` on such a
     /// table calls a matching defined function without loading the element.
     pub closed_tables: Vec<Option<Vec<Option<u32>>>>,
+    /// Whether the module catches or raises exceptions
+    /// ([`ModuleEnv::uses_exceptions`]): its functions and trampolines are
+    /// then not `nounwind`.
+    pub may_unwind: bool,
 }
 
 impl<'ctx> ModuleCx<'_, 'ctx> {
@@ -163,8 +167,8 @@ impl<'ctx> ModuleCx<'_, 'ctx> {
         let mut args = args.to_vec();
         args.extend(area.map(BasicValueEnum::from));
         let call = match callee {
-            Callee::Direct(function) => b.call(function, &args)?,
-            Callee::Indirect(pointer) => b.call_indirect(self.signatures[type_index as usize], pointer, &args)?,
+            Callee::Direct(function) => b.call_may_throw(Ok(function), &args)?,
+            Callee::Indirect(pointer) => b.call_may_throw(Err((self.signatures[type_index as usize], pointer)), &args)?,
         };
         if area.is_some() {
             let index = args.len() as u32 - 1;
@@ -207,6 +211,38 @@ impl<'ctx> ModuleCx<'_, 'ctx> {
             return Ok(None);
         }
         Ok(call.try_as_basic_value().basic())
+    }
+}
+
+impl<'ctx> ModuleCx<'_, 'ctx> {
+    /// The personality routine of functions with landing pads: the C
+    /// language's, `__gcc_personality_v0` (libgcc, compiler-rt and
+    /// libunwind all have it), which sends the unwinder to a call site's
+    /// landing pad and looks at nothing else (see `translate::exceptions`).
+    pub fn personality(&self) -> FunctionValue<'ctx> {
+        let name = symbols::EH_PERSONALITY;
+        self.module.get_function(name).unwrap_or_else(|| {
+            let ty = self.types.i32.fn_type(&[], true);
+            self.module.add_function(name, ty, Some(Linkage::External))
+        })
+    }
+
+    /// Raises the exception `exn` (not null) through the `throw_ref`
+    /// builtin, the one builtin that unwinds: to the builder's landing pad
+    /// inside a `try`. Ends the block.
+    pub fn throw_ref(
+        &self,
+        b: &FnBuilder<'_, 'ctx>,
+        builtins: PointerValue<'ctx>,
+        vmctx: PointerValue<'ctx>,
+        exn: PointerValue<'ctx>,
+    ) -> Result<()> {
+        let builtin = Builtin::throw_ref;
+        let slot = builtin.index() * self.offsets.ptr_size().bytes();
+        let callee = b.load_ptr_field(builtins, slot, Access::Invariant)?;
+        let call = b.call_may_throw(Err((self.builtin_type(builtin), callee)), &[vmctx.into(), exn.into()])?;
+        call.add_attribute(AttributeLoc::Function, self.types.attribute("noreturn"));
+        b.unreachable()
     }
 }
 
@@ -293,6 +329,20 @@ pub(crate) fn build_module<'ctx>(
 
     let types = Types::new(context, u32::from(setup.info.pointer_size));
     let signatures = env.meta.types.iter().map(|s| wasm_fn_type(&types, &s.ty)).collect::<Result<Vec<_>>>()?;
+    // A module that can catch or raise exceptions unwinds through its own
+    // functions (see `translate::exceptions`), so they must not promise
+    // LLVM otherwise: it would turn `invoke`s of them into calls and drop
+    // the handlers. Other modules keep `nounwind` and their code as it was.
+    let may_unwind = env.uses_exceptions();
+    if may_unwind && setup.freestanding {
+        // Windows DLLs carry no C runtime, so there is no SEH personality
+        // routine for landing pads to name (see DESIGN.md, *Exceptions*).
+        return Err(CompileError::Target(
+            "exception handling is not implemented for Windows targets yet: the module has tags, \
+             `try_table`, `try` or `throw_ref`"
+                .into(),
+        ));
+    }
     let nounwind = types.attribute("nounwind");
     // Wasm has no implicit tail calls: a recursion that never ends must
     // exhaust the stack and trap, not turn into a loop. (`return_call` is
@@ -312,7 +362,9 @@ pub(crate) fn build_module<'ctx>(
                     signatures[type_index],
                     Some(Linkage::Internal),
                 );
-                function.add_attribute(AttributeLoc::Function, nounwind);
+                if !may_unwind {
+                    function.add_attribute(AttributeLoc::Function, nounwind);
+                }
                 function.add_attribute(AttributeLoc::Function, no_tail_calls);
                 function.add_attribute(AttributeLoc::Function, no_builtins);
                 if let Some(tune) = tune_cpu {
@@ -342,6 +394,7 @@ pub(crate) fn build_module<'ctx>(
         vector_isa: setup.vector_isa,
         tail_call_stack_arguments: setup.tail_call_stack_arguments,
         closed_tables: env.closed_tables(),
+        may_unwind,
     };
     for (defined, body) in env.bodies.iter().enumerate() {
         crate::translate::translate_function(&cx, env.num_imported.funcs + defined as u32, body)?;

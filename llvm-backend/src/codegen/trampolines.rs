@@ -84,7 +84,9 @@ fn begin<'a, 'ctx>(
     ty: inkwell::types::FunctionType<'ctx>,
 ) -> (FunctionValue<'ctx>, FnBuilder<'a, 'ctx>) {
     let function = cx.module.add_function(name, ty, Some(Linkage::Internal));
-    function.add_attribute(AttributeLoc::Function, cx.types.attribute("nounwind"));
+    if !cx.may_unwind {
+        function.add_attribute(AttributeLoc::Function, cx.types.attribute("nounwind"));
+    }
     let b = FnBuilder::new(cx.types, cx.tags, cx.module);
     b.position_at_end(cx.types.context.append_basic_block(function, "entry"));
     (function, b)

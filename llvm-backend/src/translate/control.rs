@@ -31,20 +31,23 @@ use wasmparser::{BlockType, BrTable};
 
 /// An open block, loop, `if` or the function body.
 pub(super) struct ControlFrame<'ctx> {
-    kind: FrameKind<'ctx>,
+    pub(super) kind: FrameKind<'ctx>,
     /// Where execution continues after `end`.
     next: BasicBlock<'ctx>,
     /// One phi per result, in `next`.
     results: Vec<PhiValue<'ctx>>,
     /// Operand-stack height below the frame's parameters.
-    height: usize,
+    pub(super) height: usize,
     /// Whether any edge leads to `next`.
     next_reachable: bool,
     /// The path facts at the frame's start ([`super::path`]).
-    facts: usize,
+    pub(super) facts: usize,
+    /// The landing pad of calls directly inside the frame (`None`: they
+    /// unwind out of the function); see [`super::exceptions`].
+    pub(super) unwind: Option<BasicBlock<'ctx>>,
 }
 
-enum FrameKind<'ctx> {
+pub(super) enum FrameKind<'ctx> {
     Function,
     Block,
     Loop {
@@ -58,6 +61,10 @@ enum FrameKind<'ctx> {
         /// The parameter values the `else` arm starts from.
         params: Vec<BasicValueEnum<'ctx>>,
     },
+    /// A `try_table` (its handlers were emitted when it opened).
+    TryTable,
+    /// A legacy `try` (see [`super::exceptions`]).
+    Try(super::exceptions::LegacyTry<'ctx>),
 }
 
 impl<'ctx> ControlFrame<'ctx> {
@@ -82,21 +89,34 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// Opens a frame, marking where the path facts stand at its start: its
     /// `else` and `end` forget what was learned inside it.
-    fn push_frame(&mut self, kind: FrameKind<'ctx>, next: BasicBlock<'ctx>, results: Vec<PhiValue<'ctx>>, height: usize) {
+    pub(super) fn push_frame(
+        &mut self,
+        kind: FrameKind<'ctx>,
+        next: BasicBlock<'ctx>,
+        results: Vec<PhiValue<'ctx>>,
+        height: usize,
+    ) {
         let facts = self.path.mark();
-        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false, facts });
+        let unwind = self.control.last().and_then(|f| f.unwind);
+        self.control.push(ControlFrame { kind, next, results, height, next_reachable: false, facts, unwind });
+    }
+
+    /// Opens a block-like frame of type `ty` (a `block`, `try_table` or
+    /// legacy `try`): results merge in a new `next` block.
+    pub(super) fn push_block(&mut self, kind: FrameKind<'ctx>, ty: BlockType, name: &str) -> Result<()> {
+        let (params, results) = self.block_type(ty)?;
+        let next = self.b.append_block(name)?;
+        let results = self.phis(next, &results)?;
+        let height = self.height_below(params.len())?;
+        self.push_frame(kind, next, results, height);
+        Ok(())
     }
 
     pub(super) fn block(&mut self, ty: BlockType) -> Result<()> {
         if !self.enter_live_block() {
             return Ok(());
         }
-        let (params, results) = self.block_type(ty)?;
-        let next = self.b.append_block("block.end")?;
-        let results = self.phis(next, &results)?;
-        let height = self.height_below(params.len())?;
-        self.push_frame(FrameKind::Block, next, results, height);
-        Ok(())
+        self.push_block(FrameKind::Block, ty, "block.end")
     }
 
     pub(super) fn loop_(&mut self, ty: BlockType) -> Result<()> {
@@ -174,7 +194,23 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             return Ok(());
         }
         self.fall_through()?;
-        let mut frame = self.control.pop().ok_or_else(|| CompileError::internal("`end` without frame"))?;
+        let frame = self.pop_frame()?;
+        if let FrameKind::Try(legacy) = &frame.kind {
+            self.end_legacy_try(legacy, None)?;
+        }
+        self.close_frame(frame)
+    }
+
+    /// Pops the innermost frame; calls after it unwind where those of the
+    /// enclosing frame do.
+    pub(super) fn pop_frame(&mut self) -> Result<ControlFrame<'ctx>> {
+        let frame = self.control.pop().ok_or_else(|| CompileError::internal("`end` without frame"))?;
+        self.b.set_unwind(self.control.last().and_then(|f| f.unwind));
+        Ok(frame)
+    }
+
+    /// Continues after a popped frame, in its `next` block.
+    pub(super) fn close_frame(&mut self, mut frame: ControlFrame<'ctx>) -> Result<()> {
         if let FrameKind::If { otherwise: Some(block), params } = &frame.kind {
             // An `if` without `else`: the empty arm passes its parameters on.
             self.b.position_at_end(*block);
@@ -266,7 +302,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// In dead code, counts a nested block and returns false; otherwise
     /// returns true.
-    fn enter_live_block(&mut self) -> bool {
+    pub(super) fn enter_live_block(&mut self) -> bool {
         if !self.reachable {
             self.dead_depth += 1;
         }
@@ -276,7 +312,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// Adds an edge from the current block to the frame `relative_depth`
     /// levels out, carrying the values on top of the stack, and returns
     /// the block to branch to.
-    fn branch_target(&mut self, relative_depth: u32) -> Result<BasicBlock<'ctx>> {
+    pub(super) fn branch_target(&mut self, relative_depth: u32) -> Result<BasicBlock<'ctx>> {
         let index = self
             .control
             .len()
@@ -293,7 +329,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     }
 
     /// At `else` or `end` of a live arm, branches to the frame's `next`.
-    fn fall_through(&mut self) -> Result<()> {
+    pub(super) fn fall_through(&mut self) -> Result<()> {
         if !self.reachable {
             return Ok(());
         }

@@ -49,6 +49,7 @@
 mod calls;
 mod control;
 mod conversion;
+mod exceptions;
 mod memory;
 mod numeric;
 mod parametric;
@@ -105,7 +106,19 @@ pub(crate) fn translate_function(cx: &ModuleCx<'_, '_>, index: u32, body: &Funct
 /// Operators that open or close blocks: the only ones that matter in dead
 /// code.
 fn is_structural(op: &Operator) -> bool {
-    matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::Else | Operator::End)
+    matches!(
+        op,
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::TryTable { .. }
+            | Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. }
+    )
 }
 
 /// Values loaded once in the entry block.
@@ -132,6 +145,8 @@ enum Invariant {
     Builtins,
     /// The store context (holds the stack limit).
     StoreContext,
+    /// The identity of tag `i` (a `*const VMTag`).
+    Tag(u32),
 }
 
 /// The lowering state of one function.
@@ -400,6 +415,7 @@ impl<'a, 'ctx> FuncTranslator<'a, 'ctx> {
             Invariant::TypeId(i) => (self.vmctx, o.type_id(i), self.cx.types.i32.into()),
             Invariant::Builtins => (self.vmctx, o.builtins(), ptr),
             Invariant::StoreContext => (self.vmctx, o.store_context(), ptr),
+            Invariant::Tag(i) => (self.vmctx, o.tag(i), ptr),
         };
         let value = self.prologue.load_field(base, offset, ty, Access::Invariant)?;
         self.invariants.insert(key, value);

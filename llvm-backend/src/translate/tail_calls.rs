@@ -51,6 +51,9 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
         args: &[BasicValueEnum<'ctx>],
     ) -> Result<()> {
         let cx = self.cx;
+        // The caller's handlers do not cover its tail calls: its frame is
+        // gone when the callee runs (see `super::exceptions`).
+        let unwind = self.b.set_unwind(None);
         let own = cx.functions[self.func_index as usize]
             .ok_or_else(|| CompileError::internal(format_args!("function {} is not declared", self.func_index)))?
             .get_type();
@@ -64,6 +67,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
             let values = self.pop_n(results)?;
             self.return_values(&values)?;
         }
+        self.b.set_unwind(unwind);
         self.reachable = false;
         Ok(())
     }

@@ -26,6 +26,8 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// A tag (exception handling).
+    Tag(crate::Tag),
 }
 
 impl Extern {
@@ -36,6 +38,7 @@ impl Extern {
             Extern::Table(_) => ExternKind::Table,
             Extern::Memory(_) => ExternKind::Memory,
             Extern::Global(_) => ExternKind::Global,
+            Extern::Tag(_) => ExternKind::Tag,
         }
     }
 
@@ -52,6 +55,11 @@ impl Extern {
     /// The memory, if it is one.
     pub fn into_memory(self) -> Option<Memory> {
         if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+
+    /// The tag, if it is one.
+    pub fn into_tag(self) -> Option<crate::Tag> {
+        if let Extern::Tag(t) = self { Some(t) } else { None }
     }
 
     /// The global, if it is one.
@@ -78,6 +86,12 @@ impl From<Memory> for Extern {
     }
 }
 
+impl From<crate::Tag> for Extern {
+    fn from(t: crate::Tag) -> Extern {
+        Extern::Tag(t)
+    }
+}
+
 impl From<Global> for Extern {
     fn from(g: Global) -> Extern {
         Extern::Global(g)
@@ -91,5 +105,6 @@ pub(crate) fn kind_name(kind: ExternKind) -> &'static str {
         ExternKind::Table => "table",
         ExternKind::Memory => "memory",
         ExternKind::Global => "global",
+        ExternKind::Tag => "tag",
     }
 }

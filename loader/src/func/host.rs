@@ -137,8 +137,16 @@ unsafe extern "C" fn host_array_call(
     // reach host functions its store holds) and no Rust reference into the
     // store is alive: the host code that entered wasm dropped its borrows.
     let outcome = catch_unwind(AssertUnwindSafe(|| unsafe { call_host(store, ctx, Some(instance), values) }));
+    // SAFETY: the callback has returned; a shared read of the store's id.
+    let store_id = unsafe { (*store.as_ptr()).id };
     let (failure, code) = match outcome {
         Ok(Ok(())) => return 0,
+        // An exception of this store is raised in the calling wasm code
+        // (the trampoline passes the code to `raise_trap`).
+        Ok(Err(Error::Exception(exn))) if exn.store == store_id => {
+            crate::sys::set_host_exception(exn.ptr);
+            return kiln_abi::exceptions::THROW_CODE;
+        }
         Ok(Err(Error::Trap(trap))) => {
             let code = trap.code().as_u32();
             (HostFailure::Error(Error::Trap(trap)), code)

@@ -22,6 +22,7 @@ pub(crate) struct InstanceData {
     pub memories: Vec<u32>,
     pub tables: Vec<u32>,
     pub globals: Vec<u32>,
+    pub tags: Vec<u32>,
     /// Evaluated items of each element segment; `None` once dropped
     /// (active and declarative segments are dropped at instantiation).
     pub elements: Vec<Option<Box<[usize]>>>,

@@ -157,6 +157,13 @@ impl Builder<'_> {
                     unsafe { self.write(self.offsets.imported_global(index), definition) };
                     self.instance().globals.push(g.index);
                 }
+                (ArchivedImportKind::Tag(_), Extern::Tag(t)) => {
+                    let index = self.instance().tags.len() as u32;
+                    let identity = t.vm_tag(self.store);
+                    // SAFETY: the identity slot of tag `index`.
+                    unsafe { self.write(self.offsets.tag(index), identity) };
+                    self.instance().tags.push(t.index);
+                }
                 _ => unreachable!("import kinds were checked by link::check_import"),
             }
         }
@@ -204,6 +211,14 @@ impl Builder<'_> {
             self.store.tables.push(unsafe { TableEntry::new(ty, init, Some(definition)) }?);
             let id = self.store.tables.len() as u32 - 1;
             self.instance().tables.push(id);
+        }
+        for t in meta.tags.iter() {
+            let tag = self.store.push_tag(self.module.sig_ids()[t.to_native() as usize]);
+            let index = self.instance().tags.len() as u32;
+            let identity = tag.vm_tag(self.store);
+            // SAFETY: the identity slot of tag `index`.
+            unsafe { self.write(self.offsets.tag(index), identity) };
+            self.instance().tags.push(tag.index);
         }
         for (i, m) in meta.memories.iter().enumerate() {
             let ty = m.to_native();
@@ -301,6 +316,7 @@ pub(crate) fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[E
         memories: Vec::new(),
         tables: Vec::new(),
         globals: Vec::new(),
+        tags: Vec::new(),
         elements: Vec::new(),
         dropped_data: vec![false; meta.data.len()],
     });

@@ -54,6 +54,7 @@ pub(crate) fn check_import(
         ArchivedImportKind::Table(_) => ExternKind::Table,
         ArchivedImportKind::Memory(_) => ExternKind::Memory,
         ArchivedImportKind::Global(_) => ExternKind::Global,
+        ArchivedImportKind::Tag(_) => ExternKind::Tag,
     };
     if given.kind() != expected_kind {
         let (e, f) = (kind_name(expected_kind), kind_name(given.kind()));
@@ -121,6 +122,13 @@ pub(crate) fn check_import(
                     mutability(actual.mutable),
                     actual.content
                 )));
+            }
+        }
+        (ArchivedImportKind::Tag(t), Extern::Tag(tag)) => {
+            let t = t.to_native();
+            if tag.sig(store)? != module.sig_ids()[t as usize] {
+                let expected = module.metadata().types[t as usize].ty.to_native();
+                return Err(incompatible(format!("expected a tag of {expected}, found one of {}", tag.ty(store)?)));
             }
         }
         _ => unreachable!("kinds were compared above"),

@@ -67,6 +67,7 @@ impl Instance {
             ArchivedExternKind::Table => Extern::Table(Table { store: store.id, index: data.tables[index] }),
             ArchivedExternKind::Memory => Extern::Memory(Memory { store: store.id, index: data.memories[index] }),
             ArchivedExternKind::Global => Extern::Global(Global { store: store.id, index: data.globals[index] }),
+            ArchivedExternKind::Tag => Extern::Tag(crate::Tag { store: store.id, index: data.tags[index] }),
         }
     }
 

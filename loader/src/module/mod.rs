@@ -249,6 +249,7 @@ impl Module {
                 ArchivedImportKind::Table(_) => ExternKind::Table,
                 ArchivedImportKind::Memory(_) => ExternKind::Memory,
                 ArchivedImportKind::Global(_) => ExternKind::Global,
+                ArchivedImportKind::Tag(_) => ExternKind::Tag,
             };
             (i.module.as_str(), i.name.as_str(), kind)
         })
@@ -262,6 +263,7 @@ impl Module {
                 ArchivedExternKind::Table => ExternKind::Table,
                 ArchivedExternKind::Memory => ExternKind::Memory,
                 ArchivedExternKind::Global => ExternKind::Global,
+                ArchivedExternKind::Tag => ExternKind::Tag,
             };
             (e.name.as_str(), kind)
         })

@@ -18,6 +18,7 @@ pub(crate) struct Counts {
     pub tables: u32,
     pub memories: u32,
     pub globals: u32,
+    pub tags: u32,
 }
 
 impl Counts {
@@ -30,6 +31,7 @@ impl Counts {
             tables: count(|k| matches!(k, ArchivedImportKind::Table(_))) + meta.tables.len() as u32,
             memories: count(|k| matches!(k, ArchivedImportKind::Memory(_))) + meta.memories.len() as u32,
             globals: count(|k| matches!(k, ArchivedImportKind::Global(_))) + meta.globals.len() as u32,
+            tags: count(|k| matches!(k, ArchivedImportKind::Tag(_))) + meta.tags.len() as u32,
         }
     }
 }
@@ -128,6 +130,16 @@ impl Checker<'_> {
             self.slot(sig.array_call.to_native(), &format!("type {t}'s array-call trampoline"))?;
             self.slot(sig.wasm_to_host.to_native(), &format!("type {t}'s wasm-to-host trampoline"))?;
         }
+        for import in meta.imports.iter() {
+            if let ArchivedImportKind::Tag(t) = &import.kind {
+                let t = t.to_native();
+                check(t < c.types, || format!("import \"{}\".\"{}\" is a tag of type {t}", import.module, import.name))?;
+            }
+        }
+        for (i, t) in meta.tags.iter().enumerate() {
+            let t = t.to_native();
+            check(t < c.types, || format!("tag {i} has type {t}, there are {}", c.types))?;
+        }
         let mut import_funcs = 0u32;
         for import in meta.imports.iter() {
             if let ArchivedImportKind::Func(t) = &import.kind {
@@ -161,6 +173,7 @@ impl Checker<'_> {
                 ArchivedExternKind::Table => (c.tables, "table"),
                 ArchivedExternKind::Memory => (c.memories, "memory"),
                 ArchivedExternKind::Global => (c.globals, "global"),
+                ArchivedExternKind::Tag => (c.tags, "tag"),
             };
             check(index < count, || format!("export `{}` refers to {kind} {index}, there are {count}", e.name))?;
             if e.kind == ArchivedExternKind::Func {

@@ -3,7 +3,8 @@
 //! The table is generated from [`kiln_abi::foreach_builtin_function!`], so a
 //! builtin added to the ABI that the runtime does not implement is a compile
 //! error here, and every entry's Rust signature is derived from the ABI's
-//! list. `raise_trap` and `raise_trap_at` are the C functions that unwind;
+//! list. `raise_trap`, `raise_trap_at` and `throw_ref` are the C functions
+//! that unwind;
 //! the others are Rust
 //! functions that run as host code (they clear the thread's wasm activation
 //! first, see `traphandlers`) and always return.
@@ -44,7 +45,7 @@ mod impls {
     use crate::instance::libcalls;
     use crate::traphandlers::HostScope;
 
-    pub(super) use crate::sys::{raise_trap, raise_trap_at};
+    pub(super) use crate::sys::{raise_trap, raise_trap_at, throw_ref};
 
     // Each entry below is called by generated code with the calling
     // instance's live VM context; `libcalls` documents what it checks.
@@ -97,6 +98,12 @@ mod impls {
         let _host = HostScope::enter();
         // SAFETY: as above.
         unsafe { libcalls::data_drop(vmctx, data as u32) }
+    }
+
+    pub(super) unsafe extern "C" fn exn_new(vmctx: *mut VMContext, tag: i32) -> *mut u8 {
+        let _host = HostScope::enter();
+        // SAFETY: as above; `tag` is a validated tag index of the module.
+        unsafe { crate::exceptions::exn_new(vmctx, tag as u32) }
     }
 }
 

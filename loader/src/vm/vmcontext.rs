@@ -211,6 +211,8 @@ mod tests {
             num_defined_memories: 3,
             num_imported_globals: 1,
             num_defined_globals: 2,
+            num_imported_tags: 1,
+            num_defined_tags: 1,
         };
         VMOffsets::new(PtrSize::HOST, &shape)
     }

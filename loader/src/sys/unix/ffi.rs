@@ -4,7 +4,7 @@ use std::ffi::c_void;
 
 /// Where a trap happened, filled in by the C side when it unwinds.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct TrapInfo {
     /// The pc of the faulting instruction, or the return address of the
     /// call to `raise_trap`.
@@ -15,6 +15,25 @@ pub(crate) struct TrapInfo {
     pub index: u64,
     /// Whether `index` was set (1) or not (0).
     pub has_index: u32,
+    /// With [`kiln_abi::exceptions::THROW_CODE`]: whether the unwinder
+    /// could not walk the stack (1) rather than reaching the entry (0).
+    pub unwind_failed: u32,
+    /// With [`kiln_abi::exceptions::THROW_CODE`]: the exception that left
+    /// wasm.
+    pub exception: *mut c_void,
+}
+
+impl Default for TrapInfo {
+    fn default() -> TrapInfo {
+        TrapInfo {
+            pc: 0,
+            fault_address: 0,
+            index: 0,
+            has_index: 0,
+            unwind_failed: 0,
+            exception: std::ptr::null_mut(),
+        }
+    }
 }
 
 impl TrapInfo {
@@ -45,6 +64,9 @@ unsafe extern "C" {
     pub(crate) fn kiln_raise_trap(vmctx: *mut crate::vm::VMContext, code: i32) -> !;
     /// The `raise_trap_at` builtin: `raise_trap` naming a table element.
     pub(crate) fn kiln_raise_trap_at(vmctx: *mut crate::vm::VMContext, code: i32, index: i64) -> !;
+    /// The `throw_ref` builtin: raises an exception through the unwinder.
+    pub(crate) fn kiln_throw_ref(vmctx: *mut crate::vm::VMContext, exn: *mut u8) -> !;
+    fn kiln_set_host_exception(exn: *mut c_void);
     fn kiln_leave_wasm() -> *mut c_void;
     fn kiln_reenter_wasm(activation: *mut c_void);
     fn kiln_stack_pointer() -> usize;
@@ -69,6 +91,14 @@ pub(crate) unsafe fn enter_wasm(
 ) -> u32 {
     // SAFETY: forwarded from the caller; `info` outlives the call.
     unsafe { kiln_entry(array_call, callee_vmctx, caller_vmctx, wasm_call, values, info) }
+}
+
+/// Makes `exn` the exception that the next `raise_trap` with
+/// [`kiln_abi::exceptions::THROW_CODE`] on this thread raises (a host
+/// function's, on its way back into the wasm code that called it).
+pub(crate) fn set_host_exception(exn: usize) {
+    // SAFETY: only stores a thread-local pointer.
+    unsafe { kiln_set_host_exception(exn as *mut c_void) }
 }
 
 /// Marks the thread as running host code; returns the activation to restore.
