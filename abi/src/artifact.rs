@@ -57,7 +57,11 @@ use rkyv::util::AlignedVec;
 ///
 /// Version 8: wasm functions use the C convention on every target again
 /// (`tailcc` made call-heavy programs 2–7 % slower on x86_64).
-pub const FORMAT_VERSION: u32 = 8;
+///
+/// Version 9: the threads proposal: the `memory_atomic_wait32`,
+/// `memory_atomic_wait64` and `memory_atomic_notify` builtins, the
+/// `ExpectedSharedMemory` trap code, shared memories in artifacts.
+pub const FORMAT_VERSION: u32 = 9;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

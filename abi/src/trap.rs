@@ -45,11 +45,13 @@ pub enum TrapCode {
     HostError = 16,
     /// `call_ref` of a null function reference.
     NullFunctionReference = 17,
+    /// `memory.atomic.wait32/64` on a memory that is not shared.
+    ExpectedSharedMemory = 18,
 }
 
 impl TrapCode {
     /// Every trap code, in numeric order.
-    pub const ALL: [TrapCode; 17] = [
+    pub const ALL: [TrapCode; 18] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -67,6 +69,7 @@ impl TrapCode {
         TrapCode::CastFailure,
         TrapCode::HostError,
         TrapCode::NullFunctionReference,
+        TrapCode::ExpectedSharedMemory,
     ];
 
     /// The code as passed between generated code and the runtime.
@@ -99,6 +102,7 @@ impl TrapCode {
             TrapCode::CastFailure => "cast failure",
             TrapCode::HostError => "host function error",
             TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::ExpectedSharedMemory => "expected shared memory",
         }
     }
 }

@@ -51,13 +51,13 @@ pub const KILN_PROPOSALS: &[WasmProposal] = &[
     proposal("tail-call", "tail calls", WasmFeatures::TAIL_CALL),
     proposal("wide-arithmetic", "wide arithmetic", WasmFeatures::WIDE_ARITHMETIC),
     proposal("memory64", "memory64 and table64", WasmFeatures::MEMORY64),
+    proposal("threads", "threads", WasmFeatures::THREADS),
 ];
 
 /// Proposals kiln knows by name but does not implement yet: asking for
 /// one is an error that says so, not an unknown name.
 const NOT_YET: &[(&str, &str)] = &[
     ("exceptions", "exception handling"),
-    ("threads", "threads"),
     ("custom-page-sizes", "custom page sizes"),
     ("gc", "GC"),
     ("stack-switching", "stack switching"),
@@ -182,6 +182,9 @@ mod tests {
         assert_eq!(flags(&two), ["multi-memory"]);
         let pair = wat("(module (func (result i32 i64) (i32.const 1) (i64.const 2)))");
         assert_eq!(flags(&pair), ["multi-value"]);
+        assert_eq!(flags(&wat("(module (memory 1 1 shared))")), ["threads"]);
+        let atomic = wat("(module (memory 1) (func (result i32) (i32.atomic.load (i32.const 0))))");
+        assert_eq!(flags(&atomic), ["threads"]);
     }
 
     #[test]

@@ -229,5 +229,8 @@ fn define_spectest(linker: &mut Linker, store: &mut Store) -> Result<(), Error> 
     linker.define("spectest", "table64", Table::new(&mut *store, table64, Val::FuncRef(None))?);
     let memory = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
     linker.define("spectest", "memory", Memory::new(&mut *store, memory)?);
+    // The threads proposal's shared twin of `memory`.
+    let shared = MemoryType { shared: true, ..memory };
+    linker.define("spectest", "shared_memory", Memory::new(&mut *store, shared)?);
     Ok(())
 }

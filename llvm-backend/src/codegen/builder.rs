@@ -34,6 +34,8 @@ use inkwell::values::{
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use kiln_abi::VAL_RAW_SIZE;
 
+mod atomic;
+
 /// The call instruction of a memory intrinsic, which inkwell returns as a
 /// pointer value.
 #[track_caller]

@@ -22,8 +22,6 @@ use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE, WASM32_MEMORY_LIMIT_PAGES, WAS
 /// Why a memory could not be created.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MemoryError {
-    #[error("shared memories are not supported yet")]
-    Shared,
     #[error("memory minimum of {min} pages exceeds its maximum of {max} pages")]
     MinAboveMax { min: u64, max: u64 },
     #[error(
@@ -54,9 +52,6 @@ impl LinearMemory {
     /// for a 32-bit memory, 64 GiB ([`WASM64_MEMORY_LIMIT_PAGES`]) for a
     /// 64-bit one.
     pub(crate) fn new(ty: &kiln_abi::types::MemoryType) -> Result<LinearMemory, MemoryError> {
-        if ty.shared {
-            return Err(MemoryError::Shared);
-        }
         let limit = if ty.memory64 { WASM64_MEMORY_LIMIT_PAGES } else { WASM32_MEMORY_LIMIT_PAGES };
         if ty.limits.min > limit {
             return Err(if ty.memory64 {
@@ -116,6 +111,7 @@ impl LinearMemory {
     }
 
     /// The accessible bytes.
+    #[cfg(test)]
     pub(crate) fn data(&self) -> &[u8] {
         // SAFETY: `[base, base + len)` is mapped readable and writable, and
         // only changes through `&mut self` or by generated code of the
@@ -124,6 +120,7 @@ impl LinearMemory {
     }
 
     /// The accessible bytes, mutably.
+    #[cfg(test)]
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, with exclusive access through `&mut self`.
         unsafe { std::slice::from_raw_parts_mut(self.base(), self.len) }
@@ -169,9 +166,6 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_do() {
         assert!(matches!(LinearMemory::new(&ty(2, Some(1))), Err(MemoryError::MinAboveMax { .. })));
-        let mut t = ty(1, None);
-        t.shared = true;
-        assert!(matches!(LinearMemory::new(&t), Err(MemoryError::Shared)));
     }
 
     fn ty64(min: u64, max: Option<u64>) -> MemoryType {
