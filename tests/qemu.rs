@@ -4,8 +4,9 @@
 //! scripts against their own expectations (on aarch64 with NEON; on
 //! riscv64, where SIMD is lowered as generic vector IR without the V
 //! extension, a selection of the scripts for the operations with
-//! target-specific lowering elsewhere), and every relaxed SIMD operator's
-//! results against the sets the spec allows (`kiln_tests::relaxed`).
+//! target-specific lowering elsewhere), the threads proposal's atomics
+//! script (on both), and every relaxed SIMD operator's results against
+//! the sets the spec allows (`kiln_tests::relaxed`).
 //!
 //! The x86_64 library runs through kiln's loader. A foreign library runs
 //! under `qemu-<arch>` in a small C harness, cross-built with Debian's
@@ -475,6 +476,9 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
             Builtin::memory_grow => "(void *)harness_memory_grow".to_string(),
             Builtin::raise_trap => "(void *)harness_raise_trap".to_string(),
             Builtin::raise_trap_at => "(void *)harness_raise_trap_at".to_string(),
+            Builtin::memory_atomic_wait32 => "(void *)harness_wait32".to_string(),
+            Builtin::memory_atomic_wait64 => "(void *)harness_wait64".to_string(),
+            Builtin::memory_atomic_notify => "(void *)harness_notify".to_string(),
             _ => "(void *)harness_unsupported".to_string(),
         })
         .collect();
@@ -581,93 +585,9 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
     c
 }
 
-const HARNESS_PRELUDE: &str = r#"
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <inttypes.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
+const HARNESS_PRELUDE: &str = include_str!("fixtures/qemu-harness/prelude.c");
 
-struct call { unsigned array_slot, wasm_slot; const char *params, *results; uint64_t args[16]; };
-typedef void (*array_call_t)(void *, void *, void *, void *);
-
-static struct { uintptr_t stack_limit, reserved; } store_ctx;
-static sigjmp_buf *current;
-
-static void harness_raise_trap(void *vmctx, int32_t code) { (void)vmctx; siglongjmp(*current, code); }
-static void harness_raise_trap_at(void *vmctx, int32_t code, int64_t index) { (void)index; harness_raise_trap(vmctx, code); }
-static int64_t harness_memory_grow(void *vmctx, int32_t memory, int64_t delta) { (void)vmctx; (void)memory; (void)delta; return -1; }
-static void harness_unsupported(void) { fprintf(stderr, "unexpected builtin call\n"); abort(); }
-static uint8_t *reserve_memory(uint64_t pages);
-"#;
-
-const HARNESS_MAIN: &str = r#"
-static void on_fault(int sig, siginfo_t *info, void *uc) {
-  (void)sig; (void)info; (void)uc;
-  if (current) siglongjmp(*current, TRAP_OOB);
-  abort();
-}
-
-static uint8_t *reserve_memory(uint64_t pages) {
-  size_t reserve = (size_t)8 << 30;
-  uint8_t *base = mmap(NULL, reserve + 65536, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED || mprotect(base, pages * 65536, PROT_READ | PROT_WRITE) != 0) { perror("memory"); exit(2); }
-  return base;
-}
-
-static void show(char type, const uint8_t *slot) {
-  uint64_t low = 0, high = 0;
-  memcpy(&low, slot, type == 'i' || type == 'f' ? 4 : 8);
-  if (type == 'V') memcpy(&high, slot + 8, 8);
-  if (type == 'V') printf(" %016" PRIx64 "%016" PRIx64, high, low); else printf(" %" PRIx64, low);
-}
-
-int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: harness LIB.so\n"); return 2; }
-  void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-  if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 2; }
-  void **fns = dlsym(lib, "kiln_functions");
-  if (!fns) { fprintf(stderr, "no kiln_functions\n"); return 2; }
-  struct sigaction sa; memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = on_fault; sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-  sigaction(SIGSEGV, &sa, NULL); sigaction(SIGBUS, &sa, NULL);
-  uint8_t *vmctx = aligned_alloc(16, VMCTX_SIZE);
-  memset(vmctx, 0, VMCTX_SIZE);
-  setup(vmctx, fns);
-  int here;
-  store_ctx.stack_limit = (uintptr_t)&here - 256 * 1024;
-  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-    const struct call *c = &calls[i];
-    _Alignas(16) uint8_t values[16][16];
-    memset(values, 0, sizeof values);
-    const uint64_t *arg = c->args;
-    for (size_t a = 0; c->params[a]; a++) {
-      size_t words = c->params[a] == 'V' ? 2 : 1;
-      memcpy(values[a], arg, 8 * words);
-      arg += words;
-    }
-    sigjmp_buf buf;
-    int code = sigsetjmp(buf, 0);
-    if (code == 0) {
-      current = &buf;
-      ((array_call_t)fns[c->array_slot])(vmctx, vmctx, fns[c->wasm_slot], values);
-      current = NULL;
-      printf("ok");
-      for (size_t r = 0; c->results[r]; r++) show(c->results[r], values[r]);
-      printf("\n");
-    } else {
-      current = NULL;
-      printf("trap %d\n", code);
-    }
-  }
-  return 0;
-}
-"#;
+const HARNESS_MAIN: &str = include_str!("fixtures/qemu-harness/main.c");
 
 fn tool(name: &str) -> bool {
     Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success())
@@ -728,11 +648,22 @@ fn riscv64_library_under_qemu_matches_x86_64() {
 struct ScriptModule<'a> {
     wasm: Vec<u8>,
     calls: Vec<Call>,
-    expected: Vec<Option<Vec<WastRet<'a>>>>,
+    expected: Vec<Expected<'a>>,
+}
+
+/// What a script expects of a call.
+enum Expected<'a> {
+    /// These results.
+    Results(Vec<WastRet<'a>>),
+    /// A trap.
+    Trap,
+    /// Anything but a trap (a plain `invoke`, made for its effect).
+    Returns,
 }
 
 /// The modules of a script with the `assert_return`/`assert_trap` calls
-/// made on each (unnamed modules and plain arguments only).
+/// and plain `invoke`s made on each (unnamed modules and plain arguments
+/// only).
 fn script_modules<'a>(script: wast::Wast<'a>) -> Vec<ScriptModule<'a>> {
     let mut modules: Vec<ScriptModule> = Vec::new();
     let mut current = false;
@@ -744,8 +675,11 @@ fn script_modules<'a>(script: wast::Wast<'a>) -> Vec<ScriptModule<'a>> {
                 modules.extend(encoded.map(|wasm| ScriptModule { wasm, calls: Vec::new(), expected: Vec::new() }));
                 continue;
             }
-            WastDirective::AssertReturn { exec: WastExecute::Invoke(invoke), results, .. } => (invoke, Some(results)),
-            WastDirective::AssertTrap { exec: WastExecute::Invoke(invoke), .. } => (invoke, None),
+            WastDirective::AssertReturn { exec: WastExecute::Invoke(invoke), results, .. } => {
+                (invoke, Expected::Results(results))
+            }
+            WastDirective::AssertTrap { exec: WastExecute::Invoke(invoke), .. } => (invoke, Expected::Trap),
+            WastDirective::Invoke(invoke) => (invoke, Expected::Returns),
             _ => continue,
         };
         let Some(module) = modules.last_mut().filter(|_| current && invoke.module.is_none()) else { continue };
@@ -785,9 +719,6 @@ fn to_value(val: &Val) -> Value {
 /// and returns how many calls it checked. Skipped: modules with imports
 /// (`simd_linking`) and calls on named modules.
 fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize {
-    require_tools(target);
-    let dir = tempfile::tempdir().unwrap();
-    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
     let simd = |f: &String| f.starts_with("simd_") && f != "simd_memory-multi.wast";
     let mut files: Vec<String> = testsuite_set("wasm-2.0").into_iter().filter(simd).collect();
     files.extend(testsuite_set("wasm-3.0-core-a").into_iter().filter(|f| f.contains("relaxed")));
@@ -800,6 +731,17 @@ fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize 
         }
         None => files,
     };
+    spec_scripts_hold(target, &files)
+}
+
+/// Runs every `assert_return`, `assert_trap` and plain `invoke` of the
+/// testsuite's scripts `files` on `target`'s code under qemu, checks each
+/// against the script, and returns how many calls it checked. Skipped:
+/// modules with imports and calls on named modules.
+fn spec_scripts_hold(target: &Emulated, files: &[String]) -> usize {
+    require_tools(target);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
     let (mut checked, mut wrong) = (0, Vec::new());
     for (f, file) in files.iter().enumerate() {
         let text = std::fs::read_to_string(testsuite_dir().join(file)).unwrap();
@@ -818,15 +760,20 @@ fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize 
             for ((call, expected), outcome) in module.calls.iter().zip(&module.expected).zip(&outcomes) {
                 checked += 1;
                 let ok = match (expected, outcome) {
-                    (None, Outcome::Trapped(_)) => true,
-                    (Some(expected), Outcome::Returned(results)) => {
+                    (Expected::Trap, Outcome::Trapped(_)) | (Expected::Returns, Outcome::Returned(_)) => true,
+                    (Expected::Results(expected), Outcome::Returned(results)) => {
                         results.len() == expected.len()
                             && results.iter().zip(expected).all(|(r, e)| values::matches(&to_value(r), e) == Ok(true))
                     }
                     _ => false,
                 };
                 if !ok {
-                    wrong.push(format!("{file}: {}: got {outcome:?}, expected {expected:?}", label(&call.0, &call.1)));
+                    let expected = match expected {
+                        Expected::Results(results) => format!("{results:?}"),
+                        Expected::Trap => "a trap".to_string(),
+                        Expected::Returns => "no trap".to_string(),
+                    };
+                    wrong.push(format!("{file}: {}: got {outcome:?}, expected {expected}", label(&call.0, &call.1)));
                 }
             }
         }
@@ -876,6 +823,29 @@ const RISCV64_SIMD_SCRIPTS: &[&str] = &[
 fn spec_simd_scripts_hold_on_riscv64() {
     let checked = spec_simd_scripts_hold(&RISCV64, Some(RISCV64_SIMD_SCRIPTS));
     assert!(checked > 5_000, "only {checked} calls checked");
+}
+
+/// The threads proposal's atomics script on `target`: every atomic load,
+/// store, read-modify-write and compare-exchange of every width (LL/SC
+/// loops on riscv64 for the narrow ones, LSE or exclusive pairs on
+/// aarch64), the unaligned traps, and wait/notify without another thread
+/// (the harness's builtins answer "not equal", "timed out" and 0 woken).
+fn spec_atomics_hold(target: &Emulated) {
+    let files: Vec<String> = testsuite_set("wasm-3.0-core-a").into_iter().filter(|f| f.ends_with("threads/atomic.wast")).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let checked = spec_scripts_hold(target, &files);
+    assert!(checked >= 200, "only {checked} calls checked");
+    println!("{checked} calls of the atomics script agree with the spec on {}", target.triple);
+}
+
+#[test]
+fn spec_atomics_hold_on_aarch64() {
+    spec_atomics_hold(&AARCH64);
+}
+
+#[test]
+fn spec_atomics_hold_on_riscv64() {
+    spec_atomics_hold(&RISCV64);
 }
 
 /// Every relaxed SIMD operator's results on `target` under qemu lie in

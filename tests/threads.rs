@@ -281,3 +281,54 @@ fn only_shared_types_make_shared_memories() {
     let unbounded = MemoryType { limits: Limits { min: 1, max: None }, memory64: false, shared: true };
     assert!(SharedMemory::new(unbounded).is_err());
 }
+
+/// Atomics of a shared 64-bit memory (memory 1: `i64` addresses, offsets
+/// near 2^64) beside an unshared 32-bit memory 0.
+const TWO_MEMORIES: &str = r#"(module
+  (memory $plain 1)
+  (memory $wide i64 1 2 shared)
+  (func (export "add64") (param i64 i64) (result i64) (i64.atomic.rmw.add $wide (local.get 0) (local.get 1)))
+  (func (export "cmpxchg") (param i64 i32 i32) (result i32)
+    (i32.atomic.rmw.cmpxchg $wide (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "load_far") (param i64) (result i32) (i32.atomic.load $wide offset=0xffff_ffff_ffff_fff0 (local.get 0)))
+  (func (export "store8") (param i64 i32) (i32.atomic.store8 $wide offset=1 (local.get 0) (local.get 1)))
+  (func (export "load8") (param i64) (result i32) (i32.atomic.load8_u $wide (local.get 0)))
+  (func (export "wait64") (param i64) (result i32) (memory.atomic.wait64 $wide (local.get 0) (i64.const 7) (i64.const 0)))
+  (func (export "grow") (result i64) (memory.grow $wide (i64.const 1)))
+  (func (export "plain_add") (param i32 i32) (result i32) (i32.atomic.rmw.add $plain (local.get 0) (local.get 1)))
+  (func (export "plain_wait") (result i32) (memory.atomic.wait32 $plain (i32.const 0) (i32.const 0) (i64.const 0)))
+  (func (export "plain_notify") (result i32) (memory.atomic.notify $plain (i32.const 0) (i32.const 5))))"#;
+
+#[test]
+fn atomics_take_i64_addresses_and_any_memory() {
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let what = describe(&opts);
+        let (mut store, instance, _library) = pipeline::instantiate(TWO_MEMORIES, &opts);
+        let mut call = |name: &str, args: &[Val]| call(&mut store, &instance, name, args);
+        let i64_of = |r: Vec<Val>| r[0].i64().expect("an i64 result");
+        assert_eq!(i64_of(call("add64", &[Val::I64(8), Val::I64(5)]).unwrap()), 0, "{what}");
+        assert_eq!(i64_of(call("add64", &[Val::I64(8), Val::I64(1)]).unwrap()), 5, "{what}");
+        assert_eq!(i64_of(call("add64", &[Val::I64(65528), Val::I64(1)]).unwrap()), 0, "{what}");
+        assert_trap(call("add64", &[Val::I64(65536), Val::I64(1)]), TrapCode::MemoryOutOfBounds, &what);
+        assert_trap(call("add64", &[Val::I64(4), Val::I64(1)]), TrapCode::HeapMisaligned, &what);
+        // address + offset = 2^64: out of bounds, not address 0.
+        assert_trap(call("load_far", &[Val::I64(0x10)]), TrapCode::MemoryOutOfBounds, &what);
+        assert_trap(call("load_far", &[Val::I64(0x11)]), TrapCode::HeapMisaligned, &what);
+        assert_trap(call("store8", &[Val::I64(0xffff), Val::I32(7)]), TrapCode::MemoryOutOfBounds, &what);
+        call("store8", &[Val::I64(0xfffe), Val::I32(0x107)]).unwrap();
+        assert_eq!(i32_of(call("load8", &[Val::I64(0xffff)]).unwrap()), 7, "{what}: the low byte");
+        assert_eq!(i32_of(call("cmpxchg", &[Val::I64(16), Val::I32(0), Val::I32(9)]).unwrap()), 0, "{what}");
+        assert_eq!(i32_of(call("cmpxchg", &[Val::I64(16), Val::I32(0), Val::I32(3)]).unwrap()), 9, "{what}");
+        assert_eq!(i32_of(call("load8", &[Val::I64(16)]).unwrap()), 9, "{what}: the failed exchange wrote nothing");
+        // Growth makes the next page reachable.
+        assert_eq!(i64_of(call("grow", &[]).unwrap()), 1, "{what}");
+        assert_eq!(i64_of(call("add64", &[Val::I64(65536), Val::I64(7)]).unwrap()), 0, "{what}");
+        assert_eq!(i32_of(call("wait64", &[Val::I64(65536)]).unwrap()), 2, "{what}: equal, timed out");
+        assert_eq!(i32_of(call("wait64", &[Val::I64(8)]).unwrap()), 1, "{what}: not equal");
+        // Memory 0 is another memory, and unshared.
+        assert_eq!(i32_of(call("plain_add", &[Val::I32(8), Val::I32(2)]).unwrap()), 0, "{what}");
+        assert_eq!(i32_of(call("plain_add", &[Val::I32(8), Val::I32(0)]).unwrap()), 2, "{what}");
+        assert_trap(call("plain_wait", &[]), TrapCode::ExpectedSharedMemory, &what);
+        assert_eq!(i32_of(call("plain_notify", &[]).unwrap()), 0, "{what}");
+    }
+}
