@@ -20,7 +20,7 @@
 //! it really woke.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -38,13 +38,11 @@ pub(crate) enum WaitResult {
 /// One parked thread.
 #[derive(Default)]
 struct Waiter {
-    /// Set (under the table's lock) by the notify that wakes it.
-    woken: std::cell::Cell<bool>,
+    /// Set by the notify that wakes it; read and written only with the
+    /// table's lock held, so the lock orders it.
+    woken: AtomicBool,
     wake: Condvar,
 }
-
-// SAFETY: `woken` is only read and written with the table's mutex held.
-unsafe impl Sync for Waiter {}
 
 type Table = BTreeMap<usize, VecDeque<Arc<Waiter>>>;
 
@@ -86,7 +84,7 @@ pub(crate) unsafe fn wait(addr: *mut u8, wide: bool, expected: u64, timeout: Opt
     table.entry(key).or_default().push_back(waiter.clone());
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
-        if waiter.woken.get() {
+        if waiter.woken.load(Ordering::Relaxed) {
             return WaitResult::Ok;
         }
         table = match deadline {
@@ -122,7 +120,7 @@ pub(crate) fn notify(addr: *mut u8, count: u32) -> u32 {
     let mut woken = 0;
     while woken < count {
         let Some(waiter) = queue.pop_front() else { break };
-        waiter.woken.set(true);
+        waiter.woken.store(true, Ordering::Relaxed);
         waiter.wake.notify_one();
         woken += 1;
     }
