@@ -35,5 +35,12 @@ else
   echo "setup: all system packages present"
 fi
 
+# The Rust target of wasi-threads programs (cli/tests/wasi_threads.rs builds
+# one at test time): std with wasi-libc's threads variant.
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip1-threads; then
+  echo "setup: adding the Rust target wasm32-wasip1-threads"
+  rustup target add wasm32-wasip1-threads
+fi
+
 # Sanity check: the LLVM that inkwell will build against.
 /usr/lib/llvm-19/bin/llvm-config --version >/dev/null

@@ -4,8 +4,9 @@
 //! scripts against their own expectations (on aarch64 with NEON; on
 //! riscv64, where SIMD is lowered as generic vector IR without the V
 //! extension, a selection of the scripts for the operations with
-//! target-specific lowering elsewhere), and every relaxed SIMD operator's
-//! results against the sets the spec allows (`kiln_tests::relaxed`).
+//! target-specific lowering elsewhere), the threads proposal's atomics
+//! script (on both), and every relaxed SIMD operator's results against
+//! the sets the spec allows (`kiln_tests::relaxed`).
 //!
 //! The x86_64 library runs through kiln's loader. A foreign library runs
 //! under `qemu-<arch>` in a small C harness, cross-built with Debian's
@@ -459,11 +460,22 @@ fn riscv64_library_under_qemu_matches_x86_64() {
 struct ScriptModule<'a> {
     wasm: Vec<u8>,
     calls: Vec<Call>,
-    expected: Vec<Option<Vec<WastRet<'a>>>>,
+    expected: Vec<Expected<'a>>,
+}
+
+/// What a script expects of a call.
+enum Expected<'a> {
+    /// These results.
+    Results(Vec<WastRet<'a>>),
+    /// A trap.
+    Trap,
+    /// Anything but a trap (a plain `invoke`, made for its effect).
+    Returns,
 }
 
 /// The modules of a script with the `assert_return`/`assert_trap` calls
-/// made on each (unnamed modules and plain arguments only).
+/// and plain `invoke`s made on each (unnamed modules and plain arguments
+/// only).
 fn script_modules<'a>(script: wast::Wast<'a>) -> Vec<ScriptModule<'a>> {
     let mut modules: Vec<ScriptModule> = Vec::new();
     let mut current = false;
@@ -475,8 +487,11 @@ fn script_modules<'a>(script: wast::Wast<'a>) -> Vec<ScriptModule<'a>> {
                 modules.extend(encoded.map(|wasm| ScriptModule { wasm, calls: Vec::new(), expected: Vec::new() }));
                 continue;
             }
-            WastDirective::AssertReturn { exec: WastExecute::Invoke(invoke), results, .. } => (invoke, Some(results)),
-            WastDirective::AssertTrap { exec: WastExecute::Invoke(invoke), .. } => (invoke, None),
+            WastDirective::AssertReturn { exec: WastExecute::Invoke(invoke), results, .. } => {
+                (invoke, Expected::Results(results))
+            }
+            WastDirective::AssertTrap { exec: WastExecute::Invoke(invoke), .. } => (invoke, Expected::Trap),
+            WastDirective::Invoke(invoke) => (invoke, Expected::Returns),
             _ => continue,
         };
         let Some(module) = modules.last_mut().filter(|_| current && invoke.module.is_none()) else { continue };
@@ -516,9 +531,6 @@ fn to_value(val: &Val) -> Value {
 /// and returns how many calls it checked. Skipped: modules with imports
 /// (`simd_linking`) and calls on named modules.
 fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize {
-    require_tools(target);
-    let dir = tempfile::tempdir().unwrap();
-    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
     let simd = |f: &String| f.starts_with("simd_") && f != "simd_memory-multi.wast";
     let mut files: Vec<String> = testsuite_set("wasm-2.0").into_iter().filter(simd).collect();
     files.extend(testsuite_set("wasm-3.0-core-a").into_iter().filter(|f| f.contains("relaxed")));
@@ -531,6 +543,17 @@ fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize 
         }
         None => files,
     };
+    spec_scripts_hold(target, &files)
+}
+
+/// Runs every `assert_return`, `assert_trap` and plain `invoke` of the
+/// testsuite's scripts `files` on `target`'s code under qemu, checks each
+/// against the script, and returns how many calls it checked. Skipped:
+/// modules with imports and calls on named modules.
+fn spec_scripts_hold(target: &Emulated, files: &[String]) -> usize {
+    require_tools(target);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = CompileOptions { target: Target::parse(target.triple).unwrap(), ..CompileOptions::default() };
     let (mut checked, mut wrong) = (0, Vec::new());
     for (f, file) in files.iter().enumerate() {
         let text = std::fs::read_to_string(testsuite_dir().join(file)).unwrap();
@@ -549,15 +572,20 @@ fn spec_simd_scripts_hold(target: &Emulated, scripts: Option<&[&str]>) -> usize 
             for ((call, expected), outcome) in module.calls.iter().zip(&module.expected).zip(&outcomes) {
                 checked += 1;
                 let ok = match (expected, outcome) {
-                    (None, Outcome::Trapped(_)) => true,
-                    (Some(expected), Outcome::Returned(results)) => {
+                    (Expected::Trap, Outcome::Trapped(_)) | (Expected::Returns, Outcome::Returned(_)) => true,
+                    (Expected::Results(expected), Outcome::Returned(results)) => {
                         results.len() == expected.len()
                             && results.iter().zip(expected).all(|(r, e)| values::matches(&to_value(r), e) == Ok(true))
                     }
                     _ => false,
                 };
                 if !ok {
-                    wrong.push(format!("{file}: {}: got {outcome:?}, expected {expected:?}", label(&call.0, &call.1)));
+                    let expected = match expected {
+                        Expected::Results(results) => format!("{results:?}"),
+                        Expected::Trap => "a trap".to_string(),
+                        Expected::Returns => "no trap".to_string(),
+                    };
+                    wrong.push(format!("{file}: {}: got {outcome:?}, expected {expected}", label(&call.0, &call.1)));
                 }
             }
         }
@@ -607,6 +635,29 @@ const RISCV64_SIMD_SCRIPTS: &[&str] = &[
 fn spec_simd_scripts_hold_on_riscv64() {
     let checked = spec_simd_scripts_hold(&RISCV64, Some(RISCV64_SIMD_SCRIPTS));
     assert!(checked > 5_000, "only {checked} calls checked");
+}
+
+/// The threads proposal's atomics script on `target`: every atomic load,
+/// store, read-modify-write and compare-exchange of every width (LL/SC
+/// loops on riscv64 for the narrow ones, LSE or exclusive pairs on
+/// aarch64), the unaligned traps, and wait/notify without another thread
+/// (the harness's builtins answer "not equal", "timed out" and 0 woken).
+fn spec_atomics_hold(target: &Emulated) {
+    let files: Vec<String> = testsuite_set("wasm-3.0-core-a").into_iter().filter(|f| f.ends_with("threads/atomic.wast")).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let checked = spec_scripts_hold(target, &files);
+    assert!(checked >= 200, "only {checked} calls checked");
+    println!("{checked} calls of the atomics script agree with the spec on {}", target.triple);
+}
+
+#[test]
+fn spec_atomics_hold_on_aarch64() {
+    spec_atomics_hold(&AARCH64);
+}
+
+#[test]
+fn spec_atomics_hold_on_riscv64() {
+    spec_atomics_hold(&RISCV64);
 }
 
 /// Every relaxed SIMD operator's results on `target` under qemu lie in

@@ -63,7 +63,11 @@ use rkyv::util::AlignedVec;
 /// Version 10: exception handling (tags in the metadata and at the end of
 /// the VM context, the `exn_new` and `throw_ref` builtins, unwind tables
 /// on every target).
-pub const FORMAT_VERSION: u32 = 10;
+///
+/// Version 11: the threads proposal: the `memory_atomic_wait32`,
+/// `memory_atomic_wait64` and `memory_atomic_notify` builtins, the
+/// `ExpectedSharedMemory` trap code, shared memories in artifacts.
+pub const FORMAT_VERSION: u32 = 11;
 
 /// First bytes of every metadata blob.
 pub const MAGIC: [u8; 8] = *b"KILNMETA";

@@ -66,6 +66,19 @@ macro_rules! foreach_builtin_function {
             /// innermost handler or, without one, to the host-to-wasm entry.
             /// The only builtin that unwinds (see [`crate::exceptions`]).
             throw_ref(vmctx: vmctx, exn: ptr) -> never;
+            /// `memory.atomic.wait32` on a shared memory: `addr` is the
+            /// (checked, aligned) address of the `i32` in the memory's
+            /// reservation. Blocks while it equals `expected`, for at most
+            /// `timeout` nanoseconds (forever if negative), until a notify
+            /// of the same address. Returns 0 (woken), 1 (not equal) or 2
+            /// (timed out).
+            memory_atomic_wait32(vmctx: vmctx, addr: ptr, expected: i32, timeout: i64) -> i32;
+            /// `memory.atomic.wait64`: as `memory_atomic_wait32` for an `i64`.
+            memory_atomic_wait64(vmctx: vmctx, addr: ptr, expected: i64, timeout: i64) -> i32;
+            /// `memory.atomic.notify` on a shared memory: wakes at most
+            /// `count` (unsigned) waiters on `addr`, oldest first, and
+            /// returns how many it woke.
+            memory_atomic_notify(vmctx: vmctx, addr: ptr, count: i32) -> i32;
         }
     };
 }

@@ -47,11 +47,13 @@ pub enum TrapCode {
     NullFunctionReference = 17,
     /// `throw_ref` of a null exception reference.
     NullExceptionReference = 18,
+    /// `memory.atomic.wait32/64` on a memory that is not shared.
+    ExpectedSharedMemory = 19,
 }
 
 impl TrapCode {
     /// Every trap code, in numeric order.
-    pub const ALL: [TrapCode; 18] = [
+    pub const ALL: [TrapCode; 19] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -70,6 +72,7 @@ impl TrapCode {
         TrapCode::HostError,
         TrapCode::NullFunctionReference,
         TrapCode::NullExceptionReference,
+        TrapCode::ExpectedSharedMemory,
     ];
 
     /// The code as passed between generated code and the runtime.
@@ -103,6 +106,7 @@ impl TrapCode {
             TrapCode::HostError => "host function error",
             TrapCode::NullFunctionReference => "null function reference",
             TrapCode::NullExceptionReference => "null exception reference",
+            TrapCode::ExpectedSharedMemory => "expected shared memory",
         }
     }
 }

@@ -253,3 +253,43 @@ fn legacy_folded_try_runs() {
         (assert_return (invoke "f") (i32.const 1))"#);
     expect(&report, 2, &[], &[]);
 }
+
+/// Message passing between two script threads over a shared memory, as
+/// the threads proposal's scripts write it: one stores the message and a
+/// flag and notifies, the other waits for the flag and reads the message.
+const MESSAGE_PASSING: &str = r#"(module $Mem (memory (export "shared") 1 1 shared))
+(thread $Writer (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run")
+      (i32.atomic.store (i32.const 0) (i32.const 42))
+      (i32.atomic.store (i32.const 4) (i32.const 1))
+      (drop (memory.atomic.notify (i32.const 4) (i32.const 1)))))
+  (invoke "run"))
+(thread $Reader (shared (module $Mem))
+  (register "mem" $Mem)
+  (module
+    (memory (import "mem" "shared") 1 1 shared)
+    (func (export "run") (result i32)
+      (block $done
+        (loop $again
+          (br_if $done (i32.atomic.load (i32.const 4)))
+          (drop (memory.atomic.wait32 (i32.const 4) (i32.const 0) (i64.const -1)))
+          (br $again)))
+      (i32.atomic.load (i32.const 0))))
+  (assert_return (invoke "run") (i32.const MESSAGE)))
+(wait $Writer)
+(wait $Reader)
+"#;
+
+#[test]
+fn threads_share_memories_and_report_their_own_directives() {
+    // The module, two threads of register, module and a call each, two waits.
+    let right = run(&MESSAGE_PASSING.replace("MESSAGE", "42"));
+    expect(&right, 1 + 2 * 4 + 2, &[], &[]);
+    let wrong = run(&MESSAGE_PASSING.replace("MESSAGE", "43"));
+    expect(&wrong, 10, &[], &["t.wast:22:4: result 0: got i32:42, expected i32.const 43"]);
+    let unknown = run("(module) (wait $Nobody)");
+    expect(&unknown, 1, &[], &["no thread $Nobody is running"]);
+}

@@ -60,12 +60,12 @@ pub const KILN_PROPOSALS: &[WasmProposal] = &[
         requires: WasmFeatures::EXCEPTIONS,
         ..proposal("legacy-exceptions", "legacy exception handling", WasmFeatures::LEGACY_EXCEPTIONS)
     },
+    proposal("threads", "threads", WasmFeatures::THREADS),
 ];
 
 /// Proposals kiln knows by name but does not implement yet: asking for
 /// one is an error that says so, not an unknown name.
 const NOT_YET: &[(&str, &str)] = &[
-    ("threads", "threads"),
     ("gc", "GC"),
     ("stack-switching", "stack switching"),
 ];
@@ -189,6 +189,9 @@ mod tests {
         assert_eq!(flags(&two), ["multi-memory"]);
         let pair = wat("(module (func (result i32 i64) (i32.const 1) (i64.const 2)))");
         assert_eq!(flags(&pair), ["multi-value"]);
+        assert_eq!(flags(&wat("(module (memory 1 1 shared))")), ["threads"]);
+        let atomic = wat("(module (memory 1) (func (result i32) (i32.atomic.load (i32.const 0))))");
+        assert_eq!(flags(&atomic), ["threads"]);
     }
 
     #[test]
@@ -211,8 +214,10 @@ mod tests {
         let (cpu, disabled) = split_features(&list).unwrap();
         assert_eq!(cpu, ["+avx2", "-sse4.2"]);
         assert_eq!(disabled, ["tail-call", "relaxed-simd"]);
-        let e = split_features(&["+threads".to_string()]).unwrap_err().to_string();
-        assert!(e.contains("does not implement threads"), "{e}");
+        let e = split_features(&["+gc".to_string()]).unwrap_err().to_string();
+        assert!(e.contains("does not implement GC"), "{e}");
+        let (_, disabled) = split_features(&["-threads".to_string(), "-custom-page-sizes".to_string()]).unwrap();
+        assert_eq!(disabled, ["threads", "custom-page-sizes"]);
         let (_, disabled) = split_features(&["-exceptions".to_string()]).unwrap();
         assert_eq!(disabled, ["exceptions"]);
         let features = enabled(&disabled).unwrap();

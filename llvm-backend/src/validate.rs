@@ -40,9 +40,11 @@ use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
 /// initializers and offsets), and multiple memories (a memory index on
 /// every memory instruction, data segment, import and export); and the
 /// wide-arithmetic proposal (`i64.add128`, `i64.sub128`,
-/// `i64.mul_wide_s/u`), relaxed SIMD, tail calls, and 64-bit memories and
-/// tables (memory64 and table64, one wasmparser feature), and custom page
-/// sizes (memories of one-byte pages).
+/// `i64.mul_wide_s/u`), relaxed SIMD, tail calls, 64-bit memories and
+/// tables (memory64 and table64, one wasmparser feature), custom page
+/// sizes (memories of one-byte pages), exception handling (and its legacy
+/// instructions), and threads (shared memories, atomic accesses,
+/// `memory.atomic.wait/notify`).
 pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::SIGN_EXTENSION)
     .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
@@ -59,7 +61,8 @@ pub const KILN_FEATURES: WasmFeatures = WasmFeatures::WASM1
     .union(WasmFeatures::MEMORY64)
     .union(WasmFeatures::CUSTOM_PAGE_SIZES)
     .union(WasmFeatures::EXCEPTIONS)
-    .union(WasmFeatures::LEGACY_EXCEPTIONS);
+    .union(WasmFeatures::LEGACY_EXCEPTIONS)
+    .union(WasmFeatures::THREADS);
 
 /// A proposal beyond [`KILN_FEATURES`], as kiln names it in errors.
 struct Proposal {
@@ -338,9 +341,9 @@ mod tests {
     fn multiple_memories_are_kilns_own() {
         let two = wat("(module (memory 1) (memory 0) (func (i32.store 1 (i32.const 0) (i32.load 0 (i32.const 0)))))");
         assert!(validate(&two, KILN_FEATURES).is_ok(), "{:?}", validate(&two, KILN_FEATURES));
-        // What else such a module needs is named alone.
+        // Shared memories are kiln's own too (threads).
         let shared = wat("(module (memory 1) (memory 1 1 shared))");
-        assert!(matches!(validate(&shared, KILN_FEATURES), Err(CompileError::Unsupported { feature, .. }) if feature == "threads"));
+        assert!(validate(&shared, KILN_FEATURES).is_ok(), "{:?}", validate(&shared, KILN_FEATURES));
     }
 
     #[test]

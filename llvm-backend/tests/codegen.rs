@@ -311,10 +311,10 @@ fn invalid_module_names_function_and_offset() {
 
 #[test]
 fn proposals_kiln_lacks_are_unsupported_not_invalid() {
-    let module = wasm(r#"(module (memory 1 1 shared) (func (result i32) (memory.size)))"#);
+    let module = wasm(r#"(module (type $f (func)) (type $c (cont $f)))"#);
     match compile(&module, &x86()) {
-        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "threads"),
-        other => panic!("expected Unsupported threads, got {other:?}"),
+        Err(CompileError::Unsupported { feature, .. }) => assert_eq!(feature, "stack switching"),
+        other => panic!("expected Unsupported stack switching, got {other:?}"),
     }
     let in_body = wasm(r#"(module (func) (func (drop (ref.i31 (i32.const 0)))))"#);
     match compile(&in_body, &x86()) {
@@ -478,8 +478,12 @@ fn validate_answers_like_compile() {
     assert!(kiln_llvm::validate(&relaxed).is_ok());
     let memory64 = wasm(r#"(module (memory i64 1))"#);
     assert!(kiln_llvm::validate(&memory64).is_ok());
-    let threads = wasm(r#"(module (memory 1 1 shared))"#);
-    assert!(matches!(kiln_llvm::validate(&threads), Err(CompileError::Unsupported { .. })));
+    let threads = wasm(r#"(module (memory 1 1 shared) (func (result i32) (i32.atomic.load (i32.const 0))))"#);
+    assert!(kiln_llvm::validate(&threads).is_ok());
+    let page_sizes = wasm(r#"(module (memory 1 (pagesize 1)))"#);
+    assert!(kiln_llvm::validate(&page_sizes).is_ok());
+    let gc = wasm(r#"(module (type (struct)))"#);
+    assert!(matches!(kiln_llvm::validate(&gc), Err(CompileError::Unsupported { .. })));
 }
 
 fn asm(wat: &str, opts: &CompileOptions) -> String {

@@ -101,7 +101,7 @@ mod vm;
 pub use engine::{Config, DEFAULT_MAX_WASM_STACK, Engine};
 pub use error::{Error, LinkError, LinkErrorKind};
 pub use exceptions::{Exception, Tag};
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{Extern, Global, Memory, SharedMemory, Table};
 pub use func::{Caller, Func, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy, WasmTyList};
 pub use instance::Instance;
 pub use linker::Linker;

@@ -66,8 +66,11 @@ pub struct StoreOpaque {
     pub(crate) vm_store_context: RawBox<VMStoreContext>,
     /// Host-to-wasm entries currently on the stack.
     pub(crate) entry_depth: u32,
-    pub(crate) instances: Vec<RawBox<InstanceData>>,
+    /// Declared before `instances`, so dropped first: a shared memory's
+    /// entry stops other threads' growth from writing the definition
+    /// inline in an instance's VM context before that context is freed.
     pub(crate) memories: Vec<MemoryEntry>,
+    pub(crate) instances: Vec<RawBox<InstanceData>>,
     pub(crate) tables: Vec<TableEntry>,
     pub(crate) globals: Vec<GlobalEntry>,
     pub(crate) host_funcs: Vec<RawBox<VMHostFuncContext>>,

@@ -107,6 +107,9 @@ fn harness_source(meta: &ArchivedModuleMetadata, calls: &[Call]) -> String {
             Builtin::raise_trap_at => "(void *)harness_raise_trap_at".to_string(),
             Builtin::exn_new => "(void *)harness_exn_new".to_string(),
             Builtin::throw_ref => "(void *)harness_throw_ref".to_string(),
+            Builtin::memory_atomic_wait32 => "(void *)harness_wait32".to_string(),
+            Builtin::memory_atomic_wait64 => "(void *)harness_wait64".to_string(),
+            Builtin::memory_atomic_notify => "(void *)harness_notify".to_string(),
             _ => "(void *)harness_unsupported".to_string(),
         })
         .collect();
@@ -240,6 +243,21 @@ static void harness_raise_trap(void *vmctx, int32_t code) { (void)vmctx; siglong
 static void harness_raise_trap_at(void *vmctx, int32_t code, int64_t index) { (void)index; harness_raise_trap(vmctx, code); }
 static int64_t harness_memory_grow(void *vmctx, int32_t memory, int64_t delta) { (void)vmctx; (void)memory; (void)delta; return -1; }
 static void harness_unsupported(void) { fprintf(stderr, "unexpected builtin call\n"); abort(); }
+/* The harness runs one thread: a wait whose value matches can only time
+   out, and nobody waits to be notified. */
+static int32_t harness_wait32(void *vmctx, int32_t *addr, int32_t expected, int64_t timeout) {
+  (void)vmctx;
+  if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != expected) return 1;
+  if (timeout >= 0) return 2;
+  fprintf(stderr, "a wait without timeout in a single thread\n"); abort();
+}
+static int32_t harness_wait64(void *vmctx, int64_t *addr, int64_t expected, int64_t timeout) {
+  (void)vmctx;
+  if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) != expected) return 1;
+  if (timeout >= 0) return 2;
+  fprintf(stderr, "a wait without timeout in a single thread\n"); abort();
+}
+static int32_t harness_notify(void *vmctx, void *addr, int32_t count) { (void)vmctx; (void)addr; (void)count; return 0; }
 static uint8_t *reserve_memory(uint64_t pages);
 "#;
 

@@ -65,4 +65,4 @@ pub mod types;
 pub use ctx::{InputPipe, OutputPipe, WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use error::{I32Exit, WasiError, exit_code};
-pub use linker::{MODULE, add_to_linker};
+pub use linker::{MODULE, add_to_linker, add_to_linker_shared};

@@ -63,7 +63,14 @@ macro_rules! define {
 /// Defines every `wasi_snapshot_preview1` function in `linker`, as host
 /// functions of `store` sharing `ctx`.
 pub fn add_to_linker(linker: &mut Linker, store: &mut Store, ctx: WasiCtx) -> Result<(), Error> {
-    let ctx = Arc::new(Mutex::new(ctx));
+    add_to_linker_shared(linker, store, Arc::new(Mutex::new(ctx)))
+}
+
+/// [`add_to_linker`] over a context other stores share: under
+/// wasi-threads each thread has a store of its own, and all of them one
+/// process's arguments, environment and descriptors. A call holds the
+/// context for its duration, so the threads' WASI calls run one at a time.
+pub fn add_to_linker_shared(linker: &mut Linker, store: &mut Store, ctx: Arc<Mutex<WasiCtx>>) -> Result<(), Error> {
     define!(linker, store, ctx:
         args_env::args_get(argv: i32 => u32, buf: i32 => u32);
         args_env::args_sizes_get(argc: i32 => u32, size: i32 => u32);

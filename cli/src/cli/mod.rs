@@ -5,6 +5,7 @@ mod cache;
 mod inspect;
 mod invoke;
 mod run;
+mod threads;
 mod wast;
 
 use anyhow::Result;

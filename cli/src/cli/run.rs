@@ -1,5 +1,7 @@
 //! `kiln run`: load (or compile and load) a module and run it — a WASI
-//! command through `_start`, or one export with `--invoke`.
+//! command through `_start`, or one export with `--invoke`; a program
+//! that imports `wasi`.`thread-spawn` runs its threads on OS threads
+//! (`super::threads`).
 
 use super::invoke::{format_val, parse_params};
 use anyhow::{Context, Result, anyhow, bail};
@@ -9,6 +11,8 @@ use kiln::runtime::{Engine, Error, Linker, Module, Store, Val};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use super::threads::Threads;
 
 /// The exit status when wasm traps, as for a native program that aborts
 /// (128 + SIGABRT).
@@ -70,8 +74,11 @@ pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
     let file = args.module.display();
     let mut store = Store::new(&engine);
     let mut linker = Linker::new(&engine);
-    let wasi = wasi_context(&args)?;
-    kiln_wasi::add_to_linker(&mut linker, &mut store, wasi).map_err(|e| anyhow!("{file}: {e}"))?;
+    let wasi = Arc::new(Mutex::new(wasi_context(&args)?));
+    kiln_wasi::add_to_linker_shared(&mut linker, &mut store, Arc::clone(&wasi)).map_err(|e| anyhow!("{file}: {e}"))?;
+    if let Some(threads) = Threads::new(&engine, &module, wasi, file.to_string())? {
+        threads.define(&mut linker, &mut store).map_err(|e| anyhow!("{file}: {e}"))?;
+    }
 
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,

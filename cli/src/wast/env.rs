@@ -5,7 +5,10 @@
 use super::values::{RefKind, Value};
 use crate::compile::{self, Emit};
 use kiln_llvm::{CompileError, CompileOptions};
-use kiln_loader::{Engine, Error, ExternRef, Func, Global, GlobalType, Limits, Linker, Memory, MemoryType, Store, Table, TableType, Val, ValType};
+use kiln_loader::{
+    Engine, Error, Extern, ExternRef, Func, Global, GlobalType, Limits, Linker, Memory, MemoryType, SharedMemory, Store, Table,
+    TableType, Val, ValType,
+};
 use std::path::Path;
 
 pub type Module = kiln_loader::Module;
@@ -99,6 +102,23 @@ impl Env {
 
     pub fn register(&mut self, name: &str, instance: &Instance) -> Result<(), String> {
         self.linker.instance(&mut self.store, name, *instance).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// The exports of `instance`.
+    pub fn exports(&self, instance: &Instance) -> Result<Vec<(String, Extern)>, String> {
+        instance.exports(&self.store).map_err(|e| e.to_string())
+    }
+
+    /// The shared memory `memory` is, if it is one.
+    pub fn shared(&self, memory: Memory) -> Option<SharedMemory> {
+        memory.shared(&self.store).ok().flatten()
+    }
+
+    /// Defines `module`.`name` as `shared` in this environment's store.
+    pub fn define_shared(&mut self, module: &str, name: &str, shared: &SharedMemory) -> Result<(), String> {
+        let memory = Memory::from_shared(&mut self.store, shared).map_err(|e| e.to_string())?;
+        self.linker.define(module, name, memory);
+        Ok(())
     }
 
     pub fn invoke(&mut self, instance: &Instance, name: &str, args: &[Value]) -> Result<Vec<Value>, CallFailure> {
@@ -248,5 +268,8 @@ fn define_spectest(linker: &mut Linker, store: &mut Store) -> Result<(), Error> 
     linker.define("spectest", "table64", Table::new(&mut *store, table64, Val::FuncRef(None))?);
     let memory = MemoryType::new(Limits { min: 1, max: Some(2) });
     linker.define("spectest", "memory", Memory::new(&mut *store, memory)?);
+    // The threads proposal's shared twin of `memory`.
+    let shared = MemoryType { shared: true, ..memory };
+    linker.define("spectest", "shared_memory", Memory::new(&mut *store, shared)?);
     Ok(())
 }

@@ -55,6 +55,13 @@ struct List {
     children: Vec<usize>,
 }
 
+/// The offset of the `)` closing the list whose `(` is at `open`,
+/// skipping strings and comments (the end of a `thread` directive).
+pub(super) fn closing_paren(text: &str, open: usize) -> Option<usize> {
+    let tail = text.get(open..)?;
+    lists(tail.as_bytes()).first().filter(|l| l.open == 0).map(|l| open + l.close)
+}
+
 /// Every list in `text` that is closed, skipping strings and comments.
 fn lists(text: &[u8]) -> Vec<List> {
     let mut all: Vec<List> = Vec::new();
@@ -164,6 +171,14 @@ fn try_edits(text: &[u8], lists: &[List], list: &List) -> Vec<(usize, usize, &'s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_ends_at_its_own_paren() {
+        let text = "(a (thread $T (invoke \"a)\") ;; )\n (; ) (; ) ;) ;) (wait $U)) (next)";
+        let open = text.find("(thread").unwrap();
+        assert_eq!(closing_paren(text, open), Some(text.find(") (next)").unwrap()));
+        assert_eq!(closing_paren("(a (b)", 0), None);
+    }
 
     #[test]
     fn folded_try_becomes_flat() {

@@ -35,6 +35,7 @@ mod legacy;
 mod report;
 mod runner;
 mod table;
+mod threads;
 pub mod values;
 
 pub use report::{Failure, Report, Rewording};
@@ -43,8 +44,9 @@ pub use table::{format_table, totals_line};
 use kiln_llvm::CompileOptions;
 use runner::Runner;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::collections::HashMap;
 use std::path::Path;
-use wast::Wast;
+use wast::{Wast, WastDirective};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 
@@ -67,21 +69,29 @@ pub fn run_file(path: &Path, opts: &CompileOptions) -> Report {
 pub fn run_script(name: &str, source: &str, opts: &CompileOptions) -> Report {
     let mut report = Report::new(name);
     let source = legacy::unfold_try(source);
-    let source = source.as_ref();
+    let parsed = parse_and_run(source.as_ref(), |script, source| run_directives(script, source, opts, &mut report));
+    if let Err((line, col, message)) = parsed {
+        report.record(line + 1, col + 1, Outcome::Fail(message));
+    }
+    report
+}
+
+/// Parses `source` as a script and hands it to `run`; a script that does
+/// not parse is `(line, column, message)`, 0-based.
+fn parse_and_run(source: &str, run: impl FnOnce(Wast<'_>, &str)) -> Result<(), (usize, usize, String)> {
     // Spec scripts deliberately use bidi-control and other confusable
     // characters inside names (names.wast); they are valid wasm text.
     let mut lexer = Lexer::new(source);
     lexer.allow_confusing_unicode(true);
     let script = ParseBuffer::new_with_lexer(lexer).and_then(|buf| {
         let script = parser::parse::<Wast>(&buf)?;
-        run_directives(script, source, opts, &mut report);
+        run(script, source);
         Ok(())
     });
-    if let Err(e) = script {
+    script.map_err(|e| {
         let (line, col) = e.span().linecol_in(source);
-        report.record(line + 1, col + 1, Outcome::Fail(format!("cannot parse the script: {}", e.message())));
-    }
-    report
+        (line, col, format!("cannot parse the script: {}", e.message()))
+    })
 }
 
 fn run_directives(script: Wast<'_>, source: &str, opts: &CompileOptions, report: &mut Report) {
@@ -89,12 +99,60 @@ fn run_directives(script: Wast<'_>, source: &str, opts: &CompileOptions, report:
         Ok(env) => Runner::new(env),
         Err(e) => return report.record(0, 0, Outcome::Fail(e)),
     };
-    for directive in script.directives {
+    run_in(&mut runner, script.directives, source, 0, opts, &mut |line, col, outcome| report.record(line, col, outcome));
+}
+
+/// Runs `directives` (of `source`, whose first line is line `first_line`
+/// of the script, 0-based) and records each outcome. `thread` directives
+/// start threads that `wait` joins (see `threads`).
+fn run_in(
+    runner: &mut Runner,
+    directives: Vec<WastDirective<'_>>,
+    source: &str,
+    first_line: usize,
+    opts: &CompileOptions,
+    record: &mut dyn FnMut(usize, usize, Outcome),
+) {
+    let mut running: HashMap<String, threads::Thread> = HashMap::new();
+    for directive in directives {
         let (line, col) = directive.span().linecol_in(source);
-        runner.line = line + 1;
-        let outcome = catch_unwind(AssertUnwindSafe(|| runner.run(directive)))
-            .unwrap_or_else(|panic| Outcome::Fail(format!("kiln panicked: {}", panic_message(&panic))));
-        report.record(line + 1, col + 1, outcome);
+        let line = first_line + line + 1;
+        runner.line = line;
+        let outcome = match directive {
+            WastDirective::Thread(thread) => match threads::spawn(runner, &thread, source, first_line, opts) {
+                Ok(handle) => {
+                    running.insert(thread.name.name().to_string(), handle);
+                    Outcome::Pass
+                }
+                Err(outcome) => outcome,
+            },
+            WastDirective::Wait { thread, .. } => match running.remove(thread.name()) {
+                Some(handle) => join(handle, record),
+                None => Outcome::Fail(format!("no thread ${} is running", thread.name())),
+            },
+            directive => catch_unwind(AssertUnwindSafe(|| runner.run(directive)))
+                .unwrap_or_else(|panic| Outcome::Fail(format!("kiln panicked: {}", panic_message(&panic)))),
+        };
+        record(line, col + 1, outcome);
+    }
+    // Threads the script never waited for end with it.
+    for (_, handle) in running {
+        let outcome = join(handle, record);
+        if outcome != Outcome::Pass {
+            record(first_line + 1, 1, outcome);
+        }
+    }
+}
+
+/// Waits for a thread and records its directives' outcomes; the outcome
+/// of the wait itself.
+fn join(thread: threads::Thread, record: &mut dyn FnMut(usize, usize, Outcome)) -> Outcome {
+    match thread.join() {
+        Ok(outcomes) => {
+            outcomes.into_iter().for_each(|(line, col, outcome)| record(line, col, outcome));
+            Outcome::Pass
+        }
+        Err(panic) => Outcome::Fail(format!("the thread panicked: {}", panic_message(&panic))),
     }
 }
 

@@ -165,7 +165,7 @@ impl Runner {
                 Outcome::Fail("the runner does not implement `assert_suspension` (stack switching)".into())
             }
             WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-                Outcome::Fail("the runner does not implement `thread` and `wait`".into())
+                Outcome::Fail("`thread` and `wait` are run by the script loop, not here".into())
             }
         }
     }
@@ -218,6 +218,20 @@ impl Runner {
             Some(feature) => Err(Outcome::Unsupported(feature.clone())),
             None => Ok(instance),
         }
+    }
+
+    /// The instance `$name` (for a thread that shares it).
+    pub(super) fn named_instance(&self, name: &str) -> Result<env::Instance, Outcome> {
+        self.instance(Some(name))
+    }
+
+    /// Compiles and instantiates `wasm` as the instance `$id` (a thread's
+    /// stand-in for the module it shares).
+    pub(super) fn add_instance(&mut self, id: &str, wasm: &[u8]) -> Result<(), String> {
+        let module = self.compile(wasm).map_err(|u| format!("{u:?}"))?;
+        let instance = self.instantiate(&module).map_err(|u| format!("{u:?}"))?;
+        self.instances.insert(id.to_string(), Ok(instance));
+        Ok(())
     }
 
     /// Assembles a module's text and compiles and loads it.

@@ -35,6 +35,8 @@ use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use std::cell::Cell;
 use kiln_abi::VAL_RAW_SIZE;
 
+mod atomic;
+
 /// The call instruction of a memory intrinsic, which inkwell returns as a
 /// pointer value.
 #[track_caller]

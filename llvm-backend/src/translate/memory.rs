@@ -110,7 +110,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     }
 
     /// Whether memory `memory` is a 64-bit memory (memory64).
-    fn is_memory64(&self, memory: u32) -> bool {
+    pub(super) fn is_memory64(&self, memory: u32) -> bool {
         self.cx.env.memories.get(memory as usize).is_some_and(|m| m.memory64)
     }
 
@@ -168,7 +168,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
     /// Traps with "out of bounds memory access" unless `start + len` (both
     /// `i64` below 2^32, or any `i64` for a 64-bit memory) is within memory
     /// `memory`'s current length.
-    fn check_memory_range(&mut self, memory: u32, start: IntValue<'ctx>, len: IntValue<'ctx>) -> Result<()> {
+    pub(super) fn check_memory_range(&mut self, memory: u32, start: IntValue<'ctx>, len: IntValue<'ctx>) -> Result<()> {
         if self.is_memory64(memory) {
             return self.check_memory64_range(memory, start, len);
         }
@@ -193,7 +193,7 @@ impl<'ctx> FuncTranslator<'_, 'ctx> {
 
     /// `base + index` in memory `memory`, for an `i64` index below 2^32 (any
     /// in-bounds index of a 64-bit memory).
-    fn heap_pointer(&mut self, memory: u32, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
+    pub(super) fn heap_pointer(&mut self, memory: u32, index: IntValue<'ctx>) -> Result<PointerValue<'ctx>> {
         let base = self.invariant(Invariant::MemoryBase(memory))?.into_pointer_value();
         self.b.byte_offset(base, index)
     }

@@ -46,6 +46,7 @@
 //! cold). Trapping conditions branch to it, so the fast path carries only
 //! a compare and a branch.
 
+mod atomics;
 mod calls;
 mod control;
 mod conversion;

@@ -3,12 +3,14 @@
 
 mod global;
 mod memory;
+mod shared_memory;
 mod table;
 
 pub use global::Global;
 pub(crate) use global::GlobalEntry;
 pub use memory::Memory;
 pub(crate) use memory::MemoryEntry;
+pub use shared_memory::SharedMemory;
 pub use table::Table;
 pub(crate) use table::TableEntry;
 

@@ -277,7 +277,7 @@ impl Builder<'_> {
             let memory = self.instance().memories[active.index.to_native() as usize];
             let entry = &mut self.store.memories[memory as usize];
             let offset = if entry.ty().memory64 { offset.i64() as u64 } else { u64::from(offset.i32() as u32) };
-            let bytes = entry.memory_mut().data_mut();
+            let bytes = entry.data_mut();
             let start = usize::try_from(offset).ok();
             let range = start.and_then(|s| Some(s..s.checked_add(seg.bytes.len())?)).filter(|r| r.end <= bytes.len());
             let Some(range) = range else {

@@ -92,7 +92,7 @@ pub(crate) unsafe fn memory_init(vmctx: *mut VMContext, memory: u32, data: u32, 
         Some(s) if !inst.dropped_data[data as usize] && !matches!(s.mode, ArchivedSegmentMode::Active(_)) => &s.bytes,
         _ => &[],
     };
-    let target = store.memories[index as usize].memory_mut().data_mut();
+    let target = store.memories[index as usize].data_mut();
     match init_range(bytes.len(), src, dst, target.len() as u64, len) {
         Some((range, dst)) => {
             let dst = dst as usize;

@@ -255,6 +255,16 @@ impl Module {
         })
     }
 
+    /// Its memory imports in declaration order: module, name and the
+    /// declared type (a host must provide a shared memory for a `shared`
+    /// one, see [`SharedMemory`](crate::SharedMemory)).
+    pub fn memory_imports(&self) -> impl Iterator<Item = (&str, &str, kiln_abi::types::MemoryType)> {
+        self.metadata().imports.iter().filter_map(|i| match &i.kind {
+            ArchivedImportKind::Memory(ty) => Some((i.module.as_str(), i.name.as_str(), ty.to_native())),
+            _ => None,
+        })
+    }
+
     /// Its exports in declaration order: name, kind.
     pub fn exports(&self) -> impl Iterator<Item = (&str, ExternKind)> {
         self.metadata().exports.iter().map(|e| {

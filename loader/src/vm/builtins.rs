@@ -44,6 +44,7 @@ mod impls {
     use super::VMContext;
     use crate::instance::libcalls;
     use crate::traphandlers::HostScope;
+    use crate::vm::parking;
 
     pub(super) use crate::sys::{raise_trap, raise_trap_at, throw_ref};
 
@@ -92,6 +93,39 @@ mod impls {
         let _host = HostScope::enter();
         // SAFETY: as above.
         unsafe { libcalls::memory_init(vmctx, memory as u32, data as u32, dst as u64, src as u64, len as u64) }
+    }
+
+    pub(super) unsafe extern "C" fn memory_atomic_wait32(
+        _vmctx: *mut VMContext,
+        addr: *mut u8,
+        expected: i32,
+        timeout: i64,
+    ) -> i32 {
+        let _host = HostScope::enter();
+        // SAFETY: generated code passes the checked, aligned address of an
+        // `i32` in a shared memory its instance keeps alive.
+        unsafe { parking::wait(addr, false, u64::from(expected as u32), timeout_of(timeout)) as i32 }
+    }
+
+    pub(super) unsafe extern "C" fn memory_atomic_wait64(
+        _vmctx: *mut VMContext,
+        addr: *mut u8,
+        expected: i64,
+        timeout: i64,
+    ) -> i32 {
+        let _host = HostScope::enter();
+        // SAFETY: as above, for an `i64`.
+        unsafe { parking::wait(addr, true, expected as u64, timeout_of(timeout)) as i32 }
+    }
+
+    pub(super) unsafe extern "C" fn memory_atomic_notify(_vmctx: *mut VMContext, addr: *mut u8, count: i32) -> i32 {
+        let _host = HostScope::enter();
+        parking::notify(addr, count as u32) as i32
+    }
+
+    /// A wait's timeout in nanoseconds: negative is forever.
+    fn timeout_of(nanos: i64) -> Option<std::time::Duration> {
+        u64::try_from(nanos).ok().map(std::time::Duration::from_nanos)
     }
 
     pub(super) unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: i32) {

@@ -28,8 +28,6 @@ use kiln_abi::{GUARD_RESERVATION, WASM_PAGE_SIZE};
 /// Why a memory could not be created.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MemoryError {
-    #[error("shared memories are not supported yet")]
-    Shared,
     #[error("memory minimum of {min} pages exceeds its maximum of {max} pages")]
     MinAboveMax { min: u64, max: u64 },
     #[error("memory minimum of {min} pages exceeds kiln's limit of {limit} pages ({bytes})")]
@@ -61,9 +59,6 @@ impl LinearMemory {
     /// kiln's limit ([`MemoryType::limit_pages`]): 64 KiB short of 4 GiB
     /// for a 32-bit memory, 64 GiB for a 64-bit one.
     pub(crate) fn new(ty: &MemoryType) -> Result<LinearMemory, MemoryError> {
-        if ty.shared {
-            return Err(MemoryError::Shared);
-        }
         let limit = ty.limit_pages();
         if ty.limits.min > limit {
             let bytes = if ty.memory64 { "64 GiB" } else { "64 KiB short of 4 GiB" };
@@ -133,6 +128,7 @@ impl LinearMemory {
     }
 
     /// The accessible bytes.
+    #[cfg(test)]
     pub(crate) fn data(&self) -> &[u8] {
         // SAFETY: `[base, base + len)` is mapped readable and writable, and
         // only changes through `&mut self` or by generated code of the
@@ -141,6 +137,7 @@ impl LinearMemory {
     }
 
     /// The accessible bytes, mutably.
+    #[cfg(test)]
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, with exclusive access through `&mut self`.
         unsafe { std::slice::from_raw_parts_mut(self.base(), self.len) }
@@ -187,9 +184,6 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_do() {
         assert!(matches!(LinearMemory::new(&ty(2, Some(1))), Err(MemoryError::MinAboveMax { .. })));
-        let mut t = ty(1, None);
-        t.shared = true;
-        assert!(matches!(LinearMemory::new(&t), Err(MemoryError::Shared)));
     }
 
     fn ty64(min: u64, max: Option<u64>) -> MemoryType {

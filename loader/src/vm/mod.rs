@@ -4,6 +4,7 @@
 
 mod builtins;
 mod memory;
+pub(crate) mod parking;
 mod raw_box;
 mod table;
 mod val_raw;
