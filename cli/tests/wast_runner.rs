@@ -136,6 +136,19 @@ fn a_different_reason_passes_and_is_kept() {
     assert!(report.rewordings[0].actual.starts_with("type mismatch"), "{:?}", report.rewordings);
 }
 
+/// A tag with results is valid only with stack switching, a proposal past
+/// wasm 3.0: invalid in the standard kiln implements, so `assert_invalid`
+/// holds, while the same module to be run is unsupported, and a GC module
+/// (GC is part of 3.0) under `assert_invalid` stays unsupported.
+#[test]
+fn a_module_that_needs_a_proposal_past_wasm_3_is_invalid() {
+    let report = run(r#"(assert_invalid (module (tag (result i32))) "non-empty tag result type")
+        (module (tag (result i32)))
+        (assert_invalid (module (type (struct)) (func (result i32) (struct.new 0))) "type mismatch")"#);
+    expect(&report, 1, &[("GC", 1), ("stack switching", 1)], &[]);
+    assert!(report.rewordings[0].actual.contains("stack switching"), "{:?}", report.rewordings);
+}
+
 #[test]
 fn unlinkable_means_a_link_error() {
     let report = run(r#"

@@ -56,7 +56,7 @@ mod zext_phis;
 pub use branch_hints::check as check_branch_hints;
 pub use error::CompileError;
 pub use proposals::{KILN_PROPOSALS, WasmProposal, proposals_used, split_features};
-pub use validate::KILN_FEATURES;
+pub use validate::{KILN_FEATURES, beyond_wasm3};
 
 use codegen::builder::Types;
 use diagnostics::Diagnostics;

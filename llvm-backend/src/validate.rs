@@ -178,6 +178,17 @@ pub(crate) fn validate(wasm: &[u8], enabled: WasmFeatures) -> Result<(), Compile
     Err(CompileError::Invalid { message, offset: offset as usize, func_index: function_at(wasm, offset) })
 }
 
+/// Whether `feature`, a name [`CompileError::Unsupported`] gives (one
+/// proposal, or two joined by ` + `), needs a proposal that is not part of
+/// WebAssembly 3.0, such as stack switching or custom descriptors. A module
+/// that needs one is invalid under the 3.0 standard, which is what a 3.0
+/// test script asserting it invalid checks.
+pub fn beyond_wasm3(feature: &str) -> bool {
+    feature.split(" + ").any(|name| {
+        PROPOSALS.iter().any(|p| p.name == name && !WasmFeatures::WASM3.union(KILN_FEATURES).contains(p.features))
+    })
+}
+
 fn validate_with(wasm: &[u8], features: WasmFeatures) -> Result<(), wasmparser::BinaryReaderError> {
     Validator::new_with_features(features).validate_all(wasm).map(drop)
 }
@@ -305,6 +316,14 @@ mod tests {
         for (message, expected) in cases {
             assert_eq!(named_proposal(message), expected, "{message}");
         }
+    }
+
+    #[test]
+    fn proposals_beyond_the_standard_are_known() {
+        assert!(beyond_wasm3("stack switching") && beyond_wasm3("custom descriptors"));
+        assert!(beyond_wasm3("GC + stack switching"));
+        assert!(!beyond_wasm3("GC") && !beyond_wasm3("exception handling") && !beyond_wasm3("SIMD"));
+        assert!(!beyond_wasm3("something else"));
     }
 
     #[test]
