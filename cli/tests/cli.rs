@@ -107,6 +107,32 @@ fn a_trap_is_an_error_naming_it() {
     assert!(err.contains("integer divide by zero") && err.contains("`div`") && err.contains("good.so"), "{err}");
 }
 
+/// Recursion 100 000 deep needs more than the default 1 MiB of wasm
+/// stack (each frame keeps its argument across the call) and fits in
+/// `--max-wasm-stack 64M`; a size kiln cannot read is a usage error.
+#[test]
+fn the_wasm_stack_limit_can_be_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write(
+        dir.path(),
+        "deep.wat",
+        r#"(module (func $sum (export "sum") (param i64) (result i64)
+             (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 0))
+               (else (i64.add (local.get 0) (call $sum (i64.sub (local.get 0) (i64.const 1))))))))"#,
+    );
+    let o = kiln(&[&"run", &wat, &"--invoke", &"sum", &"100000"]);
+    assert_eq!(o.status.code(), Some(134), "{o:?}");
+    assert!(stderr(&o).contains("call stack exhausted"), "{}", stderr(&o));
+    let o = kiln(&[&"run", &wat, &"--max-wasm-stack", &"64M", &"--invoke", &"sum", &"100000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "5000050000");
+    for (size, wanted) in [("lots", "`lots` is not a size such as 512K or 8M"), ("8X", "the unit must be K, M or G")] {
+        let o = kiln(&[&"run", &wat, &"--max-wasm-stack", &size, &"--invoke", &"sum", &"1"]);
+        assert_eq!(o.status.code(), Some(2), "a usage error: {o:?}");
+        assert!(stderr(&o).contains(wanted), "{}", stderr(&o));
+    }
+}
+
 #[test]
 fn missing_input_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -75,7 +75,9 @@ impl Engine {
         &self.inner.config
     }
 
-    pub(crate) fn max_wasm_stack(&self) -> usize {
+    /// The limit of the wasm stack in bytes ([`Config::max_wasm_stack`]):
+    /// a thread that runs wasm needs that much native stack and some more.
+    pub fn max_wasm_stack(&self) -> usize {
         self.inner.config.max_wasm_stack
     }
 

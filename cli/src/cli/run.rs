@@ -7,7 +7,7 @@ use super::invoke::{format_val, parse_params};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use kiln::cache::{Cache, Lookup};
-use kiln::runtime::{Engine, Error, Linker, Module, Store, Val};
+use kiln::runtime::{Config, DEFAULT_MAX_WASM_STACK, Engine, Error, Linker, Module, Store, Val};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -57,6 +57,30 @@ pub(crate) struct RunArgs {
     /// compile and its timing).
     #[arg(short, long)]
     verbose: bool,
+    /// How much native stack wasm code may use before a call traps with
+    /// "call stack exhausted": bytes, or with a K, M or G suffix (8M).
+    /// Deeply recursive programs (parsers, code built at -O0) may need
+    /// more than the default of 1M.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1M")]
+    max_wasm_stack: usize,
+}
+
+/// `SIZE` in bytes: a number with an optional K, M or G suffix (powers of
+/// 1024).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c.to_ascii_uppercase()),
+        _ => (s, 'B'),
+    };
+    let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size such as 512K or 8M"))?;
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(format!("`{s}`: the unit must be K, M or G")),
+    };
+    n.checked_mul(1 << shift).filter(|&b| b >= 64 << 10).ok_or_else(|| format!("`{s}`: between 64K and the address space"))
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -68,7 +92,23 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 }
 
 pub(crate) fn run(args: RunArgs) -> Result<ExitCode> {
-    let engine = Engine::default();
+    if args.max_wasm_stack <= DEFAULT_MAX_WASM_STACK {
+        return run_here(args);
+    }
+    // More than the main thread's stack may hold: run on a thread with
+    // room for the limit and for the host's own frames.
+    let stack = args.max_wasm_stack.saturating_add(8 << 20);
+    let thread = std::thread::Builder::new().name("main".into()).stack_size(stack).spawn(move || run_here(args));
+    thread
+        .context("starting a thread with a larger stack")?
+        .join()
+        .unwrap_or_else(|_| Err(anyhow!("the thread running the module panicked")))
+}
+
+fn run_here(args: RunArgs) -> Result<ExitCode> {
+    let mut config = Config::new();
+    config.max_wasm_stack(args.max_wasm_stack);
+    let engine = Engine::new(&config);
     let scratch = tempfile::Builder::new().prefix("kiln-run-").tempdir().context("creating a temporary directory")?;
     let module = load(&engine, &args, scratch.path())?;
     let file = args.module.display();

@@ -33,7 +33,8 @@ const SPAWN: (&str, &str) = ("wasi", "thread-spawn");
 const THREAD_START: &str = "wasi_thread_start";
 /// The largest thread id wasi-threads allows.
 const MAX_THREAD_ID: i32 = 0x1FFF_FFFF;
-/// The native stack of a spawned thread (the main thread's default).
+/// The native stack of a spawned thread beyond the wasm stack limit (the
+/// main thread's default).
 const THREAD_STACK: usize = 8 << 20;
 
 /// What every thread of one program shares.
@@ -92,7 +93,7 @@ impl Threads {
         let threads = Arc::clone(self);
         let thread = std::thread::Builder::new()
             .name(format!("wasi-thread-{id}"))
-            .stack_size(THREAD_STACK)
+            .stack_size(THREAD_STACK + self.engine.max_wasm_stack())
             .spawn(move || threads.run(id, start_arg));
         if thread.is_ok() { id } else { -1 }
     }
