@@ -2,7 +2,7 @@
 //!
 //! | format | linker     | a shared library is made with |
 //! |--------|------------|-------------------------------|
-//! | ELF    | `ld.lld`   | `-shared -nostdlib`, fixed soname, no build id, `--eh-frame-hdr` (the unwinder finds exception handlers' frames through it) |
+//! | ELF    | `ld.lld`   | `-shared -nostdlib`, fixed soname, no build id, `--eh-frame-hdr` (the unwinder finds exception handlers' frames through it), `-z separate-code` (code on pages of its own, so its cache-line placement does not depend on the data before it) |
 //! | Mach-O | `ld64.lld` | `-dylib`, fixed install name, exported symbols listed, `libSystem` from a stub |
 //! | COFF   | `lld-link` | `/dll /noentry /nodefaultlib`, `/export:` of kiln's two symbols, `/Brepro` |
 //!
@@ -126,7 +126,7 @@ pub(crate) fn run(request: &LinkRequest<'_>, work: &Path, inputs: &[PathBuf]) ->
     match (flavor, request.kind) {
         (Flavor::Elf, OutputKind::SharedLibrary) => {
             cmd.args(["-shared", "-nostdlib", "--build-id=none", "--hash-style=gnu", "--eh-frame-hdr"])
-                .args(["-z", "now", "-z", "relro", "-z", "noexecstack", "-z", "text"])
+                .args(["-z", "now", "-z", "relro", "-z", "noexecstack", "-z", "text", "-z", "separate-code"])
                 .args(["--no-undefined-version", "-soname", library_name(BinaryFormat::Elf)]);
         }
         (Flavor::Elf, OutputKind::Object) => {
