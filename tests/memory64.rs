@@ -335,8 +335,12 @@ fn table64_takes_i64_indices_everywhere() {
 
 // ---- loops over a 64-bit memory against a model of wasm semantics ----
 
+/// A comparison of the loop test: the wasm instruction, and what it
+/// computes.
+type Comparison64 = (&'static str, fn(u64, u64) -> bool);
+
 /// The comparisons a loop over a 64-bit memory may go on by.
-const COMPARISONS64: [(&str, fn(u64, u64) -> bool); 9] = [
+const COMPARISONS64: [Comparison64; 9] = [
     ("i64.lt_s", |a, b| (a as i64) < (b as i64)),
     ("i64.lt_u", |a, b| a < b),
     ("i64.le_s", |a, b| (a as i64) <= (b as i64)),

@@ -81,7 +81,7 @@ unsafe impl Send for ExnBox {}
 
 impl ExnBox {
     fn new(tag: *const VMTag, payload: &[ValRaw]) -> ExnBox {
-        let size = EXN_PAYLOAD_OFFSET as usize + payload.len() * std::mem::size_of::<ValRaw>();
+        let size = EXN_PAYLOAD_OFFSET as usize + std::mem::size_of_val(payload);
         let layout = Layout::from_size_align(size, EXN_ALIGN as usize).expect("exception sizes are small");
         // SAFETY: the layout has a non-zero size (the header alone is 64
         // bytes).

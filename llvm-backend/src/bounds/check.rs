@@ -109,7 +109,7 @@ impl<'ctx> Part<'ctx> {
         let (address, end) = offset_of(last, &[])?;
         let (definition, length_at) = pointer_offset(operand(length, 0)?, &[])?;
         let wide = room != 0;
-        if wide && !address.is_some_and(|a| a.get_type().get_bit_width() == 64) {
+        if wide && address.is_none_or(|a| a.get_type().get_bit_width() != 64) {
             return None;
         }
         let end = end.checked_add(past_last)?.checked_add(room)?;
