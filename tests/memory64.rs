@@ -499,3 +499,26 @@ fn a_loop_over_a_64_bit_memory_is_checked_once() {
         assert!(ir.contains("!kiln.bounds"), "the checked loop is gone ({bounds_checks:?}):\n{ir}");
     }
 }
+
+/// Differential fuzzing seeds 7003482 and 7502848: an unused load at the
+/// address 2^63 (computed, so that only the optimizer folds it) in a loop
+/// over an empty 64-bit memory. LLVM merged its check into `length <
+/// 2^63 + 2`, whose constant the loop versioning read back as a negative
+/// end that any test admits, so the unchecked copy ran and the trap was
+/// lost (the loop ran out of fuel at `unreachable` instead).
+#[test]
+fn a_check_merged_past_2_63_is_kept_in_a_loop() {
+    const LOOP: &str = r#"(module (memory i64 0 1) (global $fuel (mut i32) (i32.const 1000))
+      (func (export "f")
+        (loop $l
+          (if (i32.eqz (global.get $fuel)) (then unreachable))
+          (global.set $fuel (i32.sub (global.get $fuel) (i32.const 1)))
+          (drop (i32.load16_s (i64.trunc_sat_f64_u (f64.convert_i64_u
+            (i64.trunc_sat_f64_s (f64.const 0x1.a70075ff972ecp+63))))))
+          (br $l))))"#;
+    for opts in configurations(&[OptLevel::O0, OptLevel::O2]) {
+        let (mut store, instance, _library) = instantiate(LOOP, &opts);
+        let result = call(&mut store, &instance, "f", &[]);
+        assert_trap(result, TrapCode::MemoryOutOfBounds, &describe(&opts));
+    }
+}

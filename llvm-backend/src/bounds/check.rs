@@ -113,6 +113,15 @@ impl<'ctx> Part<'ctx> {
             return None;
         }
         let end = end.checked_add(past_last)?.checked_add(room)?;
+        // Every end the translator writes is below 2^63. A larger one is
+        // a comparison the optimizer merged: a 64-bit memory's `end >
+        // length || address > length - end` with a constant address of
+        // 2^63 or more became `length < address + end`, whose constant
+        // reads back negative here and would pass any test. Such a check
+        // is left as it is.
+        if end < 0 {
+            return None;
+        }
         Some(Part { address, end, definition, length_at, wide })
     }
 }
